@@ -1,0 +1,41 @@
+# telescrub — the two commands in the README are `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out/sample
+SHARED ?= ../shared
+
+.PHONY: setup run test lint eval bench clean browser
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Set everything up and scrub sample_data/ into $(OUT) with the public demo key.
+run: $(STAMP)
+	$(BIN)/telescrub run 'sample_data/*' --output $(OUT) --demo-key --mode overwrite
+
+## The whole test suite: lint, types, unit, transform and end-to-end tests.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy telescrub pipelines classifiers
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy telescrub pipelines classifiers
+
+## Scrub every corpus in ../shared/corpora and print leakcheck per truth file.
+eval: $(STAMP)
+	$(BIN)/python -m telescrub.evaluate --shared $(SHARED) --out eval
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf out eval/runs build *.egg-info

@@ -1,0 +1,33 @@
+"""Entity type names used across detectors, policy and reports (one vocabulary)."""
+
+from __future__ import annotations
+
+EMAIL = "EMAIL_ADDRESS"
+UPN = "UPN"  # e-mail-shaped account name; told apart from EMAIL by field role
+SIP_URI = "SIP_URI"
+GUID = "GUID"
+IPV4 = "IPV4"
+IPV6 = "IPV6"
+MAC = "MAC_ADDRESS"
+HOSTNAME = "HOSTNAME"
+MUID = "MUID"
+CREDIT_CARD = "CREDIT_CARD"
+IBAN = "IBAN_CODE"
+PHONE = "PHONE_NUMBER"
+US_SSN = "US_SSN"
+PERSON = "PERSON"
+STREET_ADDRESS = "STREET_ADDRESS"
+USERNAME = "USERNAME"
+DOMAIN_USER = "DOMAIN_USER"
+URL_SECRET = "URL_SECRET"
+SECRET = "SECRET"  # passwords and tokens in key=value pairs, JWT / bearer tokens
+AWS_ACCESS_KEY = "AWS_ACCESS_KEY"
+AWS_ARN = "AWS_ARN"
+WINDOWS_SID = "WINDOWS_SID"
+HEX_ID = "HEX_ID"  # client-side hashes and opaque hex identifiers
+
+ALL = [
+    EMAIL, UPN, SIP_URI, GUID, IPV4, IPV6, MAC, HOSTNAME, MUID, CREDIT_CARD, IBAN, PHONE,
+    US_SSN, PERSON, STREET_ADDRESS, USERNAME, DOMAIN_USER, URL_SECRET, SECRET, AWS_ACCESS_KEY,
+    AWS_ARN, WINDOWS_SID, HEX_ID,
+]

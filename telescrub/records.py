@@ -1,0 +1,42 @@
+"""The elements that flow between pipeline stages.
+
+Plain NamedTuples: cheap to pickle between Beam workers, readable in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+#: A flattened field value: a scalar, or a list of scalars for paths under an array (``a[].b``).
+Scalar = str | int | float | bool | None
+FieldValue = Scalar | list[Scalar]
+
+
+class Record(NamedTuple):
+    """One parsed input record, its fields flattened to paths (``user.address.city``)."""
+
+    table: str
+    source: str  # input file path as given (never contains data)
+    line: int  # 1-based line (JSONL/text) or record number (CSV) in the source
+    fields: dict[str, Any]
+
+
+class BadRecord(NamedTuple):
+    """Something that could not be parsed; goes to quarantine with its text scrubbed."""
+
+    table: str
+    source: str
+    line: int  # 0 when the whole file failed (e.g. corrupt gzip)
+    reason: str  # short machine-friendly reason, e.g. "invalid_json", "invalid_utf8"
+    detail: str  # human message; never holds raw data
+    text: str  # the raw text (decoded with replacement); scrubbed before it is written
+
+
+class ScrubbedRecord(NamedTuple):
+    """A record after actions, ready to be written to its partition."""
+
+    table: str
+    source: str
+    line: int
+    event_date: str | None  # YYYY-MM-DD, or None for the documented fallback partition
+    fields: dict[str, Any]

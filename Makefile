@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 ## Set everything up and scrub sample_data/ into $(OUT) with the public demo key.
 run: $(STAMP)
-	$(BIN)/telescrub run 'sample_data/*' --output $(OUT) --demo-key --mode overwrite
+	$(BIN)/telescrub run 'sample_data/*.jsonl' 'sample_data/*.jsonl.gz' 'sample_data/*.csv' 'sample_data/*.log' --output $(OUT) --demo-key --mode overwrite
 
 ## The whole test suite: lint, types, unit, transform and end-to-end tests.
 test: $(STAMP)

@@ -1,0 +1,165 @@
+"""Decide each field's category and action, keeping the evidence that won.
+
+Evidence, strongest first (DESIGN §2):
+1. reviewed source schema;
+2. field-name role (may force an action, e.g. card security codes are dropped);
+3. value detectors on a sample of the column: share of non-null values matching a detector;
+4. entity x role -> category (policy rules);
+5. free text is scrubbed inside; a field nothing knows fails closed (scanned as free text,
+   reported as drift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from telescrub.classifiers.detectors.base import Detector
+from telescrub.classifiers.profile import FieldProfile
+from telescrub.classifiers.roles import role_for
+from telescrub.classifiers.source_schema import SourceSchema
+from telescrub.policy import ActionSpec, Policy
+
+#: what a value is after an action, for retention (DESIGN §3: "the category after the action
+#: is what the output holds"). None = the action leaves nothing identifying.
+_AFTER_HASH = {"euii": "eupi"}
+_DIGIT_ENTITIES = {"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE"}
+
+
+def category_after(category: str, action: str) -> str | None:
+    if action in ("drop", "redact"):
+        return None
+    if action == "hash":
+        return _AFTER_HASH.get(category, category)
+    if action in ("truncate_ip", "email_domain"):
+        return "oii" if category in ("euii", "eupi", "oii") else category
+    return category
+
+
+@dataclass(frozen=True)
+class FieldDecision:
+    path: str
+    category: str  # category of the input field
+    action: str
+    keep_last: int
+    entity: str | None
+    role: str | None
+    evidence: str
+    confidence: float
+    free_text: bool = False
+    drift: bool = False
+    timestamp: bool = False
+    arrow_type: str = "string"
+
+    @property
+    def output_category(self) -> str | None:
+        return category_after(self.category, self.action)
+
+    @property
+    def spec(self) -> ActionSpec:
+        return ActionSpec(self.action, self.keep_last)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["output_category"] = self.output_category
+        return d
+
+
+def detect_entity(detectors: list[Detector], profile: FieldProfile, policy: Policy,
+                  ) -> tuple[str | None, float, float]:
+    """(entity, share of sampled values that are it, mean score) — or (None, best share, 0)."""
+    values = profile.values()
+    if not values:
+        return None, 0.0, 0.0
+    numeric = not ({"str"} & profile.types)
+    best: tuple[str | None, float, float] = (None, 0.0, 0.0)
+    for det in detectors:
+        if numeric and det.ENTITY not in _DIGIT_ENTITIES:
+            continue
+        hits = 0
+        score_sum = 0.0
+        for v in values:
+            s = det.match_value(v)
+            if s >= policy.min_score:
+                hits += 1
+                score_sum += s
+        share = hits / len(values)
+        if share > best[1]:
+            best = (det.ENTITY, share, score_sum / hits)
+    if best[1] >= policy.entity_share:
+        return best
+    return None, best[1], 0.0
+
+
+def _decision(policy: Policy, table: str, path: str, category: str, entity: str | None,
+              role: str | None, evidence: str, confidence: float, *, forced: str | None = None,
+              free_text: bool = False, drift: bool = False, timestamp: bool = False,
+              profile: FieldProfile | None = None) -> FieldDecision:
+    if forced:
+        spec = ActionSpec(forced)
+    elif free_text:
+        spec = policy.action_for(table, path, category, None)
+        if spec.action not in ("drop", "redact", "hash"):
+            spec = ActionSpec("scrub_text")
+    else:
+        spec = policy.action_for(table, path, category, entity)
+    if role == "card_security_code":
+        spec = ActionSpec("drop")  # never retained, whatever the policy says
+    arrow = "string"
+    if spec.action == "keep" and profile is not None:
+        arrow = profile.arrow_type()
+    elif profile is not None and profile.is_list:
+        arrow = "list<string>"
+    return FieldDecision(path, category, spec.action, spec.keep_last, entity, role, evidence,
+                         round(confidence, 3), free_text, drift, timestamp, arrow)
+
+
+def decide_field(policy: Policy, detectors: list[Detector], table: str, path: str,
+                 profile: FieldProfile | None, schema: SourceSchema | None = None,
+                 ) -> FieldDecision:
+    """The decision for one field. ``profile`` is None in streaming mode (rules only)."""
+    # 1. reviewed source schema
+    if schema is not None and path in schema.fields:
+        f = schema.fields[path]
+        return _decision(policy, table, path, f.category, f.entity, "schema",
+                         f"schema:{f.where}", 1.0, forced=f.action, free_text=f.free_text,
+                         profile=profile)
+    # 2. field-name role
+    rule = role_for(policy, table, path)
+    role = rule.role if rule else None
+    if rule is not None and rule.action in ("drop", "redact"):
+        return _decision(policy, table, path, rule.category or "euii", rule.entity, role,
+                         f"role:{role}", 1.0, forced=rule.action, profile=profile)
+    if rule is not None and rule.free_text:
+        return _decision(policy, table, path, rule.category or "customer_content", None, role,
+                         f"role:{role}", 0.9, free_text=True, profile=profile)
+    # 3./4. value detectors, then entity x role
+    if profile is not None and profile.count:
+        entity, share, score = detect_entity(detectors, profile, policy)
+        if entity is not None and not (rule is not None and rule.timestamp
+                                       and entity == "PHONE_NUMBER"):
+            category = policy.category_for(entity, role)
+            ev = f"role:{role}+entity:{entity}" if role else f"entity:{entity}"
+            return _decision(policy, table, path, category, entity, role,
+                             f"{ev} ({share:.0%} of sample)", share * score,
+                             timestamp=bool(rule and rule.timestamp), profile=profile)
+    if rule is not None and rule.category is not None:
+        return _decision(policy, table, path, rule.category, rule.entity, role, f"role:{role}",
+                         0.8, timestamp=rule.timestamp, profile=profile)
+    # 5. free text by shape, else fail closed
+    if profile is not None and profile.text_like:
+        return _decision(policy, table, path, "customer_content", None, None,
+                         "value_shape:free_text", 0.6, free_text=True, drift=True,
+                         profile=profile)
+    return drift_decision(policy, table, path, profile)
+
+
+def drift_decision(policy: Policy, table: str, path: str,
+                   profile: FieldProfile | None = None) -> FieldDecision:
+    """Fail closed: a field no schema or rule knows is scanned as free text (or dropped)."""
+    if policy.drift_action == "drop":
+        return _decision(policy, table, path, "customer_content", None, None,
+                         "fail_closed:unknown_field", 0.0, forced="drop", drift=True)
+    return _decision(policy, table, path, "customer_content", None, None,
+                     "fail_closed:unknown_field", 0.0, free_text=True, drift=True,
+                     profile=profile)

@@ -1,0 +1,32 @@
+"""E-mail addresses: ``local@domain.tld``, also URL-encoded as ``local%40domain.tld``.
+
+Matches an RFC-5322-ish dot-atom local part (letters, digits, ``._%+-``) and a domain of
+at least two labels whose last label is 2-24 letters. A URL-encoded local part such as
+``13957525385%40163.com@host.example`` stays one match.
+
+Deliberately not matched: ``user@host`` without a dot (``local@tbird-admin1``, Java's
+``Object@1a2b``), quoted local parts, IP-literal domains (``x@[10.0.0.1]``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from telescrub.classifiers import entities
+from telescrub.classifiers.detectors.base import Detector
+
+_LOCAL = r"[A-Za-z0-9_%+-](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
+_END = r"(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
+
+
+class EmailDetector(Detector):
+    ENTITY = entities.EMAIL
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("email", rf"(?<![\w.%+-]){_LOCAL}@{_DOMAIN}{_END}", 0.8),
+        Pattern("email_url_encoded", rf"(?<![\w.%+-]){_LOCAL}%40{_DOMAIN}{_END}", 0.7),
+    ]
+    CONTEXT: ClassVar[list[str]] = ["email", "e-mail", "mail", "address", "contact"]
+    PREFILTER = r"@|%40"

@@ -1,0 +1,36 @@
+"""Opaque hex identifiers: whole tokens of exactly 32, 40 or 64 hex digits (MD5/SHA-1/
+SHA-256-sized), e.g. client-side hashed user ids or Keystone user/project ids.
+
+One case per token (all lower or all upper); a token must mix letters and digits, as
+random hex nearly always does. ``_`` and ``-`` count as token separators, so
+``user_<hex>`` and ``/v2/<hex>/servers`` match.
+
+Deliberately not matched: other lengths (16-hex ids, ``0x`` addresses), hex inside a
+longer alphanumeric run, dashed GUIDs, all-digit or all-letter runs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from telescrub.classifiers import entities
+from telescrub.classifiers.detectors.base import Detector
+
+_MIXED = r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])"
+_LEN = r"(?:{0}{{64}}|{0}{{40}}|{0}{{32}})"
+
+
+class HexIdDetector(Detector):
+    ENTITY = entities.HEX_ID
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "hex_id_lower", rf"(?<![0-9A-Za-z]){_MIXED}{_LEN.format('[0-9a-f]')}(?![0-9A-Za-z])", 0.6
+        ),
+        Pattern(
+            "hex_id_upper", rf"(?<![0-9A-Za-z]){_MIXED}{_LEN.format('[0-9A-F]')}(?![0-9A-Za-z])", 0.5
+        ),
+    ]
+    CONTEXT: ClassVar[list[str]] = ["hash", "sha", "sha1", "sha256", "md5", "digest", "id"]
+    PREFILTER = r"[0-9a-fA-F]{32}"

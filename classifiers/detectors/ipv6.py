@@ -1,0 +1,47 @@
+"""IPv6 addresses: full (8 groups), ``::``-compressed and IPv4-mapped/embedded forms.
+
+Candidates are checked with :mod:`ipaddress`; an optional ``%zone`` is kept in the span,
+a ``/prefix`` is not. The unspecified ``::`` and all-zero addresses are rejected.
+
+Deliberately not matched: times (``12:30:45``, ``20:11:11.761``), MAC addresses
+(six groups, no ``::``), C++ scopes (``AppleCamIn::systemWakeCall``, ``std::map``), a
+full form followed by another ``:group`` (``0:0:0:0:0:0:0:0:2181``, ambiguous port), and
+a bare ``xxxx::`` with a single group.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from telescrub.classifiers import entities
+from telescrub.classifiers.detectors.base import Detector
+
+_H = r"[0-9A-Fa-f]{1,4}"
+_V4 = r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+_BEFORE = r"(?<![\w:.])"
+_AFTER = r"(?:%[0-9A-Za-z]+)?(?![\w:]|\.\d)"
+_FULL = rf"(?:{_H}:){{7}}{_H}"
+_COMPRESSED = rf"(?:(?:{_H}:){{0,6}}{_H})?::(?:(?:{_H}:){{0,6}}{_H})?"
+_MAPPED = rf"(?:(?:{_H}:){{6}}|(?:(?:{_H}:){{0,5}}{_H})?::(?:{_H}:){{0,5}}){_V4}"
+
+
+class Ipv6Detector(Detector):
+    ENTITY = entities.IPV6
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("ipv6", rf"{_BEFORE}(?:{_MAPPED}|{_FULL}|{_COMPRESSED}){_AFTER}", 0.7),
+    ]
+    CONTEXT: ClassVar[list[str]] = ["ip", "ipv6", "address", "host", "client"]
+    PREFILTER = r"[0-9A-Fa-f]:[0-9A-Fa-f:]|::[0-9A-Fa-f]"
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        address = pattern_text.split("%", 1)[0]
+        if address.endswith("::") and address.count(":") < 3:
+            return True  # 'face::' — too likely a word followed by '::'
+        try:
+            ip = ipaddress.IPv6Address(address)
+        except ValueError:
+            return True
+        return ip.is_unspecified

@@ -1,0 +1,111 @@
+"""What the classifier knows about a column: a bounded, deterministic summary of its values.
+
+Built by a Beam ``CombineFn`` over all records of a table (batch mode). The sample is a
+*bottom-k* sample of distinct values by a stable hash, so it is deterministic (the same input
+gives the same classification on every runner and run) and mergeable in any order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_SAMPLE_CHARS = 2048  # longer values are sampled truncated (classification only)
+
+
+def _rank(value: str) -> int:
+    return int.from_bytes(hashlib.blake2b(value.encode("utf-8", "replace"),
+                                          digest_size=8).digest(), "big")
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int" if -(2**63) <= value < 2**63 else "bigint"
+    if isinstance(value, float):
+        return "float"
+    return "str"
+
+
+@dataclass
+class FieldProfile:
+    path: str
+    sample_size: int
+    count: int = 0  # non-null values (list elements count one each)
+    records: int = 0  # records holding the field
+    is_list: bool = False
+    types: set[str] = field(default_factory=set)
+    total_chars: int = 0
+    with_space: int = 0
+    sample: dict[int, str] = field(default_factory=dict)  # rank -> value
+
+    def add(self, value: Any) -> None:
+        self.records += 1
+        if isinstance(value, list):
+            self.is_list = True
+            for v in value:
+                self._add_one(v)
+        else:
+            self._add_one(value)
+
+    def _add_one(self, v: Any) -> None:
+        if v is None:
+            return
+        self.count += 1
+        self.types.add(type_name(v))
+        s = v if isinstance(v, str) else str(v)
+        self.total_chars += len(s)
+        if " " in s:
+            self.with_space += 1
+        s = s[:MAX_SAMPLE_CHARS]
+        r = _rank(s)
+        if r in self.sample or len(self.sample) < self.sample_size:
+            self.sample[r] = s
+        else:
+            worst = max(self.sample)
+            if r < worst:
+                del self.sample[worst]
+                self.sample[r] = s
+
+    def merge(self, other: FieldProfile) -> FieldProfile:
+        self.count += other.count
+        self.records += other.records
+        self.is_list = self.is_list or other.is_list
+        self.types |= other.types
+        self.total_chars += other.total_chars
+        self.with_space += other.with_space
+        self.sample.update(other.sample)
+        if len(self.sample) > self.sample_size:
+            keep = sorted(self.sample)[: self.sample_size]
+            self.sample = {k: self.sample[k] for k in keep}
+        return self
+
+    def values(self) -> list[str]:
+        return [self.sample[k] for k in sorted(self.sample)]
+
+    @property
+    def avg_chars(self) -> float:
+        return self.total_chars / self.count if self.count else 0.0
+
+    @property
+    def text_like(self) -> bool:
+        """Values look like prose / log lines rather than identifiers or codes."""
+        return self.count > 0 and "str" in self.types and (
+            self.with_space / self.count >= 0.5 or self.avg_chars >= 64)
+
+    def arrow_type(self) -> str:
+        """The narrowest Arrow type that holds every value seen."""
+        t = self.types
+        if not t or "str" in t or "bigint" in t:
+            base = "string"
+        elif t == {"bool"}:
+            base = "bool"
+        elif t == {"int"}:
+            base = "int64"
+        elif t <= {"int", "float"}:
+            base = "double"
+        else:
+            base = "string"
+        return f"list<{base}>" if self.is_list else base

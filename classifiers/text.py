@@ -1,0 +1,127 @@
+"""In-text scrubbing: find identifiers inside free text and replace each one.
+
+The engine is Presidio's ``AnalyzerEngine`` — configured to work offline (a blank spaCy
+pipeline written to a local directory, so no model is ever downloaded) with telescrub's
+detectors as its recognizers — and Presidio's ``AnonymizerEngine`` with keyed-HMAC or
+placeholder operators. Two cheap layers keep it fast: each detector's prefilter decides which
+recognizers a text needs at all (most log lines need few or none), and results are cached per
+distinct text (logs repeat).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterable
+
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import SpacyNlpEngine
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig
+
+from telescrub.classifiers.detectors import build_detectors
+from telescrub.classifiers.detectors.base import Detector
+from telescrub.keys import HashKey
+from telescrub.policy import Policy
+
+CASE_INSENSITIVE = {"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6", "MUID",
+                    "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"}
+_CACHE_MAX = 200_000
+_blank_lock = threading.Lock()
+_blank_dir: str | None = None
+
+for _name in ("presidio-analyzer", "presidio-anonymizer"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+
+
+def normalise(entity: str | None, value: str) -> str:
+    """Canonical form hashed for an entity, so equal identifiers get equal tokens."""
+    v = value.strip()
+    return v.lower() if entity in CASE_INSENSITIVE else v
+
+
+def blank_spacy_model_dir() -> str:
+    """A blank English spaCy pipeline on local disk (made once per process; never downloads)."""
+    global _blank_dir
+    with _blank_lock:
+        if _blank_dir is None or not os.path.isdir(_blank_dir):
+            import spacy
+
+            path = tempfile.mkdtemp(prefix="telescrub-spacy-blank-")
+            spacy.blank("en").to_disk(path)
+            _blank_dir = path
+        return _blank_dir
+
+
+def build_analyzer(detectors: Iterable[Detector], model_dir: str | None = None) -> AnalyzerEngine:
+    """Presidio AnalyzerEngine with our recognizers and an offline NLP engine."""
+    nlp = SpacyNlpEngine(models=[{"lang_code": "en",
+                                  "model_name": model_dir or blank_spacy_model_dir()}])
+    registry = RecognizerRegistry(supported_languages=["en"])
+    for det in detectors:
+        registry.add_recognizer(det)
+    return AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=["en"])
+
+
+class TextScrubber:
+    """Replace every detected identifier in a text; keep the rest of the text."""
+
+    def __init__(self, policy: Policy, key: HashKey, entities: Iterable[str] | None = None,
+                 model_dir: str | None = None) -> None:
+        self.policy = policy
+        self.key = key
+        self.detectors = build_detectors(entities)
+        self.analyzer = build_analyzer(self.detectors, model_dir)
+        self.anonymizer = AnonymizerEngine()
+        self._ops: dict[str, OperatorConfig] = {}
+        self._cache: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
+        self.cache_hits = 0
+
+    def _operator(self, entity: str) -> OperatorConfig:
+        op = self._ops.get(entity)
+        if op is None:
+            if self.policy.text_action(entity) == "hash":
+                key = self.key
+
+                def _hash(s: str, _e: str = entity) -> str:
+                    return key.token(normalise(_e, s))
+
+                op = OperatorConfig("custom", {"lambda": _hash})
+            else:
+                cat = self.policy.text_entity_category(entity).upper()
+                op = OperatorConfig("replace", {"new_value": f"<{cat}:{entity}>"})
+            self._ops[entity] = op
+        return op
+
+    def analyze(self, text: str, exclude: frozenset[str] = frozenset()) -> list[RecognizerResult]:
+        wanted = [d.ENTITY for d in self.detectors
+                  if d.ENTITY not in exclude and d.might_contain(text)]
+        if not wanted:
+            return []
+        return [r for r in self.analyzer.analyze(text, language="en", entities=wanted)
+                if r.score >= self.policy.min_score]
+
+    def scrub(self, text: str, exclude: frozenset[str] = frozenset(),
+              ) -> tuple[str, tuple[tuple[str, int], ...]]:
+        """(scrubbed text, ((entity, count), ...)); ``exclude`` entities are left alone."""
+        ck = (text, exclude)
+        hit = self._cache.get(ck)
+        if hit is not None:
+            self.cache_hits += 1
+            return hit
+        results = self.analyze(text, exclude)
+        if not results:
+            out: tuple[str, tuple[tuple[str, int], ...]] = (text, ())
+        else:
+            ops = {r.entity_type: self._operator(r.entity_type) for r in results}
+            anonymized = self.anonymizer.anonymize(text=text, analyzer_results=results,
+                                                   operators=ops)
+            counts = Counter(item.entity_type for item in anonymized.items)
+            out = (anonymized.text, tuple(sorted(counts.items())))
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
+        self._cache[ck] = out
+        return out

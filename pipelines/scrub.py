@@ -1,0 +1,225 @@
+"""Beam stage: apply the decided actions to every record (the ``Scrub`` transform).
+
+``Scrub`` is the public composite a data engineer drops into their own pipeline::
+
+    result = records | "Scrub" >> Scrub(policy, key)
+    result.scrubbed   # PCollection[ScrubbedRecord], ready for WritePartitions
+    result.decisions  # PCollection[(table, TableDecision)] (what was decided and why)
+    result.stats      # PCollection[dict] counts for the report (no raw values)
+    result.dead_letter  # PCollection[BadRecord] records that failed processing
+
+Batch mode classifies from a sample of the whole input (``Classify``); streaming mode decides
+per field from reviewed source schemas and rules only (``static_decisions``), so both modes
+share this one transform and ``ApplyActionsFn``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from telescrub.actions import DROP, Actor
+from telescrub.classifiers.source_schema import SourceSchema
+from telescrub.classifiers.text import TextScrubber
+from telescrub.keys import HashKey
+from telescrub.masking import mask_example
+from telescrub.pipelines.classify import Classify, TableDecision, static_decisions
+from telescrub.policy import Policy
+from telescrub.records import BadRecord, Record, ScrubbedRecord
+from telescrub.timeparse import event_date
+
+DEAD_LETTER = "dead_letter"
+STATS = "stats"
+QUARANTINE_TABLE = "_quarantine"
+#: column names the output reserves (Hive partition column, lineage columns)
+RESERVED_NAMES = frozenset({"event_date", "_source_file", "_source_line"})
+
+
+def output_name(path: str) -> str:
+    """Column name for a field path: reserved names get a trailing underscore."""
+    return f"{path}_" if path in RESERVED_NAMES else path
+
+
+class ScrubResult(NamedTuple):
+    scrubbed: beam.PCollection
+    decisions: beam.PCollection
+    stats: beam.PCollection
+    dead_letter: beam.PCollection
+
+
+def _stat_window(value: Any) -> WindowedValue:
+    return WindowedValue(value, GlobalWindow().max_timestamp(), [GlobalWindow()])
+
+
+class ApplyActionsFn(beam.DoFn):
+    """Record -> ScrubbedRecord, by the table's decisions. Engines are built in ``setup``."""
+
+    def __init__(self, policy: Policy, key: HashKey,
+                 static: dict[str, TableDecision] | None = None) -> None:
+        self.policy = policy
+        self.key = key
+        self.static = static
+
+    def setup(self) -> None:
+        self.actor = Actor(self.policy, self.key)
+        self._static = dict(self.static) if self.static is not None else None
+
+    def start_bundle(self) -> None:
+        self.actor.entity_counts.clear()
+        self.actor.guard_hits.clear()
+        self.dropped: Counter[str] = Counter()
+        self.tables: dict[str, TableDecision] = {}
+        self.examples: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def _table(self, table: str, decisions: dict[str, TableDecision] | None) -> TableDecision:
+        if decisions is not None and table in decisions:
+            return decisions[table]
+        if self._static is None:
+            self._static = {}
+        td = self._static.get(table)
+        if td is None:
+            td = static_decisions(self.policy, {}, [table])[table]
+            self._static[table] = td
+        return td
+
+    def process(self, rec: Record, decisions: dict[str, TableDecision] | None = None,
+                ) -> Iterator[Any]:
+        try:
+            td = self._table(rec.table, decisions)
+            self.tables[rec.table] = td
+            out: dict[str, Any] = {}
+            for path, value in rec.fields.items():
+                d = td.decision(self.policy, path)
+                new = self.actor.apply(d, value, rec.table)
+                if new is not DROP:
+                    out[output_name(path)] = new
+                if (rec.table, path) not in self.examples and value not in (None, [], ""):
+                    after = "(dropped)" if new is DROP else (
+                        mask_example(new) if d.action == "keep" else str(new)[:96])
+                    self.examples[(rec.table, path)] = (mask_example(value), after)
+            ts_path = td.timestamp_path
+            day = event_date(rec.fields.get(ts_path)) if ts_path else None
+        except Exception as exc:  # dead letter, never a dead job
+            yield pvalue.TaggedOutput(DEAD_LETTER, BadRecord(
+                rec.table, rec.source, rec.line, "processing_error",
+                f"{type(exc).__name__} while applying actions", json.dumps(
+                    rec.fields, default=str, ensure_ascii=False)[:4096]))
+            return
+        if not out:
+            self.dropped[rec.source] += 1
+            return
+        yield ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        entities = [[t, p, e, n] for (t, p, e), n in sorted(self.actor.entity_counts.items())]
+        guard = [[t, p, n] for (t, p), n in sorted(self.actor.guard_hits.items())]
+        for (t, p), (before, after) in sorted(self.examples.items()):
+            yield pvalue.TaggedOutput(STATS, _stat_window({
+                "kind": "example", "table": t, "path": p, "before": before, "after": after}))
+        if entities or guard or self.dropped:
+            yield pvalue.TaggedOutput(STATS, _stat_window({
+                "kind": "act", "entities": entities, "guard": guard,
+                "dropped": dict(self.dropped)}))
+
+
+class ApplyActions(beam.PTransform):
+    def __init__(self, policy: Policy, key: HashKey,
+                 static: dict[str, TableDecision] | None = None) -> None:
+        super().__init__()
+        self.policy, self.key, self.static = policy, key, static
+
+    def expand(self, pcolls: Any) -> Any:
+        records, decisions = pcolls
+        fn = ApplyActionsFn(self.policy, self.key, self.static)
+        if decisions is None:
+            return records | "Apply" >> beam.ParDo(fn).with_outputs(DEAD_LETTER, STATS,
+                                                                     main="scrubbed")
+        return records | "Apply" >> beam.ParDo(fn, decisions=beam.pvalue.AsDict(
+            decisions)).with_outputs(DEAD_LETTER, STATS, main="scrubbed")
+
+
+class Scrub(beam.PTransform):
+    """Classify (batch) or decide from schemas (streaming), then apply the policy's actions."""
+
+    def __init__(self, policy: Policy, key: HashKey,
+                 schemas: dict[str, SourceSchema] | None = None, streaming: bool = False,
+                 tables: list[str] | None = None) -> None:
+        super().__init__()
+        self.policy = policy
+        self.key = key
+        self.schemas = schemas or {}
+        self.streaming = streaming
+        self.tables = tables or []
+
+    def expand(self, records: beam.PCollection) -> ScrubResult:
+        if self.streaming:
+            static = static_decisions(self.policy, self.schemas,
+                                      sorted(set(self.tables) | set(self.schemas)))
+            decisions = (records.pipeline | "StaticDecisions" >> beam.Create(
+                sorted(static.items())))
+            applied = (records, None) | "ApplyActions" >> ApplyActions(
+                self.policy, self.key, static)
+        else:
+            decisions = records | "Classify" >> Classify(self.policy, self.schemas)
+            applied = (records, decisions) | "ApplyActions" >> ApplyActions(self.policy, self.key)
+        return ScrubResult(applied.scrubbed, decisions, applied[STATS], applied[DEAD_LETTER])
+
+
+# ------------------------------------------------------------------ quarantine
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_KEY_AFTER = re.compile(r"\s*:")
+_CELL = re.compile(r"[^,;\t|]+")
+_SAFE_CELL = re.compile(r"\s*(-?\d{1,2}(\.\d+)?|true|false|null|none|nan)?\s*", re.I)
+
+
+class QuarantineFn(beam.DoFn):
+    """BadRecord -> ScrubbedRecord for the quarantine table; the raw text is never kept.
+
+    Detectors scrub the text as free text, then (fail closed, since the record's structure is
+    unknown) every remaining JSON string value, or every CSV cell, is replaced by its hash
+    token, keeping keys and punctuation for debugging.
+    """
+
+    def __init__(self, policy: Policy, key: HashKey) -> None:
+        self.policy, self.key = policy, key
+
+    def setup(self) -> None:
+        self.scrubber = TextScrubber(self.policy, self.key)
+
+    def _strict(self, text: str) -> str:
+        def tok(m: re.Match[str]) -> str:
+            v = m.group(1)
+            if _KEY_AFTER.match(text, m.end()) or _SAFE_CELL.fullmatch(v) \
+                    or v.startswith(("h1:", "<")):
+                return m.group(0)  # a key, a small number or an already scrubbed value
+            return f'"{self.key.token(v)}"'
+
+        if '"' in text and ("{" in text or ":" in text):
+            # string literals paired left to right; a trailing unterminated one is hashed too
+            out = _QUOTED.sub(tok, text)
+            tail = re.search(r'"([^"]*)$', out) if out.count('"') % 2 else None
+            if tail and tail.group(1) and not tail.group(1).startswith(("h1:", "<")):
+                out = out[: tail.start(1)] + self.key.token(tail.group(1))
+            return out
+
+        def cell(m: re.Match[str]) -> str:
+            c = m.group(0)
+            if _SAFE_CELL.fullmatch(c) or c.strip().startswith(("h1:", "<")):
+                return c
+            return self.key.token(c.strip())
+
+        return _CELL.sub(cell, text)
+
+    def process(self, bad: BadRecord) -> Iterator[ScrubbedRecord]:
+        scrubbed, _ = self.scrubber.scrub(bad.text)
+        yield ScrubbedRecord(QUARANTINE_TABLE, bad.source, bad.line, None, {
+            "table": bad.table, "reason": bad.reason, "detail": bad.detail,
+            "text_scrubbed": self._strict(scrubbed)})

@@ -1,0 +1,123 @@
+"""The actions (DESIGN §3) applied to structured values, one decided field at a time.
+
+``Actor.apply(decision, value)`` returns the new value (or :data:`DROP`) and counts what it
+found. Values repeat a lot in telemetry (the same user id, IP, host in thousands of records):
+results are cached per (field, value), so each distinct value is detected and hashed once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from typing import Any
+
+from telescrub.classifiers.decide import FieldDecision
+from telescrub.classifiers.text import TextScrubber, normalise
+from telescrub.keys import HashKey
+from telescrub.policy import Policy
+
+DROP = object()
+_CACHE_MAX = 200_000
+
+#: entities that a keep-column's own entity makes expected (not re-scrubbed by the guard)
+_FAMILY = {
+    "GUID": frozenset({"GUID", "HEX_ID"}),
+    "HOSTNAME": frozenset({"HOSTNAME"}),
+    "IPV4": frozenset({"IPV4"}),
+    "IPV6": frozenset({"IPV6"}),
+}
+
+
+def redact_placeholder(category: str, entity: str | None) -> str:
+    return f"<{category.upper()}:{entity}>" if entity else f"<{category.upper()}>"
+
+
+def mask(value: str, keep_last: int) -> str:
+    """Replace letters and digits with '*' except the last ``keep_last`` of them."""
+    alnum = sum(ch.isalnum() for ch in value)
+    keep_from = alnum - keep_last
+    out, seen = [], 0
+    for ch in value:
+        if ch.isalnum():
+            out.append(ch if seen >= keep_from else "*")
+            seen += 1
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def truncate_ip(value: str) -> str | None:
+    """IPv4 -> /24, IPv6 -> /64 (the seed's OII prefix); None when not an IP address."""
+    v = value.strip()
+    try:
+        ip = ipaddress.ip_address(v.strip("[]"))
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+class Actor:
+    """Applies decided actions; built once per worker (it holds the Presidio engines)."""
+
+    def __init__(self, policy: Policy, key: HashKey, scrubber: TextScrubber | None = None):
+        self.policy = policy
+        self.key = key
+        self.scrubber = scrubber or TextScrubber(policy, key)
+        self.entity_counts: Counter[tuple[str, str, str]] = Counter()  # (table, path, entity)
+        self.guard_hits: Counter[tuple[str, str]] = Counter()  # (table, path) -> values guarded
+        self._cache: dict[tuple[str, str, Any], tuple[Any, tuple[tuple[str, int], ...], bool]] = {}
+
+    def apply(self, d: FieldDecision, value: Any, table: str = "") -> Any:
+        if d.action == "drop":
+            return DROP
+        if isinstance(value, list):
+            return [self._one(d, v, table) for v in value]
+        return self._one(d, value, table)
+
+    def _one(self, d: FieldDecision, value: Any, table: str) -> Any:
+        if value is None:
+            return None
+        if d.action == "keep" and not isinstance(value, str):
+            return value
+        ck = (d.path, d.action, value)
+        hit = self._cache.get(ck)
+        if hit is None:
+            hit = self._compute(d, value)
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[ck] = hit
+        out, counts, guarded = hit
+        for ent, n in counts:
+            self.entity_counts[(table, d.path, ent)] += n
+        if guarded:
+            self.guard_hits[(table, d.path)] += 1
+        return out
+
+    def _compute(self, d: FieldDecision, value: Any,
+                 ) -> tuple[Any, tuple[tuple[str, int], ...], bool]:
+        s = value if isinstance(value, str) else str(value)
+        own = ((d.entity, 1),) if d.entity else ()
+        if d.action == "hash":
+            return self.key.token(normalise(d.entity, s)), own, False
+        if d.action == "redact":
+            return redact_placeholder(d.category, d.entity), own, False
+        if d.action == "mask":
+            return mask(s, d.keep_last), own, False
+        if d.action == "truncate_ip":
+            t = truncate_ip(s)
+            if t is not None:
+                return t, own, False
+        if d.action == "email_domain" and s.count("@") == 1:
+            local, _, domain = s.strip().partition("@")
+            if local and "." in domain:
+                return domain.lower(), own, False
+        if d.action == "keep":
+            # guard: a kept string column was classified from a sample; any value holding an
+            # identifier the column is not expected to hold is scrubbed (fail closed).
+            exclude = _FAMILY.get(d.entity or "", frozenset())
+            text, counts = self.scrubber.scrub(s, exclude)
+            return text, counts, text != s
+        # scrub_text, and the fallback for truncate_ip / email_domain on unexpected values
+        text, counts = self.scrubber.scrub(s)
+        return text, counts, False

@@ -1,0 +1,53 @@
+"""Shared fixtures: paths, the shared corpora, a test key, and a one-time CLI run on
+sample_data/ reused by the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TELESCRUB_SHARED", ROOT.parent / "shared"))
+LEAKCHECK = SHARED / "tools" / "leakcheck.py"
+SAMPLE = ROOT / "sample_data"
+SAMPLE_INPUTS = [str(SAMPLE / g) for g in ("*.jsonl", "*.jsonl.gz", "*.csv", "*.log")]
+TEST_KEY = "test-key-" + "0123456789abcdef" * 3
+OTHER_KEY = "other-key-" + "fedcba9876543210" * 3
+
+
+def telescrub(*args: str, key: str | None = TEST_KEY, check: bool = True,
+              env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TELESCRUB_HASH_KEY"}
+    if key is not None:
+        env["TELESCRUB_HASH_KEY"] = key
+    env.update(env_extra or {})
+    proc = subprocess.run([sys.executable, "-m", "telescrub.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"telescrub {' '.join(args)} -> {proc.returncode}\n"
+                             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def leakcheck(truth: Path, outdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(LEAKCHECK), str(truth), str(outdir), *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not LEAKCHECK.exists():
+        pytest.skip(f"shared material not found at {SHARED} (set TELESCRUB_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One CLI run over sample_data/ with the test key (shared by e2e tests)."""
+    out = tmp_path_factory.mktemp("sample") / "out"
+    proc = telescrub("run", *SAMPLE_INPUTS, "--output", str(out), "--default-year", "2026")
+    return out, proc

@@ -1,0 +1,131 @@
+"""Policy and rules loading: the bundled files load; every kind of mistake gives one clear
+line naming the file, the line and the key."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from telescrub.errors import PolicyError
+from telescrub.policy import ACTIONS, CATEGORIES, default_policy_path, load_policy
+
+
+@pytest.fixture()
+def policy_dir(tmp_path):
+    src = os.path.dirname(default_policy_path())
+    for name in ("policy.yaml", "rules.yaml"):
+        shutil.copy(os.path.join(src, name), tmp_path / name)
+    return tmp_path
+
+
+def test_bundled_policy_loads():
+    p = load_policy()
+    assert set(p.category_actions) == set(CATEGORIES)
+    assert p.retention_days["euii"] == 1
+    assert p.retention_days["eupi"] == 28
+    assert p.retention_days["customer_content"] == 30
+    assert p.entity_actions["CREDIT_CARD"].action == "mask"
+    assert all(a.action in ACTIONS for a in p.category_actions.values())
+    assert len(p.digest) == 16
+
+
+def test_digest_changes_with_content(policy_dir):
+    a = load_policy(str(policy_dir / "policy.yaml")).digest
+    path = policy_dir / "policy.yaml"
+    path.write_text(path.read_text().replace("retention_days: 30", "retention_days: 31"))
+    assert load_policy(str(path)).digest != a
+
+
+def _edit(policy_dir, old, new, name="policy.yaml"):
+    path = policy_dir / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return str(policy_dir / "policy.yaml")
+
+
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        ("{action: hash,       retention_days: 1}", "{action: hsh, retention_days: 1}",
+         r"policy\.yaml:\d+: categories\.euii\.action: unknown action 'hsh'"),
+        ("{action: hash,       retention_days: 1}", "{action: hash, retention_days: -3}",
+         r"categories\.euii\.retention_days: bad value -3"),
+        ("{action: hash,       retention_days: 1}", "{action: hash}",
+         r"categories\.euii: missing required key 'retention_days'"),
+        ("entity_share: 0.6", "entity_share: 7",
+         r"policy\.yaml:\d+: thresholds\.entity_share: bad value 7"),
+        ("entity_share: 0.6", "entity_shar: 0.6", r"thresholds\.entity_shar: unknown key"),
+        ("CREDIT_CARD:    {action: mask, keep_last: 4}", "CREDITCARD: {action: mask}",
+         r"entities\.CREDITCARD: unknown entity 'CREDITCARD'"),
+        ("default: hash ", "default: keep ", r"text\.default: unknown text action 'keep'"),
+        ("fields: []", "fields: {a: b}", r"fields: expected a list"),
+        ("action: scrub_text       # scrub_text | drop", "action: keep",
+         r"drift\.action: unknown drift action 'keep'"),
+        ("rules: rules.yaml", "rules: missing.yaml", r"missing\.yaml: cannot read"),
+    ],
+)
+def test_bad_policy_one_clear_line(policy_dir, old, new, expected):
+    path = _edit(policy_dir, old, new)
+    with pytest.raises(PolicyError, match=expected) as exc:
+        load_policy(path)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        ("category: account_data, action: drop}", "category: acount_data, action: drop}",
+         r"rules\.yaml:\d+: roles\.0\.category: unknown category 'acount_data'"),
+        ("name: '(card_?)?(cvv2?", "name: '((card_?)?(cvv2?", r"roles\.0\.name: invalid regex"),
+        ("IPV4:           {default: euii,", "IPV4:           {default: eui,",
+         r"entity_categories\.IPV4\.default: unknown category 'eui'"),
+    ],
+)
+def test_bad_rules_one_clear_line(policy_dir, old, new, expected):
+    _edit(policy_dir, old, new, name="rules.yaml")
+    with pytest.raises(PolicyError, match=expected):
+        load_policy(str(policy_dir / "policy.yaml"))
+
+
+def test_invalid_yaml_names_line(policy_dir):
+    path = policy_dir / "policy.yaml"
+    path.write_text("version: 1\ncategories: [unclosed\n")
+    with pytest.raises(PolicyError, match=r"policy\.yaml:\d+: invalid YAML"):
+        load_policy(str(path))
+
+
+def test_duplicate_key_rejected(policy_dir):
+    path = policy_dir / "policy.yaml"
+    path.write_text(path.read_text() + "\nversion: '2'\n")
+    with pytest.raises(PolicyError, match="duplicate key 'version'"):
+        load_policy(str(path))
+
+
+def test_missing_file():
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_policy("/nonexistent/policy.yaml")
+
+
+def test_field_override_beats_entity_and_category(policy_dir):
+    path = _edit(policy_dir, "fields: []",
+                 'fields:\n  - {match: "web_access.client_ip", action: truncate_ip}')
+    p = load_policy(path)
+    assert p.action_for("web_access", "client_ip", "euii", "IPV4").action == "truncate_ip"
+    assert p.action_for("other", "client_ip", "euii", "IPV4").action == "hash"
+    assert p.action_for("t", "card", "account_data", "CREDIT_CARD").action == "mask"
+    assert p.action_for("t", "x", "system_metadata", None).action == "keep"
+
+
+def test_entity_role_category():
+    p = load_policy()
+    assert p.category_for("IPV4", "client") == "euii"
+    assert p.category_for("IPV4", "tenant") == "oii"
+    assert p.category_for("IPV4", "server") == "system_metadata"
+    assert p.category_for("GUID", "device") == "eupi"
+    assert p.category_for("GUID", "tenant") == "oii"
+    assert p.category_for("GUID", "request") == "system_metadata"
+    assert p.category_for("EMAIL_ADDRESS", None) == "euii"
+    assert p.category_for("CREDIT_CARD", None) == "account_data"

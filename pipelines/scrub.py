@@ -131,13 +131,16 @@ class ApplyActionsFn(beam.DoFn):
 
 
 class ApplyActions(beam.PTransform):
-    def __init__(self, policy: Policy, key: HashKey,
+    """Records -> scrubbed (main), dead_letter, stats. ``decisions`` is a PCollection of
+    (table, TableDecision) used as a side input (batch), or None with ``static`` (streaming)."""
+
+    def __init__(self, policy: Policy, key: HashKey, decisions: beam.PCollection | None = None,
                  static: dict[str, TableDecision] | None = None) -> None:
         super().__init__()
-        self.policy, self.key, self.static = policy, key, static
+        self.policy, self.key, self.decisions, self.static = policy, key, decisions, static
 
-    def expand(self, pcolls: Any) -> Any:
-        records, decisions = pcolls
+    def expand(self, records: beam.PCollection) -> Any:
+        decisions = self.decisions
         fn = ApplyActionsFn(self.policy, self.key, self.static)
         if decisions is None:
             return records | "Apply" >> beam.ParDo(fn).with_outputs(DEAD_LETTER, STATS,
@@ -165,11 +168,12 @@ class Scrub(beam.PTransform):
                                       sorted(set(self.tables) | set(self.schemas)))
             decisions = (records.pipeline | "StaticDecisions" >> beam.Create(
                 sorted(static.items())))
-            applied = (records, None) | "ApplyActions" >> ApplyActions(
-                self.policy, self.key, static)
+            applied = records | "ApplyActions" >> ApplyActions(self.policy, self.key,
+                                                               static=static)
         else:
             decisions = records | "Classify" >> Classify(self.policy, self.schemas)
-            applied = (records, decisions) | "ApplyActions" >> ApplyActions(self.policy, self.key)
+            applied = records | "ApplyActions" >> ApplyActions(self.policy, self.key,
+                                                               decisions=decisions)
         return ScrubResult(applied.scrubbed, decisions, applied[STATS], applied[DEAD_LETTER])
 
 

@@ -119,7 +119,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="regenerate <output>/_report/index.html from report.json")
     rep.add_argument("output")
     rep.set_defaults(func=_cmd_report)
+
+    # further commands live in their own modules: each has register(subparsers), which adds
+    # its parser and sets func(args, beam_args) -> exit status
+    import importlib
+
+    for name in EXTRA_COMMANDS:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        mod.register(sub)
     return p
+
+
+EXTRA_COMMANDS = ("telescrub.verify", "telescrub.purge", "telescrub.profile")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,27 +14,10 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any
 
 from telescrub.cli import main as cli_main
+from telescrub.masking import mask_example
 from telescrub.pipelines.readers import table_name_for
-
-
-def _leakcheck(shared: str, truth: str, out: str, tables: list[str]) -> dict[str, Any]:
-    tool = os.path.join(shared, "tools", "leakcheck.py")
-    totals: dict[str, Any] = {"strict_survivors": 0, "weak_survivors": 0, "examples": []}
-    for table in tables:
-        tdir = os.path.join(out, table)
-        if not os.path.isdir(tdir):
-            continue
-        jpath = os.path.join(out, f"_leak_{table}.json")
-        subprocess.run([sys.executable, tool, truth, tdir, "--json", jpath, "--examples", "3"],
-                       capture_output=True, text=True, check=False)
-        with open(jpath, encoding="utf-8") as fh:
-            res = json.load(fh)
-        os.remove(jpath)
-        totals["raw"] = totals.get("raw", []) + [res]
-    return totals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,52 +43,52 @@ def main(argv: list[str] | None = None) -> int:
         with open(truth, encoding="utf-8") as fh:
             t = json.load(fh)
         tables = sorted({table_name_for(os.path.join(corpora, i)) for i in t["inputs"]})
-        dirs = [os.path.join(run_out, tb) for tb in tables if os.path.isdir(
-            os.path.join(run_out, tb))]
+        prefix = os.path.commonprefix(tables)
         jpath = os.path.join(args.out, f"leak_{os.path.basename(truth)}")
-        res: dict[str, Any] = {}
-        # leakcheck takes one directory: scan each table directory and add up
-        strict = weak = 0
-        examples: list[str] = []
-        for d in dirs:
-            subprocess.run([sys.executable, tool, truth, d, "--json", jpath, "--examples", "3"],
-                           capture_output=True, text=True, check=False)
-            with open(jpath, encoding="utf-8") as fh:
-                res = json.load(fh)
-            strict += _count(res, "values")
-            weak += _count(res, "weak_values")
-            examples += _examples(res)
-        if os.path.exists(jpath):
-            os.remove(jpath)
-        n_strict = sum(len(v) for v in t.get("values", {}).values())
-        n_weak = sum(len(v) for v in t.get("weak_values", {}).values())
-        rows.append({"truth": os.path.basename(truth), "tables": tables, "strict_values": n_strict,
-                     "strict_survivors": strict, "weak_values": n_weak, "weak_survivors": weak,
-                     "examples_masked": examples[:3]})
+        os.makedirs(args.out, exist_ok=True)
+        proc = subprocess.run([sys.executable, tool, truth, run_out, "--json", jpath,
+                               "--examples", "5", "--path-filter", os.sep + prefix],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode == 2:
+            print(f"eval: leakcheck failed on {truth}: {proc.stderr.strip()}", file=sys.stderr)
+            return 2
+        with open(jpath, encoding="utf-8") as fh:
+            res = json.load(fh)
+        os.remove(jpath)
+        groups: dict[str, dict[str, int]] = {}
+        for r in res["results"]:
+            g = groups.setdefault(r["group"], {"values": 0, "surviving": 0})
+            g["values"] += r["values"]
+            g["surviving"] += r["surviving"]
+        by_type = {r["type"]: r["surviving"] for r in res["results"]
+                   if r["group"] == "values" and r["surviving"]}
+        rows.append({
+            "truth": os.path.basename(truth), "tables": tables,
+            "strict_values": groups.get("values", {}).get("values", 0),
+            "strict_survivors": groups.get("values", {}).get("surviving", 0),
+            "weak_values": groups.get("weak_values", {}).get("values", 0),
+            "weak_survivors": groups.get("weak_values", {}).get("surviving", 0),
+            "surviving_by_type": by_type,
+            "examples_masked": [f"[{e['type']}] {mask_example(e['value'])}"
+                                for e in res["examples"]][:5],
+        })
     result = {"elapsed_s": round(elapsed, 1), "inputs": len(inputs), "rows": rows}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=2)
-    md = ["| truth file | strict values | strict surviving | weak values | weak surviving |",
-          "|---|---:|---:|---:|---:|"]
+    md = ["| truth file | strict values | strict surviving | weak values | weak surviving | "
+          "surviving by type | examples (masked) |", "|---|---:|---:|---:|---:|---|---|"]
     for r in rows:
+        types = ", ".join(f"{k} {v}" for k, v in sorted(r["surviving_by_type"].items()))
         md.append(f"| {r['truth']} | {r['strict_values']} | {r['strict_survivors']} | "
-                  f"{r['weak_values']} | {r['weak_survivors']} |")
+                  f"{r['weak_values']} | {r['weak_survivors']} | {types or '-'} | "
+                  f"{'; '.join(r['examples_masked']) or '-'} |")
     text = "\n".join(md)
     with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as fh:
         fh.write(text + "\n")
     print(text)
     print(f"\n{len(inputs)} inputs scrubbed in {elapsed:.0f}s; details in {args.out}/results.json")
     return 0
-
-
-def _count(res: dict[str, Any], group: str) -> int:
-    return int(res.get("summary", {}).get(group, {}).get("surviving", 0)) if isinstance(
-        res.get("summary"), dict) else 0
-
-
-def _examples(res: dict[str, Any]) -> list[str]:
-    return []
 
 
 if __name__ == "__main__":

@@ -123,6 +123,13 @@ def _int_to_str(v: int) -> str:
 
 def normalize_scalar(v: Any) -> str | int | float | bool | None:
     """A leaf value as it appears in the flattened output (see the module doc)."""
+    t = type(v)
+    if t is str:
+        return v if v.isascii() else _clean_str(v)
+    if t is int:
+        return v if INT64_MIN <= v <= INT64_MAX else _int_to_str(v)
+    if t is float and math.isfinite(v):
+        return v
     if v is None or isinstance(v, bool):
         return v
     if isinstance(v, int):
@@ -146,8 +153,25 @@ def normalize_scalar(v: Any) -> str | int | float | bool | None:
 # --------------------------------------------------------------------------- keys
 
 
+_ESCAPE_CACHE: dict[str, str] = {}
+_ESCAPE_CACHE_MAX = 50_000
+
+
 def escape_key(key: Any) -> str:
     r"""One object key as a path segment: ``\`` ``.`` ``[`` escaped, ``""`` → ``\e``."""
+    if type(key) is str:
+        hit = _ESCAPE_CACHE.get(key)
+        if hit is not None:
+            return hit
+        escaped = _escape_key(key)
+        if len(_ESCAPE_CACHE) >= _ESCAPE_CACHE_MAX:
+            _ESCAPE_CACHE.clear()
+        _ESCAPE_CACHE[key] = escaped
+        return escaped
+    return _escape_key(key)
+
+
+def _escape_key(key: Any) -> str:
     if not isinstance(key, str):
         key = str(key)
     key = _clean_str(key)
@@ -307,12 +331,101 @@ def _merge_element(frame: _Frame, contrib: dict[str, list[Any]], budget: _Budget
     frame.n = n + 1
 
 
+_LEAF, _OBJ, _ARR = 0, 1, 2
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _kind(v: Any) -> int:
+    t = type(v)
+    if t in _LEAF_TYPES:
+        return _LEAF
+    if t is dict:
+        return _OBJ
+    if t is list:
+        return _ARR
+    if isinstance(v, Mapping):
+        return _OBJ
+    if isinstance(v, (list, tuple)):
+        return _ARR
+    return _LEAF
+
+
 def _is_object(v: Any) -> bool:
     return isinstance(v, Mapping)
 
 
 def _is_array(v: Any) -> bool:
     return isinstance(v, (list, tuple))
+
+
+#: Objects nested deeper than this are flattened by the explicit-stack walker; shallower
+#: ones by the (3-4x faster) recursive one. Both give identical results.
+FAST_PATH_MAX_DEPTH = 64
+
+
+class _TooDeepForFastPath(Exception):
+    pass
+
+
+class _Fast:
+    """Recursive flattening for the common, shallow case (same rules as the stack walker)."""
+
+    __slots__ = ("budget", "max_depth")
+
+    def __init__(self, budget: _Budget, max_depth: int | None) -> None:
+        self.budget = budget
+        self.max_depth = max_depth
+
+    def _descend(self, depth: int) -> None:
+        if self.max_depth is not None and depth > self.max_depth:
+            raise FlattenLimitError("too_deep", f"nesting deeper than {self.max_depth} levels")
+        if depth > FAST_PATH_MAX_DEPTH:
+            raise _TooDeepForFastPath()
+
+    def obj(
+        self,
+        obj: Mapping[Any, Any],
+        prefix: str | None,
+        acc: dict[str, Any],
+        depth: int,
+        in_array: bool,
+    ) -> None:
+        for key, v in obj.items():
+            path = escape_key(key) if prefix is None else prefix + "." + escape_key(key)
+            kind = _kind(v)
+            if kind == _OBJ:
+                if v:
+                    self._descend(depth + 1)
+                    self.obj(v, path, acc, depth + 1, in_array)
+            elif kind == _ARR:
+                if v:
+                    self._descend(depth + 1)
+                    acc.update(self.arr(v, path + ARRAY_MARK, depth + 1))
+            else:
+                self.budget.take(1)
+                acc[path] = [normalize_scalar(v)] if in_array else normalize_scalar(v)
+
+    def arr(self, items: Any, path: str, depth: int) -> dict[str, list[Any]]:
+        frame = _Frame(
+            items=None, array=True, seg="", acc={}, in_array=True, owns=False, depth=depth
+        )
+        for v in items:
+            kind = _kind(v)
+            if kind == _OBJ:
+                contrib: dict[str, list[Any]] = {}
+                if v:
+                    self._descend(depth + 1)
+                    self.obj(v, path, contrib, depth + 1, True)
+            elif kind == _ARR:
+                contrib = {}
+                if v:
+                    self._descend(depth + 1)
+                    contrib = self.arr(v, path, depth + 1)
+            else:
+                self.budget.take(1)
+                contrib = {path: [normalize_scalar(v)]}
+            _merge_element(frame, contrib, self.budget)
+        return frame.acc
 
 
 def flatten(
@@ -331,6 +444,28 @@ def flatten(
         raise TypeError(f"flatten() expects a JSON object, got {type(obj).__name__}")
     if max_depth is not None and max_depth < 1:
         raise FlattenLimitError("too_deep", f"nesting deeper than {max_depth} levels")
+    out: dict[str, Any] = {}
+    try:
+        _Fast(_Budget(max_values), max_depth).obj(obj, None, out, 1, False)
+    except _TooDeepForFastPath:
+        return _flatten_stack(
+            obj, max_depth=max_depth, max_fields=max_fields, max_values=max_values
+        )
+    if max_fields is not None and len(out) > max_fields:
+        raise FlattenLimitError(
+            "too_many_fields", f"record has {len(out)} fields, over the cap of {max_fields}"
+        )
+    return out
+
+
+def _flatten_stack(
+    obj: Mapping[str, Any],
+    *,
+    max_depth: int | None = None,
+    max_fields: int | None = None,
+    max_values: int | None = None,
+) -> dict[str, Any]:
+    """The explicit-stack walker: any depth, no recursion."""
     budget = _Budget(max_values)
     out: dict[str, Any] = {}
     stack: list[_Frame] = [

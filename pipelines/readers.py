@@ -11,7 +11,8 @@ Reading (:func:`open_text_lines`)
   gzip is read as plain). Concatenated gzip members are read as one stream.
 * ``max_bytes`` caps the (decompressed) bytes read per file (default 2 GiB): past it the
   file ends with a ``'too_large'`` error (a gzip bomb stops there).
-* ``max_line_bytes`` caps one line (default 64 MiB, excluding the newline): a longer line
+* ``max_line_bytes`` caps one line (default 64 MiB; the ``\\n`` is not counted, a CR
+  before it is): a longer line
   is yielded as :class:`LineTooLong` holding only its first 4 KiB and its length; memory
   never holds more than the cap plus one chunk.
 * Problems reading the file raise :class:`InputError` (``'unreadable'``,
@@ -110,7 +111,7 @@ class LineTooLong(NamedTuple):
     """Yielded by :func:`open_text_lines` instead of a line longer than the cap."""
 
     head: bytes  # the first 4 KiB
-    length: int  # the full length in bytes (without the newline)
+    length: int  # the full length in bytes (without the \n, with a CR before it)
 
 
 class InputError(Exception):
@@ -621,7 +622,7 @@ _ISO_TS = (
 # RFC 5424: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [MSG]
 _RFC5424 = re.compile(
     r"<\d{1,3}>\d{1,2} (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?P<msgid>\S+) "
-    r"(?P<sd>-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (?P<msg>.*))?",
+    r"(?P<sd>-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (?P<msg>.*)|$)",
     re.S,
 )
 # RFC 3164: [<PRI>]Mmm dd HH:MM:SS rest
@@ -633,12 +634,14 @@ _RFC3164 = re.compile(
 _SYSLOG_TAG = re.compile(
     r"(?:(?P<host>[^\s\[\]:]+) )?(?P<proc>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?:(?: (?P<msg>.*)|$)", re.S
 )
-_SYSLOG_HOST = re.compile(r"(?P<host>\S+)(?: (?P<msg>.*))?", re.S)
-_ISO_START = re.compile(r"(?P<ts>" + _ISO_TS + r"),?(?:\s+(?P<rest>.*))?", re.S)
+_SYSLOG_HOST = re.compile(r"(?P<host>\S+)(?: (?P<msg>.*)|$)", re.S)
+# The timestamp must not run on into a word ("...:47abc" backtracks to a shorter stamp or
+# fails); one separator [,;|] and whitespace after it are dropped, the rest is the message.
+_ISO_START = re.compile(r"(?P<ts>" + _ISO_TS + r")(?![\w:.+-])[,;|]?\s*(?P<rest>.*)", re.S)
 _ISO_SECOND = re.compile(r"\S+ (?P<ts>" + _ISO_TS + r")(?: |$)")  # OpenStack: file ISO ...
 _APACHE_ERROR = re.compile(
     r"\[(?P<ts>" + _DOW + r" " + _MON + r" {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})? \d{4})\]"
-    r"(?: (?P<rest>.*))?",
+    r"(?: (?P<rest>.*)|$)",
     re.S,
 )
 _ACCESS_LOG = re.compile(
@@ -669,20 +672,40 @@ def _i(m: re.Match[str], name: str) -> int:
     return int(m.group(name))
 
 
+#: Prefix patterns only look at this many leading characters of a line, so that a hostile
+#: multi-megabyte line costs no more regex time than a normal one; the message still
+#: gets the whole remainder of the line.
+PREFIX_SCAN_CHARS = 4096
+
+
+def _tail(text: str, m: re.Match[str], group: str) -> str:
+    """The named (line-final) group, extended to the end of the full *text* (the match ran
+    on a prefix of it). If the optional group did not take part because the prefix ended
+    right there, what follows the prefix is the tail: nothing is dropped."""
+    start = m.start(group)
+    if start >= 0:
+        return text[start:]
+    scanned = len(m.string)
+    return text[scanned:] if m.end() == scanned < len(text) else ""
+
+
 def _syslog_fields(fields: dict[str, Any], rest: str) -> None:
-    m = _SYSLOG_TAG.match(rest)
+    head = rest[:PREFIX_SCAN_CHARS]
+    m = _SYSLOG_TAG.match(head)
     if m:
         if m.group("host"):
             fields["host"] = m.group("host")
         fields["process"] = m.group("proc")
         if m.group("pid"):
             fields["pid"] = m.group("pid")
-        fields["message"] = m.group("msg") or ""
+        fields["message"] = _tail(rest, m, "msg")
         return
-    m = _SYSLOG_HOST.match(rest)
-    if m:
+    m = _SYSLOG_HOST.match(head)
+    if m and (m.group("msg") is not None or len(rest) == len(head)):  # host not cut short
         fields["host"] = m.group("host")
-        fields["message"] = m.group("msg") or ""
+        fields["message"] = _tail(rest, m, "msg")
+    else:
+        fields["message"] = rest
 
 
 def _set_ts(fields: dict[str, Any], dt: datetime | None) -> None:
@@ -725,44 +748,45 @@ def parse_text_line(
     fields: dict[str, Any] = {"message": line}
     if not line:
         return fields
+    head = line[:PREFIX_SCAN_CHARS]
     c = line[0]
     m: re.Match[str] | None
     if c == "<":
-        m = _RFC5424.match(line)
+        m = _RFC5424.match(head)
         if m:
             if m.group("ts") != "-":
                 _set_ts(fields, parse_timestamp(m.group("ts")))
             for name, group in (("host", "host"), ("process", "app"), ("pid", "procid")):
                 if m.group(group) != "-":
                     fields[name] = m.group(group)
-            msg = m.group("msg") or ""
+            msg = _tail(line, m, "msg")
             if msg.startswith("\ufeff"):
                 msg = msg[1:]
             parts = [p for p in (m.group("msgid"), m.group("sd")) if p != "-"]
-            fields["message"] = " ".join([*parts, msg]) if parts else msg
+            fields["message"] = " ".join([*parts, msg] if msg else parts)
             return fields
     if c == "<" or c in "JFMASOND":
-        m = _RFC3164.match(line)
+        m = _RFC3164.match(head)
         if m:
             month = month_number(m.group("mon"))
             assert month is not None
             day = _i(m, "d")
             year = infer_year(month, day, default_year=default_year, now=now)
             _set_ts(fields, build_datetime(year, month, day, _i(m, "h"), _i(m, "mi"), _i(m, "s")))
-            _syslog_fields(fields, m.group("rest"))
+            _syslog_fields(fields, _tail(line, m, "rest"))
             return fields
     if c.isdigit():
-        m = _ISO_START.match(line)
+        m = _ISO_START.match(head)
         if m:
             _set_ts(fields, parse_timestamp(m.group("ts")))
-            fields["message"] = m.group("rest") or ""
+            fields["message"] = _tail(line, m, "rest")
             return fields
-        m = _HDFS.match(line)
+        m = _HDFS.match(head)
         if m:
             _set_ts(fields, parse_timestamp(m.group("ts")))
-            fields["message"] = m.group("rest") or ""
+            fields["message"] = _tail(line, m, "rest")
             return fields
-        m = _LOGCAT.match(line)
+        m = _LOGCAT.match(head)
         if m:
             month, day = _i(m, "mo"), _i(m, "d")
             year = infer_year(month, day, default_year=default_year, now=now)
@@ -770,9 +794,9 @@ def parse_text_line(
                 fields,
                 build_datetime(year, month, day, _i(m, "h"), _i(m, "mi"), _i(m, "s"), m.group("f")),
             )
-            fields["message"] = m.group("rest") or ""
+            fields["message"] = _tail(line, m, "rest")
             return fields
-        m = _LOG4J_YY.match(line)
+        m = _LOG4J_YY.match(head)
         if m:
             _set_ts(
                 fields,
@@ -780,9 +804,9 @@ def parse_text_line(
                     2000 + _i(m, "y"), _i(m, "mo"), _i(m, "d"), _i(m, "h"), _i(m, "mi"), _i(m, "s")
                 ),
             )
-            fields["message"] = m.group("rest") or ""
+            fields["message"] = _tail(line, m, "rest")
             return fields
-        m = _COMPACT_PIPE.match(line)
+        m = _COMPACT_PIPE.match(head)
         if m:
             _set_ts(
                 fields,
@@ -796,31 +820,31 @@ def parse_text_line(
                     m.group("f").rjust(3, "0"),
                 ),
             )
-            fields["message"] = m.group("rest")
+            fields["message"] = _tail(line, m, "rest")
             return fields
     if c == "[":
-        m = _APACHE_ERROR.match(line)
+        m = _APACHE_ERROR.match(head)
         if m:
             _set_ts(fields, parse_timestamp(m.group("ts")))
-            fields["message"] = m.group("rest") or ""
+            fields["message"] = _tail(line, m, "rest")
             return fields
-        m = _BRACKET_MD.match(line)
+        m = _BRACKET_MD.match(head)
         if m:
             month, day = _i(m, "mo"), _i(m, "d")
             year = infer_year(month, day, default_year=default_year, now=now)
             _set_ts(fields, build_datetime(year, month, day, _i(m, "h"), _i(m, "mi"), _i(m, "s")))
-            fields["message"] = m.group("rest") or ""
+            fields["message"] = _tail(line, m, "rest")
             return fields
     # Timestamp only; the whole line stays the message.
-    m = _ACCESS_LOG.match(line)
+    m = _ACCESS_LOG.match(head)
     if m:
         _set_ts(fields, parse_timestamp(m.group("ts")))
         return fields
-    m = _ISO_SECOND.match(line)
+    m = _ISO_SECOND.match(head)
     if m:
         _set_ts(fields, parse_timestamp(m.group("ts")))
         return fields
-    m = _EPOCH_2ND.match(line) or _EPOCH_5TH.match(line)
+    m = _EPOCH_2ND.match(head) or _EPOCH_5TH.match(head)
     if m:
         _set_ts(fields, parse_timestamp(int(m.group("epoch"))))
         return fields

@@ -17,7 +17,7 @@ class Record(NamedTuple):
 
     table: str
     source: str  # input file path as given (never contains data)
-    line: int  # 1-based line (JSONL/text) or record number (CSV) in the source
+    line: int  # 1-based physical line where the record starts in the (decompressed) source
     fields: dict[str, Any]
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telescrub.pipelines import flatten as flatten_mod
 from telescrub.pipelines.flatten import (
     FlattenLimitError,
     escape_key,
@@ -147,7 +148,10 @@ def test_huge_python_int_beyond_str_digit_limit() -> None:
         ('{"a": -9223372036854775808}', {"a": -9223372036854775808}),
         ('{"a": 9223372036854775808}', {"a": "9223372036854775808"}),
         ('{"a": 1e400, "b": -1e400}', {"a": "1e400", "b": "-1e400"}),
-        ('{"a": NaN, "b": Infinity, "c": -Infinity}', {"a": "NaN", "b": "Infinity", "c": "-Infinity"}),
+        (
+            '{"a": NaN, "b": Infinity, "c": -Infinity}',
+            {"a": "NaN", "b": "Infinity", "c": "-Infinity"},
+        ),
         ('{"a": 1, "a": 2}', {"a": 2}),  # duplicate keys: last wins
         ('{"a": "1' + "0" * 10_000 + '"}', {"a": "1" + "0" * 10_000}),
     ],
@@ -259,3 +263,33 @@ def test_flatten_of_json_text_matches(obj: dict[str, Any]) -> None:
     # whatever json.dumps writes (NaN/Infinity included), json_loads + flatten agree with
     # flattening the object itself
     assert flatten(json_loads(json.dumps(obj))) == flatten(obj)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_objects, st.sampled_from([None, 2, 3]), st.sampled_from([None, 5, 40]))
+def test_fast_and_stack_walkers_agree(
+    obj: dict[str, Any], max_depth: int | None, max_values: int | None
+) -> None:
+    def run(fn: Any) -> Any:
+        try:
+            return fn(obj, max_depth=max_depth, max_values=max_values)
+        except FlattenLimitError as e:
+            return e.reason
+
+    assert run(flatten) == run(flatten_mod._flatten_stack)
+
+
+def test_fast_path_falls_back_when_deep() -> None:
+    limit = flatten_mod.FAST_PATH_MAX_DEPTH
+    for depth in range(limit - 4, limit + 3):
+        d: Any = {"x": [1, {"y": 2}]}  # levels depth+1 .. depth+3
+        for _ in range(depth):
+            d = {"k": d}
+        expected = {"k." * depth + "x[]": [1, None], "k." * depth + "x[].y": [None, 2]}
+        assert flatten(d) == flatten_mod._flatten_stack(d) == expected
+        for cap in (limit - 1, limit, limit + 1):
+            if depth + 3 <= cap:
+                assert flatten(d, max_depth=cap) == expected
+            else:
+                with pytest.raises(FlattenLimitError):
+                    flatten(d, max_depth=cap)

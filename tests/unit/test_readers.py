@@ -5,6 +5,7 @@ import gzip
 import io
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,7 @@ def test_open_text_lines_basics(tmp_path: Path) -> None:
         (1, b"one"),
         (2, b"two"),
         (3, b""),
-        (4, b"thr\x00ee\r\rx"[:-0] if False else b"thr\x00ee\r\rx"),
+        (4, b"thr\x00ee\r\rx"),
         (5, b"last"),
     ]
 
@@ -235,12 +236,27 @@ DEPTH_300 = b'{"a":' * 300 + b"1" + b"}" * 300
         ("blank.jsonl", b"\n  \n\r\n\t\n", "jsonl", []),
         ("bom_crlf.jsonl", BOM + b'{"a":1}\r\n\r\n{"a":2}\r\n', "jsonl", ["ok", "ok"]),
         ("utf8.jsonl", b'{"a":"\xff' + CANARY.encode() + b'"}\n', "jsonl", ["invalid_utf8"]),
-        ("nul.jsonl", b'{"a":"x\x00' + CANARY.encode() + b'"}\n{"a":"\\u0000"}\n', "jsonl", ["invalid_json", "ok"]),
+        (
+            "nul.jsonl",
+            b'{"a":"x\x00' + CANARY.encode() + b'"}\n{"a":"\\u0000"}\n',
+            "jsonl",
+            ["invalid_json", "ok"],
+        ),
         ("bad.jsonl", b'{"a": ' + CANARY.encode() + b"\n{}\n", "jsonl", ["invalid_json", "ok"]),
-        ("array.jsonl", b"[1, 2]\n\"s\"\n3\nnull\ntrue\n", "jsonl", ["not_an_object"] * 5),
-        ("deep.jsonl", DEEP_OBJ + b"\n" + DEEP_ARR + b'\n{"ok":1}\n', "jsonl", ["too_deep", "too_deep", "ok"]),
+        ("array.jsonl", b'[1, 2]\n"s"\n3\nnull\ntrue\n', "jsonl", ["not_an_object"] * 5),
+        (
+            "deep.jsonl",
+            DEEP_OBJ + b"\n" + DEEP_ARR + b'\n{"ok":1}\n',
+            "jsonl",
+            ["too_deep", "too_deep", "ok"],
+        ),
         ("depth300.jsonl", DEPTH_300 + b"\n", "jsonl", ["too_deep"]),
-        ("numbers.jsonl", b'{"a": 1' + b"0" * 400 + b', "b": 1e999, "c": NaN, "d": -Infinity}\n', "jsonl", ["ok"]),
+        (
+            "numbers.jsonl",
+            b'{"a": 1' + b"0" * 400 + b', "b": 1e999, "c": NaN, "d": -Infinity}\n',
+            "jsonl",
+            ["ok"],
+        ),
         ("dups.jsonl", b'{"a": 1, "a": 2}\n', "jsonl", ["ok"]),
         ("surrogate.jsonl", b'{"a": "\\ud800", "\\udfff": 1}\n', "jsonl", ["ok"]),
         ("random.jsonl", RANDOM_BYTES, "jsonl", None),
@@ -274,7 +290,11 @@ def test_jsonl_values(tmp_path: Path) -> None:
     )
     r1, r2, r3 = read(p, "jsonl")
     assert isinstance(r1, Record) and r1.line == 1
-    assert r1.fields == {"user.name": "x", "user.tags[]": ["a", "b"], "n": "123456789012345678901234"}
+    assert r1.fields == {
+        "user.name": "x",
+        "user.tags[]": ["a", "b"],
+        "n": "123456789012345678901234",
+    }
     assert isinstance(r2, Record) and r2.fields == {"a": 2, "b": "1e999"}
     assert isinstance(r3, Record) and r3.fields == {"s": "\ufffd", "\ufffd[].k": [1, None]}
 
@@ -283,7 +303,13 @@ def test_jsonl_bad_record_details_hold_no_data(tmp_path: Path) -> None:
     p = write(
         tmp_path,
         "a.jsonl",
-        b"\n\n" + b'{"email": "' + CANARY.encode() + b'@x.com", }\n' + b"[" + CANARY.encode() + b"]\n",
+        b"\n\n"
+        + b'{"email": "'
+        + CANARY.encode()
+        + b'@x.com", }\n'
+        + b"["
+        + CANARY.encode()
+        + b"]\n",
     )
     b1, b2 = read(p, "jsonl")
     assert isinstance(b1, BadRecord) and isinstance(b2, BadRecord)
@@ -497,7 +523,13 @@ Y = 2024
         # RFC 3164
         (
             "Nov 24 06:55:46 host proc[123]: the msg",
-            {"timestamp": "2024-11-24T06:55:46Z", "host": "host", "process": "proc", "pid": "123", "message": "the msg"},
+            {
+                "timestamp": "2024-11-24T06:55:46Z",
+                "host": "host",
+                "process": "proc",
+                "pid": "123",
+                "message": "the msg",
+            },
         ),
         (
             "Jun  4 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; rhost=1.2.3.4 ",
@@ -515,11 +547,20 @@ Y = 2024
         ),
         (
             "Jun 19 04:09:11 combo syslogd 1.4.1: restart.",
-            {"timestamp": "2024-06-19T04:09:11Z", "host": "combo", "message": "syslogd 1.4.1: restart."},
+            {
+                "timestamp": "2024-06-19T04:09:11Z",
+                "host": "combo",
+                "message": "syslogd 1.4.1: restart.",
+            },
         ),
         (
             "<34>Oct 11 22:14:15 mymachine su: 'su root' failed",
-            {"timestamp": "2024-10-11T22:14:15Z", "host": "mymachine", "process": "su", "message": "'su root' failed"},
+            {
+                "timestamp": "2024-10-11T22:14:15Z",
+                "host": "mymachine",
+                "process": "su",
+                "message": "'su root' failed",
+            },
         ),
         (
             "Feb 30 10:00:00 h p[1]: x",  # impossible date: split, no timestamp
@@ -558,11 +599,17 @@ Y = 2024
         # ISO-8601 at line start
         (
             "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.X: Created",
-            {"timestamp": "2015-10-18T18:01:47.978Z", "message": "INFO [main] org.apache.hadoop.X: Created"},
+            {
+                "timestamp": "2015-10-18T18:01:47.978Z",
+                "message": "INFO [main] org.apache.hadoop.X: Created",
+            },
         ),
         (
             "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:F@774] - x",
-            {"timestamp": "2015-07-29T17:41:44.747Z", "message": "- INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:F@774] - x"},
+            {
+                "timestamp": "2015-07-29T17:41:44.747Z",
+                "message": "- INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:F@774] - x",
+            },
         ),
         (
             "2016-09-28 04:30:30, Info                  CBS    Loaded",
@@ -579,17 +626,26 @@ Y = 2024
         ),
         (
             "[Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 35708:tid 4328636416] x",
-            {"timestamp": "2000-10-11T14:32:52.123456Z", "message": "[core:error] [pid 35708:tid 4328636416] x"},
+            {
+                "timestamp": "2000-10-11T14:32:52.123456Z",
+                "message": "[core:error] [pid 35708:tid 4328636416] x",
+            },
         ),
         # access log: timestamp only
         (
             '1.2.3.4 - - [25/Nov/2026:10:12:01 +0100] "GET /x HTTP/1.1" 200 12',
-            {"timestamp": "2026-11-25T09:12:01Z", "message": '1.2.3.4 - - [25/Nov/2026:10:12:01 +0100] "GET /x HTTP/1.1" 200 12'},
+            {
+                "timestamp": "2026-11-25T09:12:01Z",
+                "message": '1.2.3.4 - - [25/Nov/2026:10:12:01 +0100] "GET /x HTTP/1.1" 200 12',
+            },
         ),
         # HDFS
         (
             "081109 203615 148 INFO dfs.DataNode$PacketResponder: x",
-            {"timestamp": "2008-11-09T20:36:15Z", "message": "148 INFO dfs.DataNode$PacketResponder: x"},
+            {
+                "timestamp": "2008-11-09T20:36:15Z",
+                "message": "148 INFO dfs.DataNode$PacketResponder: x",
+            },
         ),
         # other loghub formats
         (
@@ -599,21 +655,49 @@ Y = 2024
         ("17/06/09 20:10:40 INFO x", {"timestamp": "2017-06-09T20:10:40Z", "message": "INFO x"}),
         (
             "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579",
-            {"timestamp": "2017-12-23T22:15:29.606Z", "message": "Step_LSC|30002312|onStandStepChanged 3579"},
+            {
+                "timestamp": "2017-12-23T22:15:29.606Z",
+                "message": "Step_LSC|30002312|onStandStepChanged 3579",
+            },
         ),
-        ("[10.30 16:49:06] chrome.exe - x", {"timestamp": "2024-10-30T16:49:06Z", "message": "chrome.exe - x"}),
+        (
+            "[10.30 16:49:06] chrome.exe - x",
+            {"timestamp": "2024-10-30T16:49:06Z", "message": "chrome.exe - x"},
+        ),
         (
             "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 RAS KERNEL INFO x",
-            {"timestamp": "2005-06-03T22:42:50Z", "message": "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 RAS KERNEL INFO x"},
+            {
+                "timestamp": "2005-06-03T22:42:50Z",
+                "message": "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 RAS KERNEL INFO x",
+            },
         ),
         (
             "2286759 full partition status 1061219795 -1 running",
-            {"timestamp": "2003-08-18T15:16:35Z", "message": "2286759 full partition status 1061219795 -1 running"},
+            {
+                "timestamp": "2003-08-18T15:16:35Z",
+                "message": "2286759 full partition status 1061219795 -1 running",
+            },
         ),
         (
             "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO x",
-            {"timestamp": "2017-05-16T00:00:00.008Z", "message": "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO x"},
+            {
+                "timestamp": "2017-05-16T00:00:00.008Z",
+                "message": "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO x",
+            },
         ),
+        # the timestamp never swallows data
+        ("2015-10-18 18:01:47,abc", {"timestamp": "2015-10-18T18:01:47Z", "message": "abc"}),
+        ("2015-10-18 18:01:47,978abc", {"timestamp": "2015-10-18T18:01:47Z", "message": "978abc"}),
+        ("2015-10-18 18:01:47|x", {"timestamp": "2015-10-18T18:01:47Z", "message": "x"}),
+        ("2015-10-18 18:01:47", {"timestamp": "2015-10-18T18:01:47Z", "message": ""}),
+        ("[Sun Dec 04 04:47:44 2005]x", {"message": "[Sun Dec 04 04:47:44 2005]x"}),
+        ("<34>1 - h a - - -x", {"message": "<34>1 - h a - - -x"}),
+        ("<34>1 - h a - ID -", {"host": "h", "process": "a", "message": "ID"}),
+        (
+            "Nov 24 06:55:46 host\tx",
+            {"timestamp": "2024-11-24T06:55:46Z", "message": "host\tx"},
+        ),
+        ("081109 203615x", {"message": "081109 203615x"}),
         # look-alikes that are not timestamps
         ("20151018 is a number", {"message": "20151018 is a number"}),
         ("2125551234 called", {"message": "2125551234 called"}),
@@ -626,6 +710,28 @@ def test_parse_text_line(line: str, expected: dict[str, str]) -> None:
     assert parse_text_line(line, default_year=Y, now=now) == expected
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Nov 24 06:55:46 " + "a" * 3_000_000,
+        "Nov 24 06:55:46 h p[1]: " + "a" * 3_000_000,
+        "Nov 24 06:55:46 " + "h" * (4096 - 16) + " tail",
+        "<1>1 - - - - - " + "[a]" * 1_000_000,
+        "<1>1 - - - - - " + "[a\\\\" * 1_000_000,
+        "2015-10-18 18:01:47" + "," * 3_000_000,
+        "2015-10-18 18:01:47 " + " " * (4096 - 20) + "x" * 10,
+    ],
+)
+def test_text_huge_lines_are_fast_and_lossless(line: str) -> None:
+    t0 = time.perf_counter()
+    fields = parse_text_line(line, default_year=Y)
+    assert time.perf_counter() - t0 < 0.5
+    # nothing is dropped: apart from the timestamp and separators, the split-off fields
+    # and the message hold every non-blank character of the line
+    kept = sum(len("".join(v.split())) for k, v in fields.items() if k != "timestamp")
+    assert kept >= len("".join(line.split())) - 64
+
+
 def test_text_year_inference() -> None:
     now = readers.datetime(2026, 1, 2, tzinfo=readers.UTC)
     got = parse_text_line("Dec 31 23:59:59 h p: x", now=now)
@@ -636,7 +742,16 @@ def test_text_records(tmp_path: Path) -> None:
     p = write(tmp_path, "sys.log", b"Nov 24 06:55:46 h p[1]: caf\xe9\r\n\n   \nplain\n")
     got = read(p, "text", default_year=2020)
     assert [(r.line, r.fields) for r in got] == [
-        (1, {"timestamp": "2020-11-24T06:55:46Z", "host": "h", "process": "p", "pid": "1", "message": "caf\ufffd"}),
+        (
+            1,
+            {
+                "timestamp": "2020-11-24T06:55:46Z",
+                "host": "h",
+                "process": "p",
+                "pid": "1",
+                "message": "caf\ufffd",
+            },
+        ),
         (4, {"message": "plain"}),
     ]
 
@@ -677,13 +792,30 @@ def _expected_lines(data: bytes, cap: int) -> int:
 _line_bytes = st.one_of(
     st.binary(max_size=40),
     st.sampled_from(
-        [b"{", b"}", b'{"a": 1}', b"[1]", b'{"a": [{"b": NaN}]}', BOM, b"\r", b'"', b",", b"\xff", b"\x00", b" "]
+        [
+            b"{",
+            b"}",
+            b'{"a": 1}',
+            b"[1]",
+            b'{"a": [{"b": NaN}]}',
+            BOM,
+            b"\r",
+            b'"',
+            b",",
+            b"\xff",
+            b"\x00",
+            b" ",
+        ]
     ),
 )
 _structured = st.lists(_line_bytes, max_size=30).map(lambda xs: b"".join(xs))
-_any_bytes = st.one_of(st.binary(max_size=400), _structured, st.lists(_structured, max_size=10).map(b"\n".join))
+_any_bytes = st.one_of(
+    st.binary(max_size=400), _structured, st.lists(_structured, max_size=10).map(b"\n".join)
+)
 
-_PROP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_PROP = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @_PROP
@@ -733,3 +865,42 @@ def test_truncated_gzip_never_raises(tmp_path: Path, data: bytes, frac: float) -
         got = read(p, fmt)
         if 2 <= cut < len(full):
             assert got and isinstance(got[-1], BadRecord) and got[-1].reason == "corrupt_gzip"
+
+
+_PREFIXES = [
+    "",
+    "Nov 24 06:55:46 ",
+    "<34>Oct 11 22:14:15 ",
+    "<34>1 2003-10-11T22:14:15.003Z ",
+    "<165>1 - h app 1 ID ",
+    "2015-10-18 18:01:47,978",
+    "2016-09-28 04:30:30, ",
+    "[Sun Dec 04 04:47:44 2005]",
+    "081109 203615",
+    "03-17 16:13:38.811",
+    "17/06/09 20:10:40",
+    "20171223-22:15:29:606|",
+    "[10.30 16:49:06]",
+    "- 1117838570 2005.06.03 ",
+    '1.2.3.4 - - [25/Nov/2026:10:12:01 +0000] "',
+]
+_line_text = st.builds(
+    lambda p, t: p + t,
+    st.sampled_from(_PREFIXES),
+    st.text(alphabet=st.sampled_from("ab :[]|-,.\t\u00e9\ufeff0123456789"), max_size=30)
+    | st.text(max_size=30),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_line_text)
+def test_parse_text_line_never_loses_text(line: str) -> None:
+    fields = parse_text_line(line, default_year=Y)
+    assert set(fields) <= {"message", "timestamp", "host", "process", "pid"}
+    assert all(isinstance(v, str) for v in fields.values())
+    if "timestamp" in fields:
+        assert readers.parse_timestamp(fields["timestamp"]) is not None
+    kept = sum(len("".join(v.split())) for k, v in fields.items() if k != "timestamp")
+    assert kept >= len("".join(line.split())) - 45
+    if set(fields) == {"message"}:
+        assert fields["message"] == line

@@ -136,7 +136,10 @@ def test_event_date(value: object, expected: str | None) -> None:
         (utc(2015, 10, 18, 18, 1, 47), "2015-10-18T18:01:47Z"),
         (utc(2015, 10, 18, 18, 1, 47, 978000), "2015-10-18T18:01:47.978Z"),
         (utc(2015, 10, 18, 18, 1, 47, 978123), "2015-10-18T18:01:47.978123Z"),
-        (datetime(2015, 10, 18, 20, 1, 47, tzinfo=timezone(timedelta(hours=2))), "2015-10-18T18:01:47Z"),
+        (
+            datetime(2015, 10, 18, 20, 1, 47, tzinfo=timezone(timedelta(hours=2))),
+            "2015-10-18T18:01:47Z",
+        ),
         (datetime(5, 1, 2), "0005-01-02T00:00:00Z"),
     ],
 )

@@ -117,8 +117,8 @@ class TextScrubber:
             out: tuple[str, tuple[tuple[str, int], ...]] = (text, ())
         else:
             ops = {r.entity_type: self._operator(r.entity_type) for r in results}
-            anonymized = self.anonymizer.anonymize(text=text, analyzer_results=results,
-                                                   operators=ops)
+            anonymized = self.anonymizer.anonymize(
+                text=text, analyzer_results=results, operators=ops)  # type: ignore[arg-type]
             counts = Counter(item.entity_type for item in anonymized.items)
             out = (anonymized.text, tuple(sorted(counts.items())))
         if len(self._cache) >= _CACHE_MAX:

@@ -85,7 +85,8 @@ class TableProfileFn(beam.CombineFn):
 
     def merge_accumulators(self, accs: Iterable[tuple[int, dict[str, FieldProfile]]],
                            ) -> tuple[int, dict[str, FieldProfile]]:
-        total, merged = 0, {}
+        total = 0
+        merged: dict[str, FieldProfile] = {}
         for n, profs in accs:
             total += n
             for path, prof in profs.items():

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 from apache_beam import pvalue
 
-from telescrub.records import BadRecord, Record
 from telescrub.pipelines import readers
+from telescrub.records import BadRecord
 
 log = logging.getLogger("telescrub.read")
 BAD = "bad"

@@ -56,7 +56,7 @@ class ScrubResult(NamedTuple):
 
 
 def _stat_window(value: Any) -> WindowedValue:
-    return WindowedValue(value, GlobalWindow().max_timestamp(), [GlobalWindow()])
+    return WindowedValue(value, GlobalWindow().max_timestamp(), (GlobalWindow(),))
 
 
 class ApplyActionsFn(beam.DoFn):

@@ -42,7 +42,7 @@ def _summary(report: dict[str, Any]) -> str:
     for table, info in report["tables"].items():
         lines.append(f"{table:<28} {info['records']:>8} {info['rows_written']:>8} "
                      f"{info['partitions']:>10}")
-    q = {}
+    q: dict[str, int] = {}
     for item in report["quarantine"]:
         q[item["table"]] = q.get(item["table"], 0) + item["records"]
     if q:

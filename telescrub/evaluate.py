@@ -79,10 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     md = ["| truth file | strict values | strict surviving | weak values | weak surviving | "
           "surviving by type | examples (masked) |", "|---|---:|---:|---:|---:|---|---|"]
     for r in rows:
-        types = ", ".join(f"{k} {v}" for k, v in sorted(r["surviving_by_type"].items()))
+        types_of: dict[str, int] = r["surviving_by_type"]  # type: ignore[assignment]
+        types = ", ".join(f"{k} {v}" for k, v in sorted(types_of.items()))
         md.append(f"| {r['truth']} | {r['strict_values']} | {r['strict_survivors']} | "
                   f"{r['weak_values']} | {r['weak_survivors']} | {types or '-'} | "
-                  f"{'; '.join(r['examples_masked']) or '-'} |")
+                  f"{'; '.join(r['examples_masked']) or '-'} |")  # type: ignore[arg-type]
     text = "\n".join(md)
     with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as fh:
         fh.write(text + "\n")

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -46,9 +46,9 @@ def load_yaml(path: str) -> tuple[Any, Callable[[KeyPath], str]]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else path
+        at = f"{path}:{mark.line + 1}" if mark is not None else path
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise PolicyError(f"{where}: invalid YAML: {problem}") from None
+        raise PolicyError(f"{at}: invalid YAML: {problem}") from None
     lines: dict[KeyPath, int] = {}
     try:
         data = _walk(node, (), lines) if node is not None else None

@@ -4,15 +4,16 @@ Three patterns:
 
 * ``card_luhn``: a bare or grouped number with a plausible IIN (first digit 2-6, or a
   ``1800``/``2131`` JCB prefix) that passes the Luhn check; scores 1.0, dropped otherwise;
-* ``card_grouped``: exactly ``4-4-4-4`` grouped with one separator kind; kept at a low
-  score even when Luhn fails (test and synthetic data is often not Luhn-valid);
+* ``card_grouped``: exactly ``4-4-4-4`` grouped with one separator kind; kept at 0.5
+  even when Luhn fails (test and synthetic data is often not Luhn-valid);
 * ``card_context``: 12-19 digits right after a card word (``card``, ``visa``, ``amex``,
-  ``mastercard``, ``cc``...), e.g. ``credit card 060426070011``; no Luhn needed.
+  ``mastercard``, ``cc``...), e.g. ``credit card 060426070011``; 0.6, no Luhn needed.
 
 Deliberately not matched: digit runs glued to words or signs (``blk_-1608999687919862906``,
-``attempt_1445144423722_0020``), epoch-millisecond timestamps (start with ``1``), IMEIs after an ``IMEI`` label, numbers
-with mixed separators or dots, a single repeated digit (``0000 0000 0000 0000``), four
-groups inside a longer list of numbers (``( 3552 3534 3375 4245 3515 3479 )``).
+``attempt_1445144423722_0020``), epoch-millisecond timestamps (start with ``1``), IMEIs
+after an ``IMEI`` label, numbers with mixed separators or dots, a single repeated digit
+(``0000 0000 0000 0000``), four groups inside a longer list of numbers
+(``( 3552 3534 3375 4245 3515 3479 )``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ _E = r"(?![\w+/]|[.,:-]\d|[ -]\d{3,})"
 _GROUPED = r"\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}"
 _NOT_IMEI = r"(?<!(?i:imei|imeisv|meid)[\s:=#]{1,3})"  # IMEIs are 15 digits with a Luhn digit too
 _IIN = r"(?=[2-6]|1800|2131)"
-_CARD_WORDS = r"(?i:\b(?:credit|debit|card|visa|master ?card|amex|american express|discover|cc|pan))"
+_CARD_WORDS = (
+    r"(?i:\b(?:credit|debit|card|visa|master ?card|amex|american express|discover|cc|pan))"
+)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -47,7 +50,7 @@ class CreditCardDetector(Detector):
     ENTITY = entities.CREDIT_CARD
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("card_luhn", rf"{_B}{_NOT_IMEI}{_IIN}(?:\d{{13,19}}|{_GROUPED}){_E}", 0.01),
-        Pattern("card_grouped", rf"{_B}\d{{4}}([ -])\d{{4}}\1\d{{4}}\1\d{{4}}{_E}", 0.3),
+        Pattern("card_grouped", rf"{_B}\d{{4}}([ -])\d{{4}}\1\d{{4}}\1\d{{4}}{_E}", 0.5),
         Pattern(
             "card_context",
             rf"{_CARD_WORDS}\b[^\w\n]{{0,3}}(?:(?i:number|no|num|nr|ending)\b[^\w\n]{{0,3}})?"

@@ -23,8 +23,8 @@ from telescrub.classifiers.detectors.base import Detector
 
 _DOMAIN = r"[A-Za-z][A-Za-z0-9-]{0,14}(?:\.[A-Za-z0-9-]{1,63}){0,4}"
 _USER = r"[A-Za-z0-9](?:[\w.$-]{0,62}[\w$])?"
-_NOT_DOMAINS_TEXT = """authority builtin service hklm hkcu hkcr hku hkcc global local session windows
-system32 users program device driver drivers software system temp"""
+_NOT_DOMAINS_TEXT = """authority builtin service hklm hkcu hkcr hku hkcc global local session
+windows system32 users program device driver drivers software system temp"""
 _NOT_DOMAINS = frozenset(_NOT_DOMAINS_TEXT.split())
 _FILE = re.compile(r"(?i).*\.(?:exe|dll|sys|log|txt|ini|dat|xml|json|cfg|mui|cat|mum|manifest|"
                    r"etl|tmp|bat|cmd|ps1|msi|cab|inf|lnk|zip)")

@@ -19,18 +19,16 @@ from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
 
 _MIXED = r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])"
+_B = r"(?<![0-9A-Za-z])"
+_E = r"(?![0-9A-Za-z])"
 _LEN = r"(?:{0}{{64}}|{0}{{40}}|{0}{{32}})"
 
 
 class HexIdDetector(Detector):
     ENTITY = entities.HEX_ID
     PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern(
-            "hex_id_lower", rf"(?<![0-9A-Za-z]){_MIXED}{_LEN.format('[0-9a-f]')}(?![0-9A-Za-z])", 0.6
-        ),
-        Pattern(
-            "hex_id_upper", rf"(?<![0-9A-Za-z]){_MIXED}{_LEN.format('[0-9A-F]')}(?![0-9A-Za-z])", 0.5
-        ),
+        Pattern("hex_id_lower", rf"{_B}{_MIXED}{_LEN.format('[0-9a-f]')}{_E}", 0.6),
+        Pattern("hex_id_upper", rf"{_B}{_MIXED}{_LEN.format('[0-9A-F]')}{_E}", 0.5),
     ]
     CONTEXT: ClassVar[list[str]] = ["hash", "sha", "sha1", "sha256", "md5", "digest", "id"]
     PREFILTER = r"[0-9a-fA-F]{32}"

@@ -3,14 +3,15 @@
 ``proxy.cse.cuhk.edu.hk``, ``ec2-52-80-34-196.cn-north-1.compute.amazonaws.com.cn``,
 ``host.corp.internal``. The whole dotted token must be a host name: the last label must be
 an ISO country code or a common generic TLD from the embedded list (lowercase, or the whole
-name uppercase). Names of three or more labels score higher than ``example.de``, unless
+name uppercase). Names of three or more labels score higher than ``example.de`` (0.5), unless
 that is the value of a host key (``rhost=example.de``, ``"hostname": "example.de"``).
 
 Deliberately not matched: single-label names (``combo``, ``LabSZ`` — they need field
 context), file names (``foo.log``, ``setup.py``, ``lib.so``, ``Makefile.in``), Java/Android
 names (``java.lang.Exception``, ``com.apple.cts``, ``org.apache.hadoop.ipc.Client``),
 method calls (``log.info(``), version strings, path segments (``/usr/share/x.de``; after
-``//`` a name is a URL host and does match), mixed-case words (``done.It``).
+``//`` a name is a URL host and does match), mixed-case words (``done.It``), config keys
+whose last word is also a TLD (``mapred.task.id``, ``timeout.ms``: see ``_AMBIGUOUS``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class HostnameDetector(Detector):
     ENTITY = entities.HOSTNAME
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("fqdn_3_labels", rf"{_BEFORE}(?:{_LABEL}\.){{2,}}[A-Za-z]{{2,24}}{_AFTER}", 0.6),
-        Pattern("fqdn_2_labels", rf"{_BEFORE}{_LABEL}\.[A-Za-z]{{2,24}}{_AFTER}", 0.4),
+        Pattern("fqdn_2_labels", rf"{_BEFORE}{_LABEL}\.[A-Za-z]{{2,24}}{_AFTER}", 0.5),
         Pattern("fqdn_keyed", rf"{_HOST_KEY}\K(?:{_LABEL}\.)+[A-Za-z]{{2,24}}{_AFTER}", 0.6),
     ]
     CONTEXT: ClassVar[list[str]] = ["host", "hostname", "rhost", "server", "domain", "dns", "fqdn"]

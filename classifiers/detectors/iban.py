@@ -27,6 +27,7 @@ _LENGTHS_TEXT = """AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BI27 BR29 BY28 C
 _LENGTHS = {item[:2]: int(item[2:]) for item in _LENGTHS_TEXT.split()}
 _B = r"(?<![A-Za-z0-9])"
 _E = r"(?![A-Za-z0-9])"
+_GROUPED = r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?"
 
 
 def iban_ok(text: str) -> bool:
@@ -41,7 +42,7 @@ class IbanDetector(Detector):
     ENTITY = entities.IBAN
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("iban_compact", rf"{_B}(?i:[A-Z]{{2}}\d{{2}}[A-Z0-9]{{11,30}}){_E}", 0.5),
-        Pattern("iban_grouped", rf"{_B}[A-Z]{{2}}\d{{2}}(?: [A-Z0-9]{{4}}){{2,7}}(?: [A-Z0-9]{{1,3}})?{_E}", 0.5),
+        Pattern("iban_grouped", rf"{_B}{_GROUPED}{_E}", 0.5),
     ]
     CONTEXT: ClassVar[list[str]] = ["iban", "bank", "account", "transfer", "sepa"]
     PREFILTER = r"[A-Za-z]{2}\d{2}"

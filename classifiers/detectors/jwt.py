@@ -20,6 +20,7 @@ from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
 
 _TOKEN_END = r"(?![\w~+/=-]|\.\w)"
+_BASIC = r"(?i:\bauthorization\b[\"']?\s*[:=]\s*[\"']?basic)"
 _B64 = r"[\w~+/.-]{15,}[\w~+/-]=*"
 
 
@@ -28,9 +29,7 @@ class JwtDetector(Detector):
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("jwt", rf"(?<![\w-])eyJ[\w-]{{8,}}\.eyJ[\w-]{{8,}}\.[\w-]*{_TOKEN_END}", 0.95),
         Pattern("bearer_token", rf"\b(?i:bearer)\s+\K(?=[\w~+/.-]*\d){_B64}{_TOKEN_END}", 0.8),
-        Pattern(
-            "basic_auth", rf"(?i:\bauthorization\b[\"']?\s*[:=]\s*[\"']?basic)\s+\K[A-Za-z0-9+/]{{16,}}={{0,2}}{_TOKEN_END}", 0.8
-        ),
+        Pattern("basic_auth", rf"{_BASIC}\s+\K[A-Za-z0-9+/]{{16,}}={{0,2}}{_TOKEN_END}", 0.8),
     ]
     CONTEXT: ClassVar[list[str]] = ["token", "bearer", "authorization", "jwt", "auth"]
     PREFILTER = r"eyJ|(?i:bearer|basic)\s"

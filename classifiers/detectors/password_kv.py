@@ -29,10 +29,14 @@ _WORD = (
     r"private[_-]?key|credentials?)"
 )
 _KEY = rf"(?<![\w./-])(?!(?:OLD)?PWD\b)(?i:(?:[\w.-]*[_.-])?{_WORD}|[\w.-]*[_.-]pass)"
-_SEP = r"\\?[\"']?\s*(?:=>|:=|=|:)\s*"
+# ':' may have spaces around it; '=' only spaces on both sides ('password= user=x' is empty)
+_SEP = r"\\?[\"']?(?:\s*:(?!=)\s*|\s+(?:=>|:=|=)\s*|(?:=>|:=|=))"
+# possessive, so that an object repr ('token=Token{a64f992 ...') is not cut short to 'Token'
+_BARE = r"[^\s\"',;&<>{}\[\]\\]{1,256}+(?!\s?[{(\[])"
 _PLACEHOLDER = re.compile(
     r"(?i)null|nil|none|true|false|undefined|empty|redacted|filtered|hidden|masked|secret|"
-    r"password|token|key|credentials?|n/a|[*x#•.?-]+|\$\{.*\}|\$\w+|\{\{.*\}\}|%\(.*\)s|<.*>|\[.*\]|"
+    r"password|token|key|credentials?|n/a|[*x#•.?-]+|"
+    r"\$\{.*\}|\$\w+|\{\{.*\}\}|%\(.*\)s|<.*>|\[.*\]|"
     r"[\w.$]+@[0-9a-f]{4,16}"  # a Java object's toString(): android.os.BinderProxy@2bd79ce
 )
 
@@ -42,7 +46,7 @@ class PasswordKvDetector(Detector):
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("kv_quoted", rf"{_KEY}{_SEP}\\?\"\K[^\"\\\n]{{1,256}}(?=\\?\")", 0.8),
         Pattern("kv_single_quoted", rf"{_KEY}{_SEP}'\K[^'\n]{{1,256}}(?=')", 0.8),
-        Pattern("kv_bare", rf"{_KEY}{_SEP}(?![\"'\\]|\$\{{|\{{)\K[^\s\"',;&<>{{}}\[\]\\]{{1,256}}+(?!\s?[{{(\[])", 0.7),
+        Pattern("kv_bare", rf"{_KEY}{_SEP}(?![\"'\\]|\$\{{|\{{)\K{_BARE}", 0.7),
         Pattern("xml_element", rf"<({_KEY})>\K[^<\n]{{1,256}}(?=</\1>)", 0.8),
         Pattern("cli_flag", rf"(?<!\S)--(?i:[\w-]*{_WORD})(?:=|\s+)(?!-)\K[^\s\"']{{1,256}}", 0.7),
     ]

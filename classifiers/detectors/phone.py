@@ -1,6 +1,6 @@
 """Phone numbers in the usual written shapes; a bare digit run is never a phone on its own.
 
-* ``+CC`` international numbers: ``+447700677662``, ``+41 (0)38 549 02 90``, ``+1-604-696-5272x565``;
+* ``+CC`` international: ``+447700677662``, ``+41 (0)38 549 02 90``, ``+1-604-696-5272x565``;
 * North American: ``(579)888-3058``, ``201-948-1927``, ``930.167.3943``, ``001-253-366-9781``;
 * a parenthesised area code: ``(08) 8747 6301``, ``(37) 788-063``;
 * dashed pairs ``28-64-66-98`` and French dotted pairs ``01.84.17.61.18``;
@@ -26,9 +26,15 @@ from telescrub.classifiers.detectors.base import Detector
 _B = r"(?<![\w.+:/=-])"
 _E = r"(?![\w]|[.:/-]\w)"
 _EXT = r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?"
-_WORDS = r"(?i:phone|tel|telephone|mobile|cell|cellphone|fax|call|desk|office|ph|mob|sms|whatsapp)"
+_WORDS = r"(?i:phone|tel|telephone|mobile|cell|cellphone|fax|call|desk|ph|mob|sms|whatsapp)"
 _FILLER = r"(?i:me|us|him|her|them|on|at|to|is|was|no|nr|number|num|#)"
+_AFTER_WORDS = r"(?i:fax|office|mobile|cell|home|work|tel|phone)"
 _LOOSE = r"\+?\(?\d[\d ().-]{4,22}\d"
+_INTL = r"\+[1-9]\d{0,2}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,5})){1,6}"
+_NANP = r"(?:(?:1|001)[ .-])?(?:\(\d{3}\) ?\d{3}[ .-]?|\d{3}([.-])\d{3}\1)\d{4}"
+_PAREN_AREA = r"\(\d{2,4}\) ?\d{2,4}(?:[ .-]\d{2,4}){1,3}"
+_PAIRS = r"\d{2}(?:-\d{2}){3,4}|0\d(?:\.\d{2}){4}"
+_TRUNK = r"0\d{1,4}(?:[ -]\d{2,8}){1,4}"
 _EXT_RE = re.compile(r"\s?(?:x|ext\.?)\s?\d{1,6}$")
 _DATE_RE = re.compile(r"(?:19|20)\d\d[.-]\d\d?[.-]\d\d?|\d\d?[.-]\d\d?[.-](?:19|20)\d\d")
 _IP_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
@@ -38,17 +44,21 @@ _SSN_RE = re.compile(r"\d{3}-\d{2}-\d{4}")
 class PhoneDetector(Detector):
     ENTITY = entities.PHONE
     PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern("phone_intl", rf"(?<![\w+])\+[1-9]\d{{0,2}}(?:[ .-]?(?:\(\d{{1,4}}\)|\d{{1,5}})){{1,6}}{_EXT}{_E}", 0.7),
+        Pattern("phone_intl", rf"(?<![\w+]){_INTL}{_EXT}{_E}", 0.7),
+        Pattern("phone_nanp", rf"{_B}{_NANP}{_EXT}{_E}", 0.6),
+        Pattern("phone_paren_area", rf"(?<![\w(]){_PAREN_AREA}{_E}", 0.5),
+        Pattern("phone_pairs", rf"{_B}(?:{_PAIRS}){_E}", 0.5),
+        Pattern("phone_trunk", rf"{_B}{_TRUNK}{_E}", 0.5),
         Pattern(
-            "phone_nanp",
-            rf"{_B}(?:(?:1|001)[ .-])?(?:\(\d{{3}}\) ?\d{{3}}[ .-]?|\d{{3}}([.-])\d{{3}}\1)\d{{4}}{_EXT}{_E}",
+            "phone_after_word",
+            rf"\b{_WORDS}\b(?:[^\w\n]{{1,3}}{_FILLER}\b){{0,3}}[^\w]{{0,5}}\K{_LOOSE}{_EXT}{_E}",
+            0.7,
+        ),
+        Pattern(
+            "phone_before_word",
+            rf"{_B}{_LOOSE}(?=[ \t]?[-/(]?[ \t]?{_AFTER_WORDS}\b)",
             0.6,
         ),
-        Pattern("phone_paren_area", rf"(?<![\w(])\(\d{{2,4}}\) ?\d{{2,4}}(?:[ .-]\d{{2,4}}){{1,3}}{_E}", 0.5),
-        Pattern("phone_pairs", rf"{_B}(?:\d{{2}}(?:-\d{{2}}){{3,4}}|0\d(?:\.\d{{2}}){{4}}){_E}", 0.5),
-        Pattern("phone_trunk", rf"{_B}0\d{{1,4}}(?:[ -]\d{{2,8}}){{1,4}}{_E}", 0.5),
-        Pattern("phone_after_word", rf"\b{_WORDS}\b(?:[^\w\n]{{1,3}}{_FILLER}\b){{0,3}}[^\w]{{0,5}}\K{_LOOSE}{_EXT}{_E}", 0.7),
-        Pattern("phone_before_word", rf"(?<![\w.+:/=-]){_LOOSE}(?=[ \t]?[-/(]?[ \t]?(?i:fax|office|mobile|cell|home|work|tel|phone)\b)", 0.6),
     ]
     CONTEXT: ClassVar[list[str]] = ["phone", "tel", "call", "mobile", "cell", "fax", "contact"]
     PREFILTER = r"\d[ ().-]{0,3}\d{2}"

@@ -58,15 +58,21 @@ class UsernamePhraseDetector(Detector):
         Pattern("clf_authuser", rf"^\S+ \S+ \K{_NAME}(?= \[\d{{1,2}}/\w{{3}}/\d{{4}}:)", 0.6),
         Pattern(
             "acl_list",  # Hadoop/Spark: 'acls to: yarn,curi', 'permissions: Set(yarn, curi)'
-            r"(?<=\b(?:acls to: |permissions: Set\()(?:[\w$.-]+, ?)*)[\w$][\w$.-]*(?=[,)\s]|$)",
+            # bounded look-behind: linear time on long lines
+            r"(?<=\b(?:acls to: |permissions: Set\()(?:[\w$.-]{1,64}, ?){0,30})"
+            r"[\w$][\w$.-]{0,63}(?=[,)\s]|$)",
             0.6,
         ),
         Pattern("account_name", rf"\b(?:Account|User) Name:[ \t]+\K{_NAME}{_END}", 0.6),
         Pattern("home_dir", rf"(?<![\w.])/(?:home|Users|user)/\K{_NAME}(?=/|\s|$|[\"'])", 0.5),
     ]
     CONTEXT: ClassVar[list[str]] = ["user", "username", "login", "account", "logname"]
-    PREFILTER = r"(?i)user|for |logname|acct|sudo|account|/home/|\[\d{1,2}/\w{3}/|acls to|permissions"
+    PREFILTER = (
+        r"(?i)user|for |logname|acct|sudo|account|/home/|\[\d{1,2}/\w{3}/|acls to|permissions"
+    )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         # 'user=0' is a numeric id; names of digits only ('123456') need three or more
-        return pattern_text.lower() in _NOT_NAMES or (pattern_text.isdigit() and len(pattern_text) < 3)
+        if pattern_text.isdigit() and len(pattern_text) < 3:
+            return True
+        return pattern_text.lower() in _NOT_NAMES

@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
-from telescrub.pipelines.write import WritePartitions, _KeyByPartition, stable_shard
 
 from telescrub.parquet_out import (
     NULL_PARTITION,
@@ -22,6 +21,7 @@ from telescrub.parquet_out import (
     read_manifest,
     verify_manifest,
 )
+from telescrub.pipelines.write import WritePartitions, _KeyByPartition, stable_shard
 from telescrub.records import ScrubbedRecord
 
 TABLES = ("alpha", "beta", "gamma")

@@ -244,7 +244,7 @@ STREETS = {
     "de": ["Hauptstraße", "Lindenallee", "Schillerstraße", "Am Mühlenteich", "Bergmannstraße"],
     "es": ["Calle de Alcalá", "Calle de Serrano", "Paseo de la Castellana", "Calle Mayor"],
 }
-GENERIC_SSH_USERS = ["root", "admin", "test", "oracle", "ubuntu", "postgres", "git", "guest", "user",
+GENERIC_SSH_USERS = ["root", "admin", "test", "oracle", "ubuntu", "postgres", "git", "guest",
                      "ftpuser", "deploy", "pi", "support", "nagios", "jenkins", "ansible", "backup"]
 SYSLOG_HOSTS = ["bastion-01", "web-eu-3", "auth-gw-2", "build-ci-7"]
 ISP_SUFFIXES = ["dyn.broadband.example.net", "static.fibre.example.org", "cust.dsl.example.com",
@@ -592,7 +592,7 @@ def case_notes(w: World, p: Person, issue: str, server: str, rec: Rec) -> str:
     elif opening == 2:
         parts.append(f"{issue}. Contact {p.name_in_text(rec, rng)} - callback number {p.phone(rec, rng)}.")
     else:
-        parts.append(f"Ticket opened via admin center by {rec.v('upn', p.upn)}: {issue.lower()}.")
+        parts.append(f"Ticket opened via the M365 portal by {rec.v('upn', p.upn)}: {issue.lower()}.")
     middle = [  # built lazily: only the sentences actually written plant their values
         lambda: f"Collected logs from {server}; correlation attached to the diagnostics section.",
         lambda: f"Asked {rec.v('person_name', p.first)} to send the HAR trace to {email_in_text(p, rec, rng)}.",

@@ -13,6 +13,7 @@ from telescrub.classifiers import entities as entity_names
 from telescrub.classifiers.detectors.aws_access_key import AwsAccessKeyDetector
 from telescrub.classifiers.detectors.aws_arn import AwsArnDetector
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.classifiers.detectors.computer_name import ComputerNameDetector
 from telescrub.classifiers.detectors.credit_card import CreditCardDetector
 from telescrub.classifiers.detectors.domain_user import DomainUserDetector
 from telescrub.classifiers.detectors.email import EmailDetector
@@ -27,6 +28,7 @@ from telescrub.classifiers.detectors.mac import MacDetector
 from telescrub.classifiers.detectors.muid import MuidDetector
 from telescrub.classifiers.detectors.password_kv import PasswordKvDetector
 from telescrub.classifiers.detectors.phone import PhoneDetector
+from telescrub.classifiers.detectors.session_cookie import SessionCookieDetector
 from telescrub.classifiers.detectors.sip_uri import SipUriDetector
 from telescrub.classifiers.detectors.url_secret import UrlSecretDetector
 from telescrub.classifiers.detectors.us_ssn import UsSsnDetector
@@ -55,6 +57,8 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     DomainUserDetector,
     UsernamePhraseDetector,
     HexIdDetector,
+    ComputerNameDetector,
+    SessionCookieDetector,
 )
 
 DETECTORS_BY_ENTITY: dict[str, tuple[type[Detector], ...]] = {}

@@ -38,6 +38,7 @@ class UsernamePhraseDetector(Detector):
             0.8,
         ),
         Pattern("session_for_user", rf"\bsession (?:opened|closed) for user \K{_NAME}", 0.8),
+        Pattern("pam_by_uid", rf"\bby \K{_NAME}(?=\(uid=\d+\))", 0.7),
         Pattern(
             "cue_user",
             rf"\b(?i:invalid|illegal|for|by|of|new|authenticated|authenticating|deleted|added|"
@@ -55,6 +56,8 @@ class UsernamePhraseDetector(Detector):
             0.7,
         ),
         Pattern("sudo", rf"\bsudo(?:\[\d+\])?:\s+\K{_NAME}(?=\s+:\s)", 0.7),
+        # the same sudo line once a syslog reader has split off the "sudo:" tag
+        Pattern("sudo_body", rf"^\s*\K{_NAME}(?=\s+:\s+(?:TTY|PWD|USER|COMMAND)=)", 0.7),
         Pattern("clf_authuser", rf"^\S+ \S+ \K{_NAME}(?= \[\d{{1,2}}/\w{{3}}/\d{{4}}:)", 0.6),
         Pattern(
             "acl_list",  # Hadoop/Spark: 'acls to: yarn,curi', 'permissions: Set(yarn, curi)'
@@ -69,6 +72,7 @@ class UsernamePhraseDetector(Detector):
     CONTEXT: ClassVar[list[str]] = ["user", "username", "login", "account", "logname"]
     PREFILTER = (
         r"(?i)user|for |logname|acct|sudo|account|/home/|\[\d{1,2}/\w{3}/|acls to|permissions"
+        r"| : TTY="
     )
 
     def invalidate_result(self, pattern_text: str) -> bool:

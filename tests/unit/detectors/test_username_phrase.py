@@ -32,6 +32,8 @@ def found(text: str) -> list[str]:
         ),
         ("ruser=eve rhost=x logname=frank", ["eve", "frank"]),
         ("sudo:    alice : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/bin/ls", ["alice", "root"]),
+        ("   alice : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/bin/ls", ["alice", "root"]),
+        ("session opened for user root(uid=0) by alice(uid=1000)", ["root", "alice"]),
         ('type=USER_AUTH msg=audit(1.2:3): acct="bob" exe="/usr/sbin/sshd"', ["bob"]),
         ("Connection closed by authenticating user git 1.2.3.4 port 22 [preauth]", ["git"]),
         ("systemd-logind[1]: New session 42 of user alice.", ["alice"]),

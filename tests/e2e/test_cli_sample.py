@@ -11,6 +11,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from telescrub.parquet_out import hive_partitioning
 from tests.conftest import OTHER_KEY, SAMPLE, leakcheck, telescrub
 
 pytestmark = pytest.mark.slow
@@ -53,7 +54,9 @@ def test_every_record_accounted_for(sample_run):
     for table, info in report["tables"].items():
         rows = ds.dataset(out / table, format="parquet", partitioning="hive").count_rows()
         assert rows == info["rows_written"], table
-    q = ds.dataset(out / "_quarantine", format="parquet", partitioning="hive").count_rows()
+    # only the null partition: pyarrow cannot infer its type, so name the partitioning
+    q = ds.dataset(out / "_quarantine", format="parquet",
+                   partitioning=hive_partitioning()).count_rows()
     assert q == report["totals"]["quarantined"] == 3
     assert "records read" in proc.stdout and "report:" in proc.stdout
 

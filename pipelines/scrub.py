@@ -27,6 +27,12 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from telescrub.actions import DROP, Actor
+from telescrub.classifiers.known import (
+    PROPAGATED_ENTITIES,
+    PROPAGATED_ROLES,
+    KnownValues,
+    propagatable,
+)
 from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.classifiers.text import TextScrubber
 from telescrub.keys import HashKey
@@ -46,6 +52,25 @@ RESERVED_NAMES = frozenset({"event_date", "_source_file", "_source_line"})
 def output_name(path: str) -> str:
     """Column name for a field path: reserved names get a trailing underscore."""
     return f"{path}_" if path in RESERVED_NAMES else path
+
+
+def known_values(rec: Record, decisions: dict[str, TableDecision],
+                 ) -> Iterator[tuple[str, str]]:
+    """Identifier strings of this record's name / user / host columns (classifiers/known.py)."""
+    td = decisions.get(rec.table)
+    if td is None:
+        return
+    for path, value in rec.fields.items():
+        d = td.fields.get(path)
+        if d is None or d.action in ("keep", "drop"):
+            continue
+        entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
+            d.role or "")
+        if entity is None:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str):
+                yield from propagatable(entity, v)
 
 
 class ScrubResult(NamedTuple):
@@ -70,6 +95,7 @@ class ApplyActionsFn(beam.DoFn):
 
     def setup(self) -> None:
         self.actor = Actor(self.policy, self.key)
+        self._known_src: list[tuple[str, str]] | None = None
         self._static = dict(self.static) if self.static is not None else None
 
     def start_bundle(self) -> None:
@@ -91,7 +117,10 @@ class ApplyActionsFn(beam.DoFn):
         return td
 
     def process(self, rec: Record, decisions: dict[str, TableDecision] | None = None,
-                ) -> Iterator[Any]:
+                known: list[tuple[str, str]] | None = None) -> Iterator[Any]:
+        if known is not None and self._known_src is not known:
+            self.actor.known = KnownValues(known)  # built once per worker per run
+            self._known_src = known
         try:
             td = self._table(rec.table, decisions)
             self.tables[rec.table] = td
@@ -114,7 +143,10 @@ class ApplyActionsFn(beam.DoFn):
                     rec.fields, default=str, ensure_ascii=False)[:4096]))
             return
         if not out:
-            self.dropped[rec.source] += 1
+            # counted per record, not per bundle: the accounting identity must not depend on
+            # finish_bundle outputs, which Beam 2.77's DaskRunner discards
+            yield pvalue.TaggedOutput(STATS, {"kind": "act", "entities": [], "guard": [],
+                                              "dropped": {rec.source: 1}})
             return
         yield ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
 
@@ -135,9 +167,11 @@ class ApplyActions(beam.PTransform):
     (table, TableDecision) used as a side input (batch), or None with ``static`` (streaming)."""
 
     def __init__(self, policy: Policy, key: HashKey, decisions: beam.PCollection | None = None,
-                 static: dict[str, TableDecision] | None = None) -> None:
+                 static: dict[str, TableDecision] | None = None,
+                 known: beam.PCollection | None = None) -> None:
         super().__init__()
         self.policy, self.key, self.decisions, self.static = policy, key, decisions, static
+        self.known = known
 
     def expand(self, records: beam.PCollection) -> Any:
         decisions = self.decisions
@@ -145,8 +179,11 @@ class ApplyActions(beam.PTransform):
         if decisions is None:
             return records | "Apply" >> beam.ParDo(fn).with_outputs(DEAD_LETTER, STATS,
                                                                      main="scrubbed")
-        return records | "Apply" >> beam.ParDo(fn, decisions=beam.pvalue.AsDict(
-            decisions)).with_outputs(DEAD_LETTER, STATS, main="scrubbed")
+        side: dict[str, Any] = {"decisions": beam.pvalue.AsDict(decisions)}
+        if self.known is not None:
+            side["known"] = beam.pvalue.AsList(self.known)
+        return records | "Apply" >> beam.ParDo(fn, **side).with_outputs(
+            DEAD_LETTER, STATS, main="scrubbed")
 
 
 class Scrub(beam.PTransform):
@@ -172,9 +209,30 @@ class Scrub(beam.PTransform):
                                                                static=static)
         else:
             decisions = records | "Classify" >> Classify(self.policy, self.schemas)
+            known = (records
+                     | "FindKnownValues" >> beam.FlatMap(
+                         known_values, decisions=beam.pvalue.AsDict(decisions))
+                     | "DistinctKnownValues" >> beam.Distinct())
             applied = records | "ApplyActions" >> ApplyActions(self.policy, self.key,
-                                                               decisions=decisions)
-        return ScrubResult(applied.scrubbed, decisions, applied[STATS], applied[DEAD_LETTER])
+                                                               decisions=decisions, known=known)
+        # Filtering by type is a no-op where output tags work; Beam 2.77's DaskRunner merges
+        # the outputs of a multi-output ParDo into every tagged PCollection.
+        return ScrubResult(
+            applied.scrubbed | "OnlyScrubbed" >> beam.Filter(_is_scrubbed), decisions,
+            applied[STATS] | "OnlyStats" >> beam.Filter(_is_stats),
+            applied[DEAD_LETTER] | "OnlyDeadLetter" >> beam.Filter(_is_bad))
+
+
+def _is_scrubbed(x: Any) -> bool:
+    return isinstance(x, ScrubbedRecord)
+
+
+def _is_stats(x: Any) -> bool:
+    return isinstance(x, dict)
+
+
+def _is_bad(x: Any) -> bool:
+    return isinstance(x, BadRecord)
 
 
 # ------------------------------------------------------------------ quarantine

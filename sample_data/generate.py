@@ -826,7 +826,7 @@ def gen_web(w: World, truth: Truth) -> tuple[bytes, int]:
         rec = Rec()
         if rng.random() < 0.12:
             ip = rec.v("ipv4", rng.choice(w.attacker_ips))
-            path = rng.choice(["/wp-login.php", "/.env", "/admin/config.php", "/cgi-bin/luci", "/.git/config"])
+            path = rng.choice(["/wp-login.php", "/.env", "/phpmyadmin/setup.php", "/cgi-bin/luci", "/.git/config"])
             line = (f"{ip} - - {clf_time(ts)} \"GET {path} HTTP/1.1\" 404 {rng.randrange(150, 600)} \"-\" "
                     f"\"{rng.choice(SCANNER_UAS)}\" \"-\"")
             truth.commit(rec, line)

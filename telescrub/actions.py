@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from telescrub.classifiers.decide import FieldDecision
+from telescrub.classifiers.known import KnownValues
 from telescrub.classifiers.text import TextScrubber, normalise
 from telescrub.keys import HashKey
 from telescrub.policy import Policy
@@ -64,6 +65,8 @@ class Actor:
         self.policy = policy
         self.key = key
         self.scrubber = scrubber or TextScrubber(policy, key)
+        #: identifiers seen in other fields of this run, scrubbed wherever they reappear
+        self.known: KnownValues | None = None
         self.entity_counts: Counter[tuple[str, str, str]] = Counter()  # (table, path, entity)
         self.guard_hits: Counter[tuple[str, str]] = Counter()  # (table, path) -> values guarded
         self._cache: dict[tuple[str, str, Any], tuple[Any, tuple[tuple[str, int], ...], bool]] = {}
@@ -116,8 +119,24 @@ class Actor:
             # guard: a kept string column was classified from a sample; any value holding an
             # identifier the column is not expected to hold is scrubbed (fail closed).
             exclude = _FAMILY.get(d.entity or "", frozenset())
-            text, counts = self.scrubber.scrub(s, exclude)
+            text, counts = self._propagate(*self.scrubber.scrub(s, exclude))
             return text, counts, text != s
         # scrub_text, and the fallback for truncate_ip / email_domain on unexpected values
-        text, counts = self.scrubber.scrub(s)
+        text, counts = self._propagate(*self.scrubber.scrub(s))
         return text, counts, False
+
+    def _propagate(self, text: str, counts: tuple[tuple[str, int], ...],
+                   ) -> tuple[str, tuple[tuple[str, int], ...]]:
+        if self.known is None or not len(self.known):
+            return text, counts
+        new, ents = self.known.replace(text, self._known_token)
+        if not ents:
+            return text, counts
+        total = Counter(dict(counts))
+        total.update(ents)
+        return new, tuple(sorted(total.items()))
+
+    def _known_token(self, entity: str, value: str) -> str:
+        if self.policy.text_action(entity) == "redact":
+            return redact_placeholder(self.policy.text_entity_category(entity), entity)
+        return self.key.token(normalise(entity, value))

@@ -27,9 +27,11 @@ from telescrub.classifiers.detectors.jwt import JwtDetector
 from telescrub.classifiers.detectors.mac import MacDetector
 from telescrub.classifiers.detectors.muid import MuidDetector
 from telescrub.classifiers.detectors.password_kv import PasswordKvDetector
+from telescrub.classifiers.detectors.person_name import PersonNameDetector
 from telescrub.classifiers.detectors.phone import PhoneDetector
 from telescrub.classifiers.detectors.session_cookie import SessionCookieDetector
 from telescrub.classifiers.detectors.sip_uri import SipUriDetector
+from telescrub.classifiers.detectors.street_address import StreetAddressDetector
 from telescrub.classifiers.detectors.url_secret import UrlSecretDetector
 from telescrub.classifiers.detectors.us_ssn import UsSsnDetector
 from telescrub.classifiers.detectors.username_phrase import UsernamePhraseDetector
@@ -59,6 +61,8 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     HexIdDetector,
     ComputerNameDetector,
     SessionCookieDetector,
+    PersonNameDetector,
+    StreetAddressDetector,
 )
 
 DETECTORS_BY_ENTITY: dict[str, tuple[type[Detector], ...]] = {}
@@ -70,8 +74,7 @@ del _cls
 def build_detectors(entities: Iterable[str] | None = None) -> list[Detector]:
     """One instance of every detector, or only of those emitting one of ``entities``.
 
-    Entities without a value detector (``PERSON``, ``STREET_ADDRESS``: NER's job) yield
-    nothing; names outside :mod:`telescrub.classifiers.entities` raise ``KeyError`` naming
+    Names outside :mod:`telescrub.classifiers.entities` raise ``KeyError`` naming
     them, so that a typo never silently switches detection off.
     """
     if entities is None:

@@ -44,6 +44,7 @@ def test_build_detectors_filters_by_entity() -> None:
         "Ipv4Detector",
         "JwtDetector",
         "PasswordKvDetector",
+        "PersonNameDetector",
     ]
     assert build_detectors([]) == []
 

@@ -1,0 +1,124 @@
+"""Known identifiers: a value classified as an identifier in one field is scrubbed wherever
+it appears verbatim in the same run.
+
+Structured columns tell us, with high confidence, which strings are people's names, user names
+and computer names (``contact.displayName``, ``firstName``, a syslog ``host`` field). Free text
+of the same run often repeats them (a chat roster's names in chat messages, a host name in a
+``Component`` column) where no pattern could recognise them. In batch mode ``Scrub`` collects
+those values (``known_values``) and hands them to every worker, which replaces whole-token
+occurrences in scrubbed text and guarded columns with the same hash token the column got —
+so the text stays joinable with the column.
+
+Safety against over-redaction: only names, user names and host names are propagated, parts of
+names only when they are at least 3 characters, capitalised and not English words, and every
+value must be at least 3 characters and not a common word or a number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from telescrub.classifiers import entities
+
+#: field role -> entity propagated from it (the column's own entity wins when it has one)
+PROPAGATED_ROLES = {"person_name": entities.PERSON, "username": entities.USERNAME,
+                    "host": entities.HOSTNAME}
+PROPAGATED_ENTITIES = frozenset({entities.PERSON, entities.USERNAME, entities.HOSTNAME})
+MAX_TOKENS = 4
+_TOKEN = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
+_NUMBERISH = re.compile(r"[\d\W_]+")
+_CASE_FOLDED = frozenset({entities.HOSTNAME, entities.USERNAME})
+
+
+def _is_word(token: str) -> bool:
+    from telescrub.classifiers.detectors.person_name import (
+        ABSENT,
+        PLAIN,
+        STOP,
+        english_words,
+        gazetteers,
+    )
+
+    low = token.casefold()
+    if low in STOP or low in english_words():
+        return True
+    first, last = gazetteers()
+    return max(first.get(low, ABSENT), last.get(low, ABSENT)) > PLAIN
+
+
+def propagatable(entity: str, value: str) -> Iterator[tuple[str, str]]:
+    """(entity, value) pairs worth propagating from one column value."""
+    v = value.strip()
+    if len(v) < 3 or _NUMBERISH.fullmatch(v) or v.startswith(("h1:", "<")):
+        return
+    tokens = _TOKEN.findall(v)
+    if not tokens or len(tokens) > MAX_TOKENS:
+        return
+    if len(tokens) == 1 and _is_word(tokens[0]):
+        return
+    yield entity, v
+    if entity == entities.PERSON and len(tokens) > 1:
+        for t in tokens:
+            if len(t) >= 3 and t[0].isupper() and not _is_word(t):
+                yield entity, t
+
+
+class KnownValues:
+    """Whole-token lookup of known identifier strings in a text, longest match first."""
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        self.exact: dict[tuple[str, ...], tuple[str, str]] = {}
+        self.folded: dict[tuple[str, ...], tuple[str, str]] = {}
+        self.max_n = 0
+        for entity, value in items:
+            toks = tuple(_TOKEN.findall(value))
+            if not toks or len(toks) > MAX_TOKENS:
+                continue
+            self.max_n = max(self.max_n, len(toks))
+            if entity in _CASE_FOLDED:
+                self.folded.setdefault(tuple(t.casefold() for t in toks), (entity, value))
+            else:
+                self.exact.setdefault(toks, (entity, value))
+
+    def __len__(self) -> int:
+        return len(self.exact) + len(self.folded)
+
+    def find(self, text: str) -> list[tuple[int, int, str, str]]:
+        """[(start, end, entity, canonical value)] of known values in ``text``."""
+        if not self.max_n or not text:
+            return []
+        toks = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
+        out: list[tuple[int, int, str, str]] = []
+        i = 0
+        while i < len(toks):
+            hit = None
+            for n in range(min(self.max_n, len(toks) - i), 0, -1):
+                window = toks[i:i + n]
+                # tokens of one value must be separated by spaces / punctuation only
+                key = tuple(t[2] for t in window)
+                found = self.exact.get(key) or self.folded.get(tuple(k.casefold() for k in key))
+                if found is not None:
+                    hit = (window[0][0], window[-1][1], found[0], found[1])
+                    i += n
+                    break
+            if hit is None:
+                i += 1
+            else:
+                out.append(hit)
+        return out
+
+    def replace(self, text: str, token_for: Any) -> tuple[str, list[str]]:
+        """Replace each known value by ``token_for(entity, value)``; (new text, entities)."""
+        spans = self.find(text)
+        if not spans:
+            return text, []
+        parts, pos, ents = [], 0, []
+        for start, end, entity, value in spans:
+            parts.append(text[pos:start])
+            parts.append(token_for(entity, value))
+            pos = end
+            ents.append(entity)
+        parts.append(text[pos:])
+        return "".join(parts), ents

@@ -36,7 +36,7 @@ from telescrub.classifiers.known import (
 from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.classifiers.text import TextScrubber
 from telescrub.keys import HashKey
-from telescrub.masking import mask_example
+from telescrub.masking import mask_example, mask_keep_tokens
 from telescrub.pipelines.classify import Classify, TableDecision, static_decisions
 from telescrub.policy import Policy
 from telescrub.records import BadRecord, Record, ScrubbedRecord
@@ -131,8 +131,10 @@ class ApplyActionsFn(beam.DoFn):
                 if new is not DROP:
                     out[output_name(path)] = new
                 if (rec.table, path) not in self.examples and value not in (None, [], ""):
+                    # free text and kept values may hold what no detector knows: masked too
                     after = "(dropped)" if new is DROP else (
-                        mask_example(new) if d.action == "keep" else str(new)[:96])
+                        mask_keep_tokens(new) if d.action in ("keep", "scrub_text")
+                        else str(new)[:96])
                     self.examples[(rec.table, path)] = (mask_example(value), after)
             ts_path = td.timestamp_path
             day = event_date(rec.fields.get(ts_path)) if ts_path else None

@@ -99,9 +99,21 @@ def _table(run_out: str, table: str) -> Any:
     return ds.dataset(path, format="parquet", partitioning=hive_partitioning()).to_table()
 
 
+def _truth_values(corpora: str, system: str) -> set[str]:
+    path = os.path.join(corpora, "truth", f"loghub_{system}.json")
+    if not os.path.exists(path):
+        return set()
+    with open(path, encoding="utf-8") as fh:
+        t = json.load(fh)
+    return {v for group in ("values", "weak_values") for vs in t.get(group, {}).values()
+            for v in vs}
+
+
 def over_redaction(corpora: str, run_out: str) -> dict[str, Any]:
     """Share of tokens replaced in the negative-control logs, and of metadata values changed
-    in every structured LogHub CSV (timestamps, PIDs, components, severities, event ids)."""
+    in every structured LogHub CSV (timestamps, PIDs, components, severities, event ids).
+    A changed metadata value that the corpus's truth lists as an identifier (LogHub puts host
+    names in columns it calls Level or Component) is not over-redaction."""
     controls = {}
     for system in NEGATIVE_CONTROLS:
         log = glob.glob(os.path.join(corpora, "loghub", system, "*_2k.log"))
@@ -128,6 +140,8 @@ def over_redaction(corpora: str, run_out: str) -> dict[str, Any]:
             continue
         out_rows = {line: row for line, row in zip(
             t.column("_source_line").to_pylist(), t.to_pylist(), strict=True)}
+        system = os.path.basename(os.path.dirname(csv_path))
+        identifiers = _truth_values(corpora, system)
         with open(csv_path, encoding="utf-8", errors="replace", newline="") as fh:
             reader = csv.DictReader(fh)
             for n, row in enumerate(reader, start=2):
@@ -135,6 +149,8 @@ def over_redaction(corpora: str, run_out: str) -> dict[str, Any]:
                 if out is None:
                     continue
                 for col in METADATA_COLUMNS & set(row):
+                    if not row[col].strip() or row[col].strip() in identifiers:
+                        continue  # nothing to redact, or an identifier rightly redacted
                     meta_total += 1
                     got = out.get(col)
                     if got is None or str(got) != row[col].strip():

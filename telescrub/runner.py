@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,18 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from telescrub.classifiers.source_schema import load_source_schemas
 from telescrub.errors import InputError, OutputError
 from telescrub.keys import HashKey, load_key
-from telescrub.outdir import OutputLock, prepare_output
+from telescrub.outdir import (
+    OutputLock,
+    begin_staging,
+    check_output,
+    commit_output,
+    discard_staging,
+    recover_output,
+)
 from telescrub.parquet_out import RunInfo
 from telescrub.pipelines.assemble import ScrubFilesToParquet
 from telescrub.pipelines.read import InputFile
-from telescrub.pipelines.readers import detect_format, table_name_for
+from telescrub.pipelines.readers import ReadLimits, detect_format, table_name_for
 from telescrub.policy import Policy, load_policy
 
 log = logging.getLogger("telescrub")
@@ -56,10 +64,25 @@ def expand_inputs(patterns: list[str], fmt: str = "auto", table: str | None = No
         if p in seen or os.path.isdir(p):
             continue
         seen.add(p)
-        out.append(InputFile(p, table_name_for(p, table), detect_format(p, fmt)))
+        try:
+            name = table_name_for(p, table)
+            # sniffing opens the file: only for regular files (a FIFO would block here);
+            # anything else is read by the pipeline, which reports it per file
+            kind = _file_kind(p)
+            f = detect_format(p, fmt) if kind == "file" or fmt != "auto" else "text"
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        out.append(InputFile(p, name, f))
     if not out:
         raise InputError("no input files (only directories matched)")
     return out
+
+
+def _file_kind(path: str) -> str:
+    try:
+        return "file" if stat.S_ISREG(os.stat(path).st_mode) else "special"
+    except OSError:
+        return "missing"
 
 
 @dataclass
@@ -76,6 +99,21 @@ class RunConfig:
     default_year: int | None = None
     shards: int = 4
     beam_args: list[str] = field(default_factory=list)
+    max_file_bytes: int | None = None  # decompressed bytes per input file (None: 2 GiB)
+    max_line_bytes: int | None = None  # bytes per line / CSV record (None: 64 MiB)
+
+
+def read_limits(cfg: RunConfig) -> ReadLimits:
+    """The readers' caps for this run (defaults unless set)."""
+    lim = ReadLimits()
+    for name, value in (("max_file_bytes", cfg.max_file_bytes),
+                        ("max_line_bytes", cfg.max_line_bytes)):
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1 byte")
+    return ReadLimits(
+        max_bytes=cfg.max_file_bytes if cfg.max_file_bytes is not None else lim.max_bytes,
+        max_line_bytes=(cfg.max_line_bytes if cfg.max_line_bytes is not None
+                        else lim.max_line_bytes))
 
 
 def make_run_info(policy: Policy, key: HashKey) -> RunInfo:
@@ -90,6 +128,7 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
     """Run the batch job; returns the report (also written to <output>/_report/report.json)."""
     if cfg.mode not in MODES:
         raise OutputError(f"--mode {cfg.mode!r}: expected one of {', '.join(MODES)}")
+    limits = read_limits(cfg)
     policy = load_policy(cfg.policy_path)
     schemas = load_source_schemas(cfg.schema_dir)
     key = load_key(cfg.key_file, cfg.demo_key)
@@ -104,20 +143,33 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
         "run_id": run_info.run_id, "created_at": run_info.created_at,
         "policy_version": policy.version, "policy_hash": policy.digest,
         "policy_file": os.path.basename(policy.path), "key_id": key.key_id,
-        "demo_key": key.demo, "runner": str(std.runner), "mode": cfg.mode,
-        "output": out, "schema_dir": cfg.schema_dir,
+        "demo_key": key.demo, "other_key_ids": list(key.other_key_ids),
+        "runner": str(std.runner), "mode": cfg.mode,
+        "read_limits": {"max_file_bytes": limits.max_bytes,
+                        "max_line_bytes": limits.max_line_bytes},
+        "output": cfg.output, "schema_dir": cfg.schema_dir,
         "tables": sorted({f.table for f in files}),
     }
     with OutputLock(out):
-        prepare_output(out, cfg.mode)
+        for done in recover_output(out):
+            log.warning("output %s: %s", out, done)
+        check_output(out, cfg.mode)
+        # everything is written under <out>/.staging-<run_id>/ and moved into place only
+        # after the pipeline succeeded (telescrub.outdir documents the protocol)
+        stage = begin_staging(out, run_info.run_id)
         log.info("run %s: %d input file(s) -> %s (runner %s, key id %s%s)", run_info.run_id,
                  len(files), out, std.runner, key.key_id, ", DEMO KEY" if key.demo else "")
-        with beam.Pipeline(options=options) as p:
-            _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
-                files, out, policy, key, run_info, run_meta, schemas,
-                default_year=cfg.default_year, shards=cfg.shards)
-    with open(os.path.join(out, "_report", "report.json"), encoding="utf-8") as fh:
-        report: dict[str, Any] = json.load(fh)
+        try:
+            with beam.Pipeline(options=options) as p:
+                _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
+                    files, stage, policy, key, run_info, run_meta, schemas,
+                    default_year=cfg.default_year, shards=cfg.shards, read_limits=limits)
+            with open(os.path.join(stage, "_report", "report.json"), encoding="utf-8") as fh:
+                report: dict[str, Any] = json.load(fh)
+        except BaseException:
+            discard_staging(stage)
+            raise
+        commit_output(out, stage, cfg.mode, run_info.run_id)
     return report
 
 

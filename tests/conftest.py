@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -14,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TELESCRUB_SHARED", ROOT.parent / "shared"))
 LEAKCHECK = SHARED / "tools" / "leakcheck.py"
 SAMPLE = ROOT / "sample_data"
-SAMPLE_INPUTS = [str(SAMPLE / g) for g in ("*.jsonl", "*.jsonl.gz", "*.csv", "*.log")]
+# relative to ROOT (the CLI runs there): reports record inputs as given, and an absolute
+# checkout path could itself contain a truth value (a weak user name such as 'root')
+SAMPLE_INPUTS = [f"sample_data/{g}" for g in ("*.jsonl", "*.jsonl.gz", "*.csv", "*.log")]
 TEST_KEY = "test-key-" + "0123456789abcdef" * 3
 OTHER_KEY = "other-key-" + "fedcba9876543210" * 3
 
@@ -36,6 +39,14 @@ def telescrub(*args: str, key: str | None = TEST_KEY, check: bool = True,
 def leakcheck(truth: Path, outdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(LEAKCHECK), str(truth), str(outdir), *extra],
                           capture_output=True, text=True, timeout=600)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest's default base temp is /tmp/pytest-of-<user>: as root that path holds 'root',
+    # a weak truth value, which reports (recording their output path) would then "leak"
+    if not config.option.basetemp:
+        config.option.basetemp = os.path.join(tempfile.gettempdir(),
+                                              f"telescrub-tests-{os.getpid()}")
 
 
 @pytest.fixture(scope="session")

@@ -68,11 +68,13 @@ class UsernamePhraseDetector(Detector):
         ),
         Pattern("account_name", rf"\b(?:Account|User) Name:[ \t]+\K{_NAME}{_END}", 0.6),
         Pattern("home_dir", rf"(?<![\w.])/(?:home|Users|user)/\K{_NAME}(?=/|\s|$|[\"'])", 0.5),
+        # YARN / Hadoop per-user directories: .../usercache/<user>/appcache/...
+        Pattern("yarn_usercache", rf"/usercache/\K{_NAME}(?=/)", 0.6),
     ]
     CONTEXT: ClassVar[list[str]] = ["user", "username", "login", "account", "logname"]
     PREFILTER = (
         r"(?i)user|for |logname|acct|sudo|account|/home/|\[\d{1,2}/\w{3}/|acls to|permissions"
-        r"| : TTY="
+        r"| : TTY=|/usercache/"
     )
 
     def invalidate_result(self, pattern_text: str) -> bool:

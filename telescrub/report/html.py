@@ -1,5 +1,6 @@
 """The human run report: ``<out>/_report/index.html``, one self-contained file.
 
+
 Built only from ``report.json`` (and, when present, ``_report/verify.json`` and the purge audit
 ``_audit/purge.jsonl``), which hold counts and masked examples, never raw values. Everything is
 inline: CSS in a ``<style>`` element, charts as inline SVG, no scripts, fonts, images or links
@@ -18,8 +19,11 @@ import datetime as dt
 import html
 import json
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
+
+from telescrub.masking import mask_keep_tokens
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 CATEGORY_COLOURS = {
@@ -30,9 +34,12 @@ MAX_CHART_ROWS = 40
 MAX_EXPIRY_ROWS = 24
 AUDIT_ROWS = 50
 VERIFY_NAME = "verify.json"
+MAX_EXAMPLE_CHARS = 160
+_RUN = re.compile(r"[^\W_]+", re.UNICODE)  # as telescrub.masking
+_SAFE_TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}|<[A-Z_]+(?::[A-Z0-9_]+)?>")
 
 _CSS = """
-:root{--fg:#1d2330;--muted:#5b6472;--line:#d7dbe2;--bg:#f6f7f9;--ok:#1e7d32;--bad:#b3261e}
+html{--fg:#1d2330;--muted:#5b6472;--line:#d7dbe2;--bg:#f6f7f9;--ok:#1e7d32;--bad:#b3261e}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:var(--fg);
 margin:0;background:#fff}
@@ -58,10 +65,12 @@ margin:18px 0;font-size:16px;border-radius:6px}
 .demo strong{font-size:20px;display:block;margin-bottom:4px;letter-spacing:.02em}
 .note{background:var(--bg);border-left:4px solid var(--line);padding:8px 12px;margin:8px 0}
 .charts{display:flex;flex-wrap:wrap;gap:18px}
-figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:10px 12px;background:#fff}
+figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:10px 12px;background:#fff;
+max-width:390px}
 figcaption{font-weight:600;margin-bottom:6px}
 svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#1d2330}
 tr.drift td{background:#fff8e1}
+td.ex{max-width:420px;word-break:break-all}td.ev{max-width:260px}
 details{margin:6px 0}summary{cursor:pointer}
 .conf{display:inline-block;height:8px;background:#2e86c1;border-radius:2px;margin-right:4px}
 footer{color:var(--muted);font-size:12px;margin-top:32px}
@@ -144,19 +153,28 @@ def _records_by_category(report: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def _rows_by_expiry(report: dict[str, Any]) -> tuple[list[tuple[str, int]], str]:
-    """Rows per expiry date; grouped by month, then year, when there are too many dates."""
+    """Rows per expiry date. Rows already expired when the run wrote them (old event dates)
+    form one bar; the rest are per day, or per month/year when there are too many dates."""
+    created = str(report.get("run", {}).get("created_at") or "")[:10]
+    past = 0
     by_date: dict[str, int] = {}
     for p in report.get("partitions", []):
-        d = str(p.get("expires_on") or "unknown")
-        by_date[d] = by_date.get(d, 0) + int(p.get("rows") or 0)
+        d, n = str(p.get("expires_on") or "unknown"), int(p.get("rows") or 0)
+        if created and d <= created:
+            past += n
+        else:
+            by_date[d] = by_date.get(d, 0) + n
+    head = [(f"≤ {created}", past)] if past else []
+    note = (f"≤ {created}: already expired when the run wrote them (event dates older than "
+            "their retention); purge deletes them")
     if len(by_date) <= MAX_EXPIRY_ROWS:
-        return sorted(by_date.items()), ""
+        return head + sorted(by_date.items()), note if past else ""
     for width, unit in ((7, "month"), (4, "year")):
         grouped: dict[str, int] = {}
         for d, n in by_date.items():
             grouped[d[:width]] = grouped.get(d[:width], 0) + n
         if len(grouped) <= MAX_EXPIRY_ROWS or unit == "year":
-            return sorted(grouped.items()), f"{len(by_date)} distinct dates, grouped by {unit}"
+            return head + sorted(grouped.items()), f"{len(by_date)} dates, grouped by {unit}"
     raise AssertionError("unreachable")
 
 
@@ -243,10 +261,17 @@ def _charts(report: dict[str, Any]) -> str:
 
 
 def _example(f: dict[str, Any]) -> str:
+    """The masked before/after example. ``after`` of free text (scrub_text, the keep guard)
+    may still hold what the detectors missed, so it is masked too, tokens kept; the outputs of
+    hash/redact/mask/truncate_ip/email_domain are what the policy asked to keep."""
     ex = f.get("example")
     if not ex:
         return "<span class='muted'>—</span>"
-    return f"<code>{_e(ex.get('before'))}</code> → <code>{_e(ex.get('after'))}</code>"
+    after = ex.get("after")
+    if f.get("action") in ("scrub_text", "keep") or f.get("drift"):
+        after = mask_keep_tokens(after)
+    return (f"<code>{_e(mask_keep_tokens(ex.get('before')))}</code> → "
+            f"<code>{_e(after)}</code>")
 
 
 def _tables(report: dict[str, Any]) -> str:
@@ -277,10 +302,10 @@ def _tables(report: dict[str, Any]) -> str:
                 f"<td><code>{_e(f.get('path'))}</code>{drift}</td>"
                 f"<td>{_cat(f.get('category'))}{entity}</td><td>{_e(f.get('action'))}</td>"
                 f"<td>{_cat(f.get('output_category') or f.get('category'))}</td>"
-                f"<td>{_e(f.get('evidence'))}</td>"
+                f"<td class='ev'>{_e(f.get('evidence'))}</td>"
                 f"<td class='num'><span class='conf' style='width:{conf * 40:.0f}px'></span>"
                 f"{conf:.2f}</td><td>{ents or '<span class=muted>—</span>'}</td>"
-                f"<td>{_example(f)}</td></tr>")
+                f"<td class='ex'>{_example(f)}</td></tr>")
         out.append("</table></div>")
     out.append("</section>")
     return "".join(out)
@@ -316,18 +341,19 @@ def _drift_and_quarantine(report: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _purged_paths(audit: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    done: dict[str, dict[str, Any]] = {}
-    for rec in audit:
-        if rec.get("dry_run") or rec.get("action") not in ("delete_partition", "drop_columns"):
-            continue
-        done[str(rec.get("path"))] = rec
-    return done
+def _this_run(audit: list[dict[str, Any]], run_id: Any) -> list[dict[str, Any]]:
+    """Purge actions on this run's data (the audit log outlives overwritten outputs)."""
+    return [r for r in audit if not r.get("dry_run") and r.get("run_id") == run_id
+            and r.get("action") in ("delete_partition", "drop_columns")]
+
+
+def _purged_paths(audit: list[dict[str, Any]], run_id: Any) -> dict[str, dict[str, Any]]:
+    return {str(rec.get("path")): rec for rec in _this_run(audit, run_id)}
 
 
 def _partitions(report: dict[str, Any], audit: list[dict[str, Any]], today: str) -> str:
     parts = report.get("partitions", [])
-    purged = _purged_paths(audit)
+    purged = _purged_paths(audit, report.get("run", {}).get("run_id"))
     out = ["<section id='partitions'><h2>Partitions and retention</h2>"
            "<p class='muted'>A partition's retention is the shortest retention among the "
            "categories its columns hold after actions; <code>telescrub purge</code> deletes it "
@@ -389,9 +415,8 @@ def _verification(report: dict[str, Any], verify: dict[str, Any] | None,
                f"{_e(verify.get('verified_at'))} against policy "
                f"<code>{_e(verify.get('policy', {}).get('version'))}</code> (hash "
                f"<code>{_e(verify.get('policy', {}).get('hash'))}</code>).</p>")
-    later = [r for r in audit if not r.get("dry_run") and str(r.get("at", "")) >
-             str(verify.get("verified_at", ""))
-             and r.get("action") in ("delete_partition", "drop_columns")]
+    later = [r for r in _this_run(audit, report.get("run", {}).get("run_id"))
+             if str(r.get("at", "")) > str(verify.get("verified_at", ""))]
     if later:
         out.append("<p class='note'>The output changed after this verification (purge "
                    f"{_e(str(later[-1].get('at'))[:10])}); run <code>telescrub verify</code> "

@@ -33,6 +33,7 @@ def found(text: str) -> list[str]:
         ("ruser=eve rhost=x logname=frank", ["eve", "frank"]),
         ("sudo:    alice : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/bin/ls", ["alice", "root"]),
         ("   alice : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/bin/ls", ["alice", "root"]),
+        ("at /opt/hdfs/nodemanager/usercache/curi/appcache/application_1", ["curi"]),
         ("session opened for user root(uid=0) by alice(uid=1000)", ["root", "alice"]),
         ('type=USER_AUTH msg=audit(1.2:3): acct="bob" exe="/usr/sbin/sshd"', ["bob"]),
         ("Connection closed by authenticating user git 1.2.3.4 port 22 [preauth]", ["git"]),

@@ -1,0 +1,577 @@
+"""``telescrub verify OUT``: prove, after the fact, what an output directory holds.
+
+Five checks, each independent of the pipeline that wrote the output (it re-reads the files):
+
+``residual``
+    Every string cell of every Parquet file (all tables, ``_quarantine`` included, list
+    elements too) is re-scanned with the same detectors the run uses (Presidio + telescrub's
+    recognizers, :class:`~telescrub.classifiers.text.TextScrubber`). Hash tokens (``h1:...``)
+    and placeholders (``<EUII:EMAIL_ADDRESS>``) are not identifiers and are skipped, also inside
+    text. Each distinct value is analysed once per column; counts are per cell occurrence.
+    A detection is **kept by policy** (expected, listed separately) when the column's field
+    metadata says the policy kept that entity on purpose: ``action=keep`` with the same
+    ``entity`` (tenant GUIDs as OII, service server names), an IP in a ``truncate_ip`` column, a
+    domain in an ``email_domain`` column. Every other detection is **residual**; the check fails
+    when their total exceeds the policy's ``thresholds.verify_max_residual``.
+``footer_metadata``
+    Every file carries the ``telescrub.*`` footer keys (run id, policy version and hash, key id,
+    retention days/category, expiry, table, event date), consistent with its directory, its
+    manifest and ``event_date + retention_days = expires_on``; every column has field metadata.
+``manifests``
+    Every partition matches its ``_manifest.json`` (:func:`telescrub.parquet_out.verify_manifest`:
+    missing/extra files, row counts, sha256, leftovers of interrupted writes), and no purge was
+    left half done (``<out>/.purge``).
+``accounting``
+    ``report.json`` is self-consistent: per input ``read = written + quarantined + dropped``,
+    the totals add up, and the tables' ``rows_written`` add up to the written total.
+``rows_on_disk``
+    The rows actually on disk per table (and in ``_quarantine``) equal the report's, minus rows
+    of partitions that ``telescrub purge`` deleted (from ``_audit/purge.jsonl``).
+
+The result goes to ``<out>/_report/verify.json`` (counts and masked examples only — never a raw
+value) and ``index.html`` is regenerated to show it. Exit status 0 = passed, 1 = failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from telescrub import parquet_out as po
+from telescrub.errors import TelescrubError
+from telescrub.masking import mask_example
+from telescrub.policy import Policy, load_policy
+from telescrub.report.build import QUARANTINE_TABLE
+
+log = logging.getLogger("telescrub")
+
+VERIFY_NAME = "verify.json"
+REPORT_DIRS = ("_report", "_audit")
+PURGE_WORKDIR = ".purge"  # telescrub.purge.WORK_DIR
+PURGE_INTENT = ".purge-intent.json"  # telescrub.purge.INTENT_NAME
+#: footer keys that must be present and non-empty
+FOOTER_REQUIRED = ("run_id", "policy_version", "policy_hash", "key_id", "retention_days",
+                   "expires_on", "retention_category", "table", "format_version")
+#: footer keys that must be present (may be empty: event_date of the null partition)
+FOOTER_PRESENT = ("event_date", "demo_key")
+FIELD_REQUIRED = ("category", "action", "retention_days")
+MAX_EXAMPLES = 3
+MAX_PROBLEMS = 200
+#: whole cells and spans inside text that are outputs of the actions, not identifiers
+SAFE_TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}|<[A-Z_]+(?::[A-Z0-9_]+)?>")
+#: (action, detected entity) pairs that are what the policy asked for
+EXPECTED_TRANSFORMED = {("truncate_ip", "IPV4"), ("truncate_ip", "IPV6"),
+                        ("email_domain", "HOSTNAME")}
+
+
+# ------------------------------------------------------------------------------- discovery
+
+
+def find_tables(out: str) -> dict[str, str]:
+    """``{table: directory}`` for every table directory (``_quarantine`` included)."""
+    tables: dict[str, str] = {}
+    try:
+        entries = sorted(os.listdir(out))
+    except OSError:
+        return tables
+    for name in entries:
+        path = os.path.join(out, name)
+        if name.startswith(".") or name in REPORT_DIRS or not os.path.isdir(path):
+            continue
+        if any(e.startswith(po.PARTITION_COLUMN + "=") for e in os.listdir(path)):
+            tables[name] = path
+    return tables
+
+
+def partition_dirs(table_dir: str) -> list[str]:
+    return sorted(os.path.join(table_dir, e) for e in os.listdir(table_dir)
+                  if e.startswith(po.PARTITION_COLUMN + "=")
+                  and os.path.isdir(os.path.join(table_dir, e)))
+
+
+def parquet_files(pdir: str) -> list[str]:
+    return sorted(os.path.join(pdir, e) for e in os.listdir(pdir)
+                  if e.endswith(".parquet") and not e.startswith((".", "_")))
+
+
+def partition_event_date(pdir: str) -> str | None:
+    value = os.path.basename(pdir).split("=", 1)[1]
+    return None if value == po.NULL_PARTITION else value
+
+
+def footer(schema: pa.Schema) -> dict[str, str]:
+    return {k.decode()[len(po.META_PREFIX):]: v.decode()
+            for k, v in (schema.metadata or {}).items()
+            if k.decode(errors="replace").startswith(po.META_PREFIX)}
+
+
+def field_meta(f: pa.Field) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace(
+        "+00:00", "Z")
+
+
+# ---------------------------------------------------------------------------- residual scan
+
+
+@dataclass
+class _FieldHits:
+    table: str
+    column: str
+    action: str
+    category: str
+    entity: str
+    entities: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, entity: str, n: int, example: str) -> None:
+        self.entities[entity] += n
+        if example not in self.examples and len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(example)
+
+    def to_json(self, kept: bool) -> dict[str, Any]:
+        d: dict[str, Any] = {"table": self.table, "field": self.column, "action": self.action,
+                             "category": self.category,
+                             "count": sum(self.entities.values()),
+                             "entities": dict(sorted(self.entities.items())),
+                             "examples": self.examples}
+        if kept:
+            d["entity"] = ", ".join(sorted(self.entities))
+        return d
+
+
+def _string_values(col: pa.ChunkedArray) -> Counter[str]:
+    """Distinct string values (list elements too) with their number of cells."""
+    typ = col.type
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        col = pa.chunked_array([c.flatten() for c in col.chunks], type=typ.value_type)
+        typ = typ.value_type
+    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        return Counter()
+    counts: Counter[str] = Counter()
+    for chunk in col.chunks:
+        if len(chunk) == 0:
+            continue
+        vc = chunk.value_counts()
+        for value, n in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
+            if value is not None:
+                counts[value] += int(n)
+    return counts
+
+
+def _resolve_overlaps(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Drop a detection lying inside a longer one (the domain inside an e-mail address)."""
+    keep = []
+    for i, (e, s, t) in enumerate(found):
+        inside = any(j != i and s2 <= s and t <= t2 and (t2 - s2) > (t - s)
+                     for j, (_e2, s2, t2) in enumerate(found))
+        if not inside:
+            keep.append((e, s, t))
+    return sorted(set(keep), key=lambda x: (x[1], x[2], x[0]))
+
+
+class ResidualScanner:
+    """Detections per distinct value (cached across columns), minus action outputs."""
+
+    def __init__(self, policy: Policy) -> None:
+        from telescrub.classifiers.text import TextScrubber
+        from telescrub.keys import HashKey
+
+        # detection only: the key is never used, a dummy one keeps real keys out of verify
+        self.scrubber = TextScrubber(policy, HashKey(b"x" * 32, "verify"))
+        self._cache: dict[str, list[tuple[str, int, int]]] = {}
+
+    def detections(self, value: str) -> list[tuple[str, int, int]]:
+        hit = self._cache.get(value)
+        if hit is not None:
+            return hit
+        if SAFE_TOKEN.fullmatch(value):
+            found: list[tuple[str, int, int]] = []
+        else:
+            safe = [m.span() for m in SAFE_TOKEN.finditer(value)]
+            found = [(r.entity_type, r.start, r.end) for r in self.scrubber.analyze(value)
+                     if not any(r.start < b and a < r.end for a, b in safe)]
+            found = _resolve_overlaps(found)
+        self._cache[value] = found
+        return found
+
+
+_SCANNERS: dict[tuple[str, float], ResidualScanner] = {}
+
+
+def scanner_for(policy: Policy) -> ResidualScanner:
+    """One scanner (engines and detection cache) per policy and process."""
+    key = (policy.digest, policy.min_score)
+    if key not in _SCANNERS:
+        _SCANNERS[key] = ResidualScanner(policy)
+    return _SCANNERS[key]
+
+
+def is_expected(action: str, kept_entity: str, detected: str) -> bool:
+    """True when the policy put this entity in this column on purpose: a kept column's own
+    entity (and its family, as the run's keep-guard sees it: a GUID column may hold hex ids),
+    or what truncate_ip / email_domain leave by design."""
+    if action == "keep" and kept_entity:
+        from telescrub.actions import _FAMILY as KEEP_FAMILY  # the run's keep-guard families
+
+        return detected in KEEP_FAMILY.get(kept_entity, frozenset({kept_entity}))
+    return (action, detected) in EXPECTED_TRANSFORMED
+
+
+# ---------------------------------------------------------------------------------- checks
+
+
+@dataclass
+class Check:
+    ok: bool = True
+    summary: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> None:
+        self.ok = False
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        elif len(self.problems) == MAX_PROBLEMS:
+            self.problems.append("... further problems not listed")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "summary": self.summary, "problems": self.problems}
+
+
+def _read_report(out: str) -> dict[str, Any] | None:
+    try:
+        with open(os.path.join(out, "_report", "report.json"), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_audit(out: str) -> list[dict[str, Any]]:
+    from telescrub.report.html import read_audit as _read
+
+    return _read(out)
+
+
+def check_accounting(report: dict[str, Any] | None) -> Check:
+    c = Check()
+    if report is None:
+        c.fail("_report/report.json is missing or unreadable")
+        c.summary = "no report"
+        return c
+    inputs = report.get("inputs", [])
+    sums: Counter[str] = Counter()
+    for i in inputs:
+        src = i.get("source", "?")
+        try:
+            read, w = int(i["read"]), int(i["written"])
+            q, d = int(i["quarantined"]), int(i["dropped_by_policy"])
+        except (KeyError, TypeError, ValueError):
+            c.fail(f"input {src}: counts missing")
+            continue
+        sums.update({"read": read, "written": w, "quarantined": q, "dropped_by_policy": d})
+        if read != w + q + d:
+            c.fail(f"input {src}: read {read} != written {w} + quarantined {q} + dropped {d}")
+        if "records" in i and read != int(i.get("records", 0)) + int(i.get("bad", 0)):
+            c.fail(f"input {src}: read {read} != records {i.get('records')} + bad {i.get('bad')}")
+    totals = report.get("totals", {})
+    for k in ("read", "written", "quarantined", "dropped_by_policy"):
+        if totals.get(k) != sums[k]:
+            c.fail(f"totals.{k} {totals.get(k)} != sum over inputs {sums[k]}")
+    table_rows = sum(int(t.get("rows_written", 0)) for t in report.get("tables", {}).values())
+    if table_rows != sums["written"]:
+        c.fail(f"tables' rows_written add up to {table_rows}, inputs' written to "
+               f"{sums['written']}")
+    if report.get("accounting_ok") is not True:
+        c.fail("report.json says accounting_ok is false")
+    c.summary = (f"{len(inputs)} inputs: {sums['read']} read = {sums['written']} written + "
+                 f"{sums['quarantined']} quarantined + {sums['dropped_by_policy']} dropped")
+    return c
+
+
+def _expected_rows(report: dict[str, Any], audit: list[dict[str, Any]]) -> dict[str, int]:
+    expected = {t: int(info.get("rows_written", 0))
+                for t, info in report.get("tables", {}).items()}
+    expected[QUARANTINE_TABLE] = int(
+        report.get("totals", {}).get("quarantined", 0))
+    run_id = report.get("run", {}).get("run_id")
+    for rec in audit:
+        if (rec.get("action") == "delete_partition" and not rec.get("dry_run")
+                and rec.get("run_id") == run_id and rec.get("table") in expected):
+            expected[rec["table"]] -= int(rec.get("rows", 0))
+    return expected
+
+
+@dataclass
+class _Scan:
+    files: int = 0
+    partitions: int = 0
+    cells: int = 0
+    values: int = 0
+    rows: Counter[str] = field(default_factory=Counter)
+    residual: dict[tuple[str, str, str], _FieldHits] = field(default_factory=dict)
+    kept: dict[tuple[str, str, str], _FieldHits] = field(default_factory=dict)
+    past_expiry: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date: str | None,
+                  manifest: dict[str, Any] | None) -> dict[str, str]:
+    meta = footer(schema)
+    missing = [k for k in FOOTER_REQUIRED if not meta.get(k)]
+    missing += [k for k in FOOTER_PRESENT if k not in meta]
+    if missing:
+        c.fail(f"{rel}: footer lacks {', '.join(po.META_PREFIX + k for k in missing)}")
+        return meta
+    if meta["table"] != table:
+        c.fail(f"{rel}: footer table {meta['table']!r} != directory {table!r}")
+    if meta["event_date"] != (event_date or ""):
+        c.fail(f"{rel}: footer event_date {meta['event_date']!r} != directory")
+    try:
+        days = int(meta["retention_days"])
+        dt.date.fromisoformat(meta["expires_on"])
+    except ValueError:
+        c.fail(f"{rel}: footer retention_days/expires_on are not a number/date")
+        days = -1
+    if event_date and days >= 0:
+        want = (dt.date.fromisoformat(event_date) + dt.timedelta(days=days)).isoformat()
+        if meta["expires_on"] != want:
+            c.fail(f"{rel}: footer expires_on {meta['expires_on']} != event_date + "
+                   f"{days} days ({want})")
+    if manifest:
+        for k in ("run_id", "key_id", "policy_hash"):
+            if manifest.get(k) is not None and manifest.get(k) != meta.get(k):
+                c.fail(f"{rel}: footer {k} differs from the partition manifest")
+    for f in schema:
+        fm = field_meta(f)
+        lacking = [k for k in FIELD_REQUIRED if k not in fm]
+        if lacking:
+            c.fail(f"{rel}: column {f.name!r} lacks field metadata {', '.join(lacking)}")
+    return meta
+
+
+def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, path: str,
+               schema: pa.Schema) -> None:
+    data = pq.read_table(path, partitioning=None)
+    scan.rows[table] += data.num_rows
+    for i, f in enumerate(data.schema):
+        fm = field_meta(schema.field(f.name)) if f.name in schema.names else {}
+        action, entity = fm.get("action", ""), fm.get("entity", "")
+        values = _string_values(data.column(i))
+        for value, n in values.items():
+            scan.values += 1
+            scan.cells += n
+            for ent, s, t in scanner.detections(value):
+                kept = is_expected(action, entity, ent)
+                bucket = scan.kept if kept else scan.residual
+                key = (table, f.name, action)
+                hits = bucket.get(key)
+                if hits is None:
+                    hits = bucket[key] = _FieldHits(table, f.name, action,
+                                                    fm.get("category", ""), entity)
+                hits.add(ent, n, mask_example(value[s:t]))
+
+
+def verify_output(out: str, policy: Policy | None = None,
+                  today: dt.date | None = None) -> dict[str, Any]:
+    """Run every check on ``out``; returns the verify.json content (nothing is written)."""
+    out = os.path.abspath(out)
+    policy = policy or load_policy()
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    report = _read_report(out)
+    audit = read_audit(out)
+    scanner = scanner_for(policy)
+    scan = _Scan()
+    meta_c, man_c = Check(), Check()
+
+    tables = find_tables(out)
+    for table, tdir in tables.items():
+        for pdir in partition_dirs(tdir):
+            scan.partitions += 1
+            prel = os.path.relpath(pdir, out)
+            for problem in po.verify_manifest(pdir):
+                man_c.fail(f"{prel}: {problem}")
+            if os.path.exists(os.path.join(pdir, PURGE_INTENT)):
+                man_c.fail(f"{prel}: an interrupted purge left its journal: run "
+                           "`telescrub purge` to finish it")
+            try:
+                manifest: dict[str, Any] | None = po.read_manifest(pdir)
+            except (OSError, ValueError):
+                manifest = None
+            if manifest and str(manifest.get("expires_on", "9999")) <= today.isoformat():
+                scan.past_expiry.append((prel, str(manifest.get("expires_on"))))
+            event_date = partition_event_date(pdir)
+            for path in parquet_files(pdir):
+                scan.files += 1
+                rel = os.path.relpath(path, out)
+                try:
+                    schema = pq.read_schema(path)
+                except Exception:  # unreadable file: report it, never its bytes
+                    meta_c.fail(f"{rel}: not a readable Parquet file")
+                    continue
+                _check_footer(meta_c, rel, schema, table, event_date, manifest)
+                try:
+                    _scan_file(scan, scanner, table, path, schema)
+                except (OSError, pa.ArrowException):
+                    meta_c.fail(f"{rel}: data pages not readable")
+    work = os.path.join(out, PURGE_WORKDIR)
+    if os.path.isdir(work) and any(os.scandir(work)):
+        man_c.fail(f"{PURGE_WORKDIR}/ holds leftovers of an interrupted purge: run "
+                   "`telescrub purge` to finish it")
+    meta_c.summary = f"{scan.files} files"
+    man_c.summary = f"{scan.partitions} partitions"
+
+    residual_total = sum(sum(h.entities.values()) for h in scan.residual.values())
+    res_c = Check(summary=f"{residual_total} residual detection(s), {policy.verify_max_residual} "
+                          f"allowed; {scan.values} distinct values in {scan.cells} cells scanned")
+    if residual_total > policy.verify_max_residual:
+        res_c.ok = False
+        for h in sorted(scan.residual.values(), key=lambda h: (h.table, h.column)):
+            res_c.problems.append(
+                f"{h.table}.{h.column} ({h.action}): "
+                + ", ".join(f"{e} {n}" for e, n in sorted(h.entities.items())))
+
+    acc_c = check_accounting(report)
+    rows_c = Check()
+    if report is None:
+        rows_c.fail("_report/report.json is missing or unreadable")
+    else:
+        expected = _expected_rows(report, audit)
+        for t in sorted(set(expected) | set(scan.rows)):
+            if t not in expected:
+                rows_c.fail(f"table {t}: {scan.rows[t]} rows on disk, not in report.json")
+            elif scan.rows.get(t, 0) != expected[t]:
+                rows_c.fail(f"table {t}: {scan.rows.get(t, 0)} rows on disk, report.json "
+                            f"(minus purged) says {expected[t]}")
+        rows_c.summary = (f"{sum(scan.rows.values())} rows in {len(scan.rows)} tables "
+                          "(quarantine included)")
+
+    warnings: list[str] = []
+    run = (report or {}).get("run", {})
+    if report is not None and run.get("policy_hash") not in (None, policy.digest):
+        warnings.append(f"verified against policy {policy.version} (hash {policy.digest}); the "
+                        f"run used hash {run.get('policy_hash')}")
+    if run.get("demo_key"):
+        warnings.append("the output was hashed with the public demo key: hash tokens are not "
+                        "secret")
+    if scan.past_expiry:
+        oldest = min(d for _, d in scan.past_expiry)
+        warnings.append(f"{len(scan.past_expiry)} partition(s) are past their expiry date "
+                        f"(earliest {oldest}): run `telescrub purge`")
+
+    checks = {"residual": res_c, "footer_metadata": meta_c, "manifests": man_c,
+              "accounting": acc_c, "rows_on_disk": rows_c}
+    return {
+        "format_version": 1,
+        "verified_at": _now(),
+        "output": out,
+        "report_run_id": run.get("run_id"),
+        "policy": {"version": policy.version, "hash": policy.digest,
+                   "file": os.path.basename(policy.path),
+                   "matches_run": run.get("policy_hash") == policy.digest},
+        "ok": all(c.ok for c in checks.values()),
+        "checks": {k: c.to_json() for k, c in checks.items()},
+        "residual": {
+            "total": residual_total, "max_allowed": policy.verify_max_residual,
+            "values_scanned": scan.values, "cells_scanned": scan.cells,
+            "by_field": [h.to_json(False) for h in
+                         sorted(scan.residual.values(), key=lambda h: (h.table, h.column))],
+        },
+        "kept_by_policy": [h.to_json(True) for h in
+                           sorted(scan.kept.values(), key=lambda h: (h.table, h.column))],
+        "tables": {t: {"rows": scan.rows.get(t, 0)} for t in tables},
+        "files": scan.files, "partitions": scan.partitions,
+        "warnings": warnings,
+    }
+
+
+def write_verify(out: str, result: dict[str, Any]) -> str:
+    """Write ``_report/verify.json`` atomically and regenerate ``index.html``."""
+    from telescrub.report.html import write_html
+
+    rdir = os.path.join(out, "_report")
+    os.makedirs(rdir, exist_ok=True)
+    path = os.path.join(rdir, VERIFY_NAME)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=2, sort_keys=False)
+        fh.write("\n")
+    os.replace(tmp, path)
+    report = _read_report(out)
+    if report is not None:
+        write_html(report, os.path.join(rdir, "index.html"))
+    return path
+
+
+def run_verify(out: str, policy_path: str | None = None) -> dict[str, Any]:
+    """The Python API behind ``telescrub verify``: check, write verify.json, update the HTML."""
+    if not os.path.isdir(out):
+        raise TelescrubError(f"output directory {out} does not exist")
+    result = verify_output(out, load_policy(policy_path))
+    write_verify(out, result)
+    return result
+
+
+def verdict(result: dict[str, Any]) -> str:
+    """A short human summary of a verify result (no raw values: masked examples only)."""
+    lines = [f"verify {result['output']}: {'PASSED' if result['ok'] else 'FAILED'}"]
+    res = result["residual"]
+    for name, check in result["checks"].items():
+        lines.append(f"  {name:<16} {'OK    ' if check['ok'] else 'FAILED'} {check['summary']}")
+        if name == "residual":
+            for f in res["by_field"]:
+                ents = ", ".join(f"{e} {n}" for e, n in f["entities"].items())
+                lines.append(f"      {f['table']}.{f['field']} ({f['action']}): {ents}; e.g. "
+                             + ", ".join(f["examples"]))
+            continue
+        for p in check["problems"][:10]:
+            lines.append(f"      {p}")
+        if len(check["problems"]) > 10:
+            lines.append(f"      ... {len(check['problems']) - 10} more in verify.json")
+    kept = result["kept_by_policy"]
+    if kept:
+        lines.append("  kept by policy (expected, not counted): "
+                     + "; ".join(f"{k['table']}.{k['field']} {k['entity']} {k['count']}"
+                                 for k in kept[:6])
+                     + (f"; ... {len(kept) - 6} more" if len(kept) > 6 else ""))
+    for w in result["warnings"]:
+        lines.append(f"  warning: {w}")
+    return "\n".join(lines)
+
+
+def _cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from telescrub.outdir import OutputLock
+
+    out = os.path.abspath(args.output)
+    if not os.path.isdir(out):
+        raise TelescrubError(f"output directory {args.output} does not exist")
+    with OutputLock(out):
+        result = run_verify(out, args.policy)
+    print(verdict(result))
+    print(f"written {os.path.join(out, '_report', VERIFY_NAME)}; report "
+          f"{os.path.join(out, '_report', 'index.html')}")
+    return 0 if result["ok"] else 1
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "verify", help="re-scan an output for residual identifiers and check its integrity",
+        description="Re-read every Parquet file of OUT: residual identifiers per field, footer "
+        "metadata, manifests, the report's accounting and the rows on disk. Writes "
+        "OUT/_report/verify.json and updates index.html; exit 1 if a check fails.")
+    p.add_argument("output", metavar="OUT", help="a telescrub output directory")
+    p.add_argument("--policy", help="policy YAML (default: the bundled schemas/policy.yaml); "
+                   "gives verify_max_residual")
+    p.set_defaults(func=_cmd_verify)

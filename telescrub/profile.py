@@ -14,19 +14,15 @@ import datetime as dt
 import os
 from typing import Any
 
-import apache_beam as beam
 import yaml
-from apache_beam.options.pipeline_options import PipelineOptions
 
-from telescrub.classifiers.source_schema import load_source_schemas
 from telescrub.errors import OutputError
-from telescrub.parquet_out import validate_table
-from telescrub.pipelines.classify import Classify, TableDecision
-from telescrub.pipelines.read import ReadInputs
-from telescrub.policy import load_policy
+
+# Beam, Presidio and the pipeline modules are imported inside the functions: the CLI imports
+# this module to build its parser, and `telescrub --help` must not pay their start-up cost.
 
 
-def schema_yaml(td: TableDecision, reviewer: str = "PENDING REVIEW") -> str:
+def schema_yaml(td: Any, reviewer: str = "PENDING REVIEW") -> str:
     """The proposed schema as YAML text, evidence as comments (stable order)."""
     lines = [
         f"# Proposed by `telescrub profile` on {dt.date.today().isoformat()} from "
@@ -54,22 +50,27 @@ def schema_yaml(td: TableDecision, reviewer: str = "PENDING REVIEW") -> str:
     return "\n".join(lines) + "\n"
 
 
-class _WriteSchemas(beam.DoFn):
-    def __init__(self, out_dir: str) -> None:
-        self.out_dir = out_dir
+def _write_schema(out_dir: str, kv: tuple[str, Any]) -> str:
+    from telescrub.parquet_out import validate_table
 
-    def process(self, kv: tuple[str, TableDecision]) -> Any:
-        table, td = kv
-        path = os.path.join(self.out_dir, f"{validate_table(table)}.yaml")
-        with open(path + ".tmp", "w", encoding="utf-8") as fh:
-            fh.write(schema_yaml(td))
-        os.replace(path + ".tmp", path)
-        yield path
+    table, td = kv
+    path = os.path.join(out_dir, f"{validate_table(table)}.yaml")
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        fh.write(schema_yaml(td))
+    os.replace(path + ".tmp", path)
+    return path
 
 
 def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
             schema_dir: str | None = None, fmt: str = "auto", table: str | None = None,
             beam_args: list[str] | None = None) -> list[str]:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from telescrub.classifiers.source_schema import load_source_schemas
+    from telescrub.pipelines.classify import Classify
+    from telescrub.pipelines.read import ReadInputs
+    from telescrub.policy import load_policy
     from telescrub.runner import expand_inputs
 
     policy = load_policy(policy_path)
@@ -82,7 +83,7 @@ def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
     with beam.Pipeline(options=PipelineOptions(beam_args or [])) as p:
         read = p | "ListInputs" >> beam.Create(files) | "Read" >> ReadInputs()
         _ = (read.records | "Classify" >> Classify(policy, schemas)
-             | "WriteSchemas" >> beam.ParDo(_WriteSchemas(out_dir)))
+             | "WriteSchemas" >> beam.Map(lambda kv: _write_schema(out_dir, kv)))
     return sorted(os.path.join(out_dir, f"{f.table}.yaml") for f in files)
 
 

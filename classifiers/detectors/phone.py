@@ -27,6 +27,8 @@ _B = r"(?<![\w.+:/=-])"
 _E = r"(?![\w]|[.:/-]\w)"
 _EXT = r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?"
 _WORDS = r"(?i:phone|tel|telephone|mobile|cell|cellphone|fax|call|desk|ph|mob|sms|whatsapp)"
+_REACH = (r"(?i:answering|answer|reach|reached|reachable|ring|dial|dialed|dialled|text|texted|"
+          r"texts|message|messages|messaged|sms|registered|callback)")
 _FILLER = r"(?i:me|us|him|her|them|on|at|to|is|was|no|nr|number|num|#)"
 _AFTER_WORDS = r"(?i:fax|office|mobile|cell|home|work|tel|phone)"
 _LOOSE = r"\+?\(?\d[\d ().-]{4,22}\d"
@@ -53,6 +55,11 @@ class PhoneDetector(Detector):
             "phone_after_word",
             rf"\b{_WORDS}\b(?:[^\w\n]{{1,3}}{_FILLER}\b){{0,3}}[^\w]{{0,5}}\K{_LOOSE}{_EXT}{_E}",
             0.7,
+        ),
+        Pattern(  # 'not answering at 374 780 163', 'messages to 699 956 915'
+            "phone_after_verb",
+            rf"\b{_REACH}(?:[ \t]+{_FILLER}){{0,2}}[ \t]+\K{_LOOSE}{_EXT}{_E}",
+            0.6,
         ),
         Pattern(
             "phone_before_word",

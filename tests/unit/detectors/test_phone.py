@@ -18,6 +18,10 @@ def found(text: str) -> list[str]:
     [
         # international
         ("call +447700677662 today", ["+447700677662"]),
+        # after a reachability verb
+        ("They're not answering at 374 780 163", ["374 780 163"]),
+        ("stop receiving messages to 699 956 915", ["699 956 915"]),
+        ("any message on my registered 668 5702. Could", ["668 5702"]),
         ("+41 (0)38 549 02 90", ["+41 (0)38 549 02 90"]),
         ("desk: +1-604-696-5272x565 ok", ["+1-604-696-5272x565"]),
         ("+46 (0)8 928 571 38", ["+46 (0)8 928 571 38"]),
@@ -53,6 +57,8 @@ def test_finds(text: str, expected: list[str]) -> None:
     "text",
     [
         "081109 203615 148 INFO dfs.DataNode$PacketResponder",  # HDFS timestamp
+        "sent 12 messages to 3 users",  # counters after a reachability verb: too few digits
+        "registered 2015-10-18 18:01:47",  # a timestamp after a cue
         "2015-10-18 18:01:47,978 INFO [main]",
         "03-17 16:15:08.066  1702  2644 D PowerManagerService",
         "[Sun Dec 04 20:32:37 2005] [notice]",

@@ -118,14 +118,14 @@ def decide_field(policy: Policy, detectors: list[Detector], table: str, path: st
                  profile: FieldProfile | None, schema: SourceSchema | None = None,
                  ) -> FieldDecision:
     """The decision for one field. ``profile`` is None in streaming mode (rules only)."""
-    # 1. reviewed source schema
+    rule = role_for(policy, table, path)
+    # 1. reviewed source schema (the role still says whether it is the event time)
     if schema is not None and path in schema.fields:
         f = schema.fields[path]
         return _decision(policy, table, path, f.category, f.entity, "schema",
                          f"schema:{f.where}", 1.0, forced=f.action, free_text=f.free_text,
-                         profile=profile)
+                         timestamp=bool(rule and rule.timestamp), profile=profile)
     # 2. field-name role
-    rule = role_for(policy, table, path)
     role = rule.role if rule else None
     if rule is not None and rule.action in ("drop", "redact"):
         return _decision(policy, table, path, rule.category or "euii", rule.entity, role,

@@ -97,8 +97,14 @@ class TextScrubber:
         return op
 
     def analyze(self, text: str, exclude: frozenset[str] = frozenset()) -> list[RecognizerResult]:
-        wanted = [d.ENTITY for d in self.detectors
-                  if d.ENTITY not in exclude and d.might_contain(text)]
+        """Detections in ``text``. Three layers, each only for texts that pass the one before:
+        the detectors' prefilters, the detectors alone (no NLP pipeline), then Presidio's
+        AnalyzerEngine for the entities that were found (context, conflict handling)."""
+        cands = [d for d in self.detectors if d.ENTITY not in exclude and d.might_contain(text)]
+        if not cands:
+            return []
+        wanted = sorted({d.ENTITY for d in cands
+                         if any(r.score >= self.policy.min_score for r in d.find(text))})
         if not wanted:
             return []
         return [r for r in self.analyzer.analyze(text, language="en", entities=wanted)

@@ -121,6 +121,11 @@ class ApplyActionsFn(beam.DoFn):
         if known is not None and self._known_src is not known:
             self.actor.known = KnownValues(known)  # built once per worker per run
             self._known_src = known
+        elif known is None and self._static is not None:
+            # streaming: no run-wide view; a record's own name/user/host columns still
+            # protect its free text
+            td0 = self._table(rec.table, decisions)
+            self.actor.known = KnownValues(known_values(rec, {rec.table: td0}))
         try:
             td = self._table(rec.table, decisions)
             self.tables[rec.table] = td

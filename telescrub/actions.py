@@ -16,6 +16,7 @@ from telescrub.classifiers.known import KnownValues
 from telescrub.classifiers.text import TextScrubber, normalise
 from telescrub.keys import HashKey
 from telescrub.policy import Policy
+from telescrub.timeparse import parse_timestamp
 
 DROP = object()
 _CACHE_MAX = 200_000
@@ -66,10 +67,21 @@ class Actor:
         self.key = key
         self.scrubber = scrubber or TextScrubber(policy, key)
         #: identifiers seen in other fields of this run, scrubbed wherever they reappear
-        self.known: KnownValues | None = None
+        self._known: KnownValues | None = None
+        self.known_generation = 0
         self.entity_counts: Counter[tuple[str, str, str]] = Counter()  # (table, path, entity)
         self.guard_hits: Counter[tuple[str, str]] = Counter()  # (table, path) -> values guarded
-        self._cache: dict[tuple[str, str, Any], tuple[Any, tuple[tuple[str, int], ...], bool]] = {}
+        self._cache: dict[tuple[str, str, Any, int],
+                          tuple[Any, tuple[tuple[str, int], ...], bool]] = {}
+
+    @property
+    def known(self) -> KnownValues | None:
+        return self._known
+
+    @known.setter
+    def known(self, value: KnownValues | None) -> None:
+        self._known = value
+        self.known_generation += 1
 
     def apply(self, d: FieldDecision, value: Any, table: str = "") -> Any:
         if d.action == "drop":
@@ -83,7 +95,8 @@ class Actor:
             return None
         if d.action == "keep" and not isinstance(value, str):
             return value
-        ck = (d.path, d.action, value)
+        # results depend on the known values when text is scanned: key by their generation
+        ck = (d.path, d.action, value, self.known_generation)
         hit = self._cache.get(ck)
         if hit is None:
             hit = self._compute(d, value)
@@ -116,6 +129,8 @@ class Actor:
             if local and "." in domain:
                 return domain.lower(), own, False
         if d.action == "keep":
+            if d.timestamp and parse_timestamp(s) is not None:
+                return value, (), False  # a well-formed event time holds no identifier
             # guard: a kept string column was classified from a sample; any value holding an
             # identifier the column is not expected to hold is scrubbed (fail closed).
             exclude = _FAMILY.get(d.entity or "", frozenset())

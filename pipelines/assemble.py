@@ -15,6 +15,7 @@ from telescrub.keys import HashKey
 from telescrub.parquet_out import ColumnSpec, RunInfo, TableLayout
 from telescrub.pipelines.classify import TableDecision
 from telescrub.pipelines.read import InputFile, ReadInputs
+from telescrub.pipelines.readers import ReadLimits
 from telescrub.pipelines.report import WriteReport, decision_stats, partition_stats
 from telescrub.pipelines.scrub import QUARANTINE_TABLE, QuarantineFn, Scrub, output_name
 from telescrub.pipelines.write import WritePartitions
@@ -60,16 +61,17 @@ class ScrubFilesToParquet(beam.PTransform):
                  run_info: RunInfo, run_meta: dict[str, Any],
                  schemas: dict[str, SourceSchema] | None = None,
                  default_year: int | None = None, shards: int = 4,
-                 rows_per_file: int = 100_000) -> None:
+                 rows_per_file: int = 100_000, read_limits: ReadLimits | None = None) -> None:
         super().__init__()
         self.files, self.out_dir, self.policy, self.key = files, out_dir, policy, key
         self.run_info, self.run_meta, self.schemas = run_info, run_meta, schemas or {}
         self.default_year, self.shards, self.rows_per_file = default_year, shards, rows_per_file
+        self.read_limits = read_limits  # caps per file/line (None: the readers' defaults)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         policy = self.policy
         read = (pbegin | "ListInputs" >> beam.Create(self.files)
-                | "Read" >> ReadInputs(self.default_year))
+                | "Read" >> ReadInputs(self.default_year, limits=self.read_limits))
         result = read.records | "Scrub" >> Scrub(policy, self.key, self.schemas)
 
         layouts = result.decisions | "TableLayouts" >> beam.MapTuple(

@@ -4,12 +4,26 @@ Files are listed on the launcher (globs expanded once) and read by a ``DoFn`` th
 each file line by line — it works on every runner (the Dask runner cannot translate
 ``ReadFromText``) and never loads a whole file. A ``Reshuffle`` after it spreads the records
 of a large file across workers for the heavier stages.
+
+Hostile files: a path that is not a regular file (a FIFO, socket or device — opening a FIFO
+would block the worker forever) or cannot be opened (a dangling symlink, a file removed
+after listing) becomes one ``BadRecord`` at line 0 and the run goes on; the caps on
+decompressed bytes per file and bytes per line come from :class:`readers.ReadLimits`
+(``telescrub run --max-file-bytes/--max-line-bytes``).
+
+Every output is filtered by element type before it leaves ``ReadInputs``. On the Fn API
+runners that is a no-op; Beam 2.77's DaskRunner drops the output tags of a multi-output
+``ParDo`` (each tagged PCollection receives the union of all outputs), and the filter keeps
+records, bad records and stats apart there too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import os
+import stat
 import time
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -18,7 +32,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from telescrub.pipelines import readers
-from telescrub.records import BadRecord
+from telescrub.records import BadRecord, Record
 
 log = logging.getLogger("telescrub.read")
 BAD = "bad"
@@ -42,20 +56,47 @@ def file_sha256(path: str) -> tuple[str, int]:
     return h.hexdigest(), n
 
 
+def _not_a_regular_file(path: str) -> str | None:
+    """Why *path* must not be opened for reading (None: go ahead). Never blocks."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # the reader reports it as 'unreadable' with the OS reason
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+            else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device or special file")
+    return f"not a regular file: {kind}"
+
+
 class ReadFileFn(beam.DoFn):
-    def __init__(self, default_year: int | None = None) -> None:
+    def __init__(self, default_year: int | None = None,
+                 limits: readers.ReadLimits | None = None) -> None:
         self.default_year = default_year
+        self.limits = limits
+
+    def _limits(self) -> readers.ReadLimits:
+        lim = self.limits or readers.ReadLimits()
+        if self.default_year is not None:
+            lim = dataclasses.replace(lim, default_year=self.default_year)
+        return lim
 
     def process(self, f: InputFile) -> Iterator[Any]:
         started = time.monotonic()
         records = bad = 0
-        try:
-            sha, size = file_sha256(f.path)
-        except OSError as exc:
-            sha, size = None, 0
-            log.warning("cannot read %s: %s", f.path, exc.strerror)
-        limits = readers.ReadLimits(default_year=self.default_year)
-        for item in readers.read_records(f.path, f.table, f.fmt, limits=limits):
+        sha: str | None = None
+        size = 0
+        special = _not_a_regular_file(f.path)
+        if special is not None:
+            log.warning("cannot read %s: %s", f.path, special)
+            items: Iterator[Any] = iter([BadRecord(f.table, f.path, 0, "not_a_file", special, "")])
+        else:
+            try:
+                sha, size = file_sha256(f.path)
+            except OSError as exc:
+                log.warning("cannot read %s: %s", f.path, exc.strerror)
+            items = readers.read_records(f.path, f.table, f.fmt, limits=self._limits())
+        for item in items:
             if isinstance(item, BadRecord):
                 bad += 1
                 yield pvalue.TaggedOutput(BAD, item)
@@ -78,20 +119,37 @@ class ReadResult(NamedTuple):
     stats: beam.PCollection
 
 
+# module-level predicates (pickled by reference; a lambda's globals do not survive every
+# runner's pickling)
+def _is_record(x: Any) -> bool:
+    return isinstance(x, Record)
+
+
+def _is_bad(x: Any) -> bool:
+    return isinstance(x, BadRecord)
+
+
+def _is_stats(x: Any) -> bool:
+    return isinstance(x, dict)
+
+
 class ReadInputs(beam.PTransform):
     """PCollection[InputFile] -> records (Record), bad (BadRecord), stats (per-file counts)."""
 
-    def __init__(self, default_year: int | None = None, reshuffle: bool = True) -> None:
+    def __init__(self, default_year: int | None = None, reshuffle: bool = True,
+                 limits: readers.ReadLimits | None = None) -> None:
         super().__init__()
         self.default_year = default_year
         self.reshuffle = reshuffle
+        self.limits = limits
 
     def expand(self, files: beam.PCollection) -> ReadResult:
-        out = files | "ReadFiles" >> beam.ParDo(ReadFileFn(self.default_year)).with_outputs(
-            BAD, STATS, main="records")
-        records = out.records
+        out = files | "ReadFiles" >> beam.ParDo(
+            ReadFileFn(self.default_year, self.limits)).with_outputs(BAD, STATS, main="records")
+        # no-ops where output tags work; needed where a runner merges them (see module doc)
+        records = out.records | "OnlyRecords" >> beam.Filter(_is_record)
+        bad = out[BAD] | "OnlyBad" >> beam.Filter(_is_bad)
+        stats = out[STATS] | "OnlyStats" >> beam.Filter(_is_stats)
         if self.reshuffle:
             records = records | "Spread" >> beam.Reshuffle()
-        return ReadResult(records, out[BAD], out[STATS])
-
-
+        return ReadResult(records, bad, stats)

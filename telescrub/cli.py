@@ -19,6 +19,31 @@ from telescrub.errors import TelescrubError
 log = logging.getLogger("telescrub")
 
 
+#: Raw data never reaches a log. -v/-vv raise the level of telescrub's own loggers only
+#: (INFO/DEBUG); they log file names, counts and ids, never values. Third-party loggers stay
+#: at CRITICAL by default and at WARNING even with -vv: Beam, Presidio and other libraries
+#: may put element or text content into debug/info messages, and Beam logs a failing
+#: step's exception message at ERROR before re-raising it (the CLI prints the step and the
+#: exception type instead). Beam's SDK worker processes (multi-processing, portable) get the
+#: same floor through --default_sdk_harness_log_level unless it is passed explicitly. Only
+#: -vv's traceback of an unexpected failure may quote data (it is what -vv is asked for).
+THIRD_PARTY_LOGGERS = ("apache_beam", "presidio-analyzer", "presidio-anonymizer", "spacy",
+                       "distributed", "dask")
+
+
+def _third_party_level(verbose: int) -> int:
+    return logging.CRITICAL if verbose < 2 else logging.WARNING
+
+
+class _Origin(logging.Filter):
+    """Adds ``origin``: `` [logger.name]``, or nothing for the root logger (whose name,
+    'root', would otherwise be printed into every log line of a library that logs to it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.origin = "" if record.name == "root" else f" [{record.name}]"
+        return True
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose >= 0 else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
@@ -27,9 +52,15 @@ def _setup_logging(verbose: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    logging.getLogger().setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
-    for noisy in ("apache_beam", "presidio-analyzer", "presidio-anonymizer"):
-        logging.getLogger(noisy).setLevel(logging.ERROR if verbose < 2 else logging.INFO)
+    top = logging.getLogger()
+    if not top.handlers:  # before Beam's import-time logging.basicConfig() can add its own
+        other = logging.StreamHandler(sys.stderr)
+        other.addFilter(_Origin())
+        other.setFormatter(logging.Formatter("%(levelname)s%(origin)s: %(message)s"))
+        top.addHandler(other)
+    top.setLevel(logging.WARNING)
+    for noisy in THIRD_PARTY_LOGGERS:
+        logging.getLogger(noisy).setLevel(_third_party_level(verbose))
 
 
 def _summary(report: dict[str, Any]) -> str:
@@ -64,11 +95,50 @@ def _summary(report: dict[str, Any]) -> str:
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from telescrub.runner import RunConfig, run_batch
 
+    if not any(a.startswith("--default_sdk_harness_log_level") for a in beam_args):
+        level = logging.getLevelName(_third_party_level(args.verbose))
+        beam_args = [*beam_args, f"--default_sdk_harness_log_level={level}"]  # see logging
+    if args.streaming:
+        return _cmd_run_streaming(args, beam_args)
+    streaming_only = [f"--{k}" for k in ("watch", "input_subscription", "input_topic",
+                                         "bootstrap_servers", "topics", "stop_after_idle",
+                                         "max_runtime") if getattr(args, k)]
+    if streaming_only:
+        raise TelescrubError(f"{', '.join(streaming_only)} need --streaming")
+    if not args.inputs:
+        raise TelescrubError("run: give INPUT files, directories or globs (or --streaming "
+                             "with --watch DIR, --input_subscription or --bootstrap_servers)")
     cfg = RunConfig(inputs=args.inputs, output=args.output, policy_path=args.policy,
                     schema_dir=args.schema_dir, fmt=args.format, table=args.table,
                     key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
-                    default_year=args.default_year, shards=args.shards, beam_args=beam_args)
+                    default_year=args.default_year, shards=args.shards, beam_args=beam_args,
+                    max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes)
     report = run_batch(cfg)
+    print(_summary(report))
+    return 0 if report["accounting_ok"] else 1
+
+
+def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from telescrub.streaming_runner import StreamingConfig, run_streaming
+
+    for d in args.inputs:  # INPUT arguments are landing directories in streaming mode
+        if not os.path.isdir(d):
+            raise TelescrubError(f"--streaming: INPUT {d!r} is not a directory to watch")
+    cfg = StreamingConfig(
+        output=args.output, watch=[*(args.watch or []), *args.inputs],
+        input_subscription=args.input_subscription, input_topic=args.input_topic,
+        bootstrap_servers=args.bootstrap_servers,
+        topics=[t.strip() for t in (args.topics or "").split(",") if t.strip()],
+        window=args.window, allowed_lateness=args.allowed_lateness,
+        stop_after_idle=args.stop_after_idle, max_runtime=args.max_runtime,
+        policy_path=args.policy, schema_dir=args.schema_dir, fmt=args.format, table=args.table,
+        key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
+        default_year=args.default_year, beam_args=beam_args,
+        max_file_bytes=getattr(args, "max_file_bytes", None),
+        max_line_bytes=getattr(args, "max_line_bytes", None))
+    report = run_streaming(cfg)
+    if report is None:
+        return 0
     print(_summary(report))
     return 0 if report["accounting_ok"] else 1
 
@@ -88,6 +158,18 @@ def _cmd_report(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0
 
 
+_SIZE = re.compile(r"(\d+)\s*([kmgt]?)(?:i?b)?", re.I)
+
+
+def _size(text: str) -> int:
+    """``1048576``, ``64K``, ``500M``, ``2G``, ``1GiB`` -> bytes (powers of 1024), >= 1."""
+    m = _SIZE.fullmatch(text.strip())
+    if not m or int(m.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected e.g. 4096, 64K, "
+                                         "500M or 2G")
+    return int(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " ")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="telescrub", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="count", default=0)
@@ -98,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Scrub inputs into <output>/<table>/event_date=.../*.parquet. "
                        "Unknown --options pass through to Beam (e.g. --runner, "
                        "--direct_num_workers, --direct_running_mode, Dataflow/Flink options).")
-    r.add_argument("inputs", nargs="+", help="files, directories or globs (gzip transparently)")
+    r.add_argument("inputs", nargs="*", help="files, directories or globs (gzip transparently); "
+                   "with --streaming: landing directories to watch")
     r.add_argument("--output", "-o", required=True, help="output directory")
     r.add_argument("--policy", help="policy YAML (default: the bundled schemas/policy.yaml)")
     r.add_argument("--schema-dir", help="directory of reviewed source schemas (<table>.yaml)")
@@ -114,6 +197,31 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--default-year", type=int,
                    help="year for log timestamps that carry none (syslog); default: this year")
     r.add_argument("--shards", type=int, default=4, help="files per partition (parallel writes)")
+    r.add_argument("--max-file-bytes", type=_size, metavar="SIZE",
+                   help="cap on the decompressed bytes read per input file, e.g. 500M "
+                   "(default 2G); a larger file (a gzip bomb) is read up to the cap and ends "
+                   "in one quarantined 'too_large' record")
+    r.add_argument("--max-line-bytes", type=_size, metavar="SIZE",
+                   help="cap on one line / CSV record, e.g. 1M (default 64M); a longer one is "
+                   "quarantined as 'line_too_long'")
+    sg = r.add_argument_group("streaming (docs/streaming.md)")
+    sg.add_argument("--streaming", action="store_true",
+                    help="run continuously: fixed event-time windows, one Parquet file set per "
+                    "window, decisions from reviewed schemas and rules")
+    sg.add_argument("--watch", action="append", metavar="DIR",
+                    help="landing directory to watch (local micro-batches; repeatable)")
+    sg.add_argument("--window", default="5m", help="fixed window size (default 5m)")
+    sg.add_argument("--allowed-lateness", default="10m",
+                    help="how late a record may arrive after its window ended (default 10m); "
+                    "later ones are quarantined as too_late, never dropped")
+    sg.add_argument("--stop-after-idle", type=float, metavar="SECONDS",
+                    help="--watch: stop after SECONDS without a new file")
+    sg.add_argument("--max-runtime", type=float, metavar="SECONDS",
+                    help="stop (local) or cancel (deployed) after SECONDS")
+    sg.add_argument("--input_subscription", help="Pub/Sub: projects/P/subscriptions/S")
+    sg.add_argument("--input_topic", help="Pub/Sub: projects/P/topics/T")
+    sg.add_argument("--bootstrap_servers", help="Kafka: host:port[,host:port]")
+    sg.add_argument("--topics", help="Kafka: topics, comma-separated")
     r.set_defaults(func=_cmd_run)
 
     rep = sub.add_parser("report", help="regenerate <output>/_report/index.html from report.json")
@@ -139,6 +247,7 @@ EXTRA_COMMANDS = ("telescrub.verify", "telescrub.purge", "telescrub.profile")
 
 
 def main(argv: list[str] | None = None) -> int:
+    _setup_logging(0)  # before build_parser imports Beam (whose import logs a warning)
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     _setup_logging(args.verbose)

@@ -221,8 +221,9 @@ def test_a_tampered_commit_marker_moves_nothing(tmp_path):
 
 def test_second_lock_on_the_same_directory_fails_clearly(tmp_path):
     out = tmp_path / "out"
-    with OutputLock(str(out)), pytest.raises(OutputError, match="in use by another"):
-        with OutputLock(str(out)):
-            pass
+    with OutputLock(str(out)):
+        second = OutputLock(str(out))
+        with pytest.raises(OutputError, match="in use by another"):
+            second.__enter__()
     with OutputLock(str(out)):  # released on exit
         pass

@@ -85,6 +85,12 @@ def _summary(report: dict[str, Any]) -> str:
     lines.append(f"report: {os.path.join(run['output'], '_report', 'index.html')}")
     if run.get("demo_key"):
         lines.append("WARNING: the public demo key was used; hash tokens are NOT secret.")
+    ver = report.get("verification")
+    if ver is not None:
+        failed = [k for k, ok in ver["checks"].items() if not ok]
+        lines.append("verification: " + ("PASSED" if ver["ok"] else
+                                         "FAILED (" + ", ".join(failed) + "); see "
+                                         "_report/verify.json"))
     if not report["accounting_ok"]:
         lines.append("ERROR: accounting identity broken (read != written + quarantined + "
                      "dropped) for: " + ", ".join(i["source"] for i in report["inputs"]
@@ -112,10 +118,12 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
                     schema_dir=args.schema_dir, fmt=args.format, table=args.table,
                     key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
                     default_year=args.default_year, shards=args.shards, beam_args=beam_args,
-                    max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes)
+                    max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
+                    verify=not args.no_verify)
     report = run_batch(cfg)
     print(_summary(report))
-    return 0 if report["accounting_ok"] else 1
+    verified = report.get("verification", {}).get("ok", True)
+    return 0 if report["accounting_ok"] and verified else 1
 
 
 def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
@@ -197,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--default-year", type=int,
                    help="year for log timestamps that carry none (syslog); default: this year")
     r.add_argument("--shards", type=int, default=4, help="files per partition (parallel writes)")
+    r.add_argument("--no-verify", action="store_true",
+                   help="skip the post-write verification (telescrub verify OUT runs it later)")
     r.add_argument("--max-file-bytes", type=_size, metavar="SIZE",
                    help="cap on the decompressed bytes read per input file, e.g. 500M "
                    "(default 2G); a larger file (a gzip bomb) is read up to the cap and ends "

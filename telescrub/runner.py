@@ -101,6 +101,7 @@ class RunConfig:
     beam_args: list[str] = field(default_factory=list)
     max_file_bytes: int | None = None  # decompressed bytes per input file (None: 2 GiB)
     max_line_bytes: int | None = None  # bytes per line / CSV record (None: 64 MiB)
+    verify: bool = True  # re-scan the committed output (telescrub verify) and report it
 
 
 def read_limits(cfg: RunConfig) -> ReadLimits:
@@ -170,6 +171,17 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
             discard_staging(stage)
             raise
         commit_output(out, stage, cfg.mode, run_info.run_id)
+        if cfg.verify:
+            # post-write verification: the output re-scanned by the detectors, metadata,
+            # manifests and accounting checked; written to _report/verify.json and shown in
+            # index.html (telescrub verify OUT does the same on demand)
+            from telescrub.verify import run_verify
+
+            log.info("verifying %s", out)
+            result = run_verify(out, cfg.policy_path)
+            report["verification"] = {
+                "ok": result["ok"],
+                "checks": {k: v["ok"] for k, v in result["checks"].items()}}
     return report
 
 

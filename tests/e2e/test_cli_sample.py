@@ -59,6 +59,9 @@ def test_every_record_accounted_for(sample_run):
                    partitioning=hive_partitioning()).count_rows()
     assert q == report["totals"]["quarantined"] == 3
     assert "records read" in proc.stdout and "report:" in proc.stdout
+    # the run verified its own output after writing it
+    assert "verification: PASSED" in proc.stdout
+    assert json.loads((out / "_report" / "verify.json").read_text())["ok"] is True
 
 
 def test_metadata_on_every_file_and_column(sample_run):

@@ -27,12 +27,27 @@ columns), when, why (the dates that made it due), rows, file checksums before an
 date finds nothing to do and only logs its no-op summary. ``--dry-run`` changes no data: it
 logs the actions it would take with ``dry_run: true``.
 
+Partitions
+----------
+A partition is a directory holding Parquet files and their ``_manifest.json``, at any depth
+below a table directory (:func:`telescrub.verify.partition_dirs`): ``<table>/event_date=<D>`` in
+a batch output, ``<table>/event_date=<D>/event_window=<HHMM>`` in a streaming one (the date
+directory is then only a level of the layout). Everything below applies to either: the event
+date is the ``event_date=`` component of the path, ``P`` is the partition directory, and its
+name in the work area, ``<P>``, is its path below the table directory with ``/`` quoted
+(``event_date=D`` or ``event_date=D%2Fevent_window=HHMM``; :func:`work_name`). Audit records
+give ``partition`` as that path (and ``event_window`` for a window). A deletion that empties a
+streaming date directory removes it (and the table directory once empty), and so does
+recovery. A directory holding files *and* partition sub-directories is skipped (reported): it
+cannot be swapped or moved without taking the others along.
+
 Crash safety: the protocol
 --------------------------
 Readers (pyarrow, DuckDB with ``event_date=*`` globs) see a partition through its directory
-``<out>/<table>/event_date=<D>``. Purge never edits files inside a visible partition; it swaps or
-moves whole directories with single ``rename`` calls, and keeps its work under ``<out>/.purge/``
-(hidden, outside every table directory). A *journal record* (``.purge-intent.json``, the audit
+``<out>/<table>/event_date=<D>[/event_window=<HHMM>]``. Purge never edits files inside a
+visible partition; it swaps or moves whole directories with single ``rename`` calls (within one
+filesystem, whatever the depth), and keeps its work under ``<out>/.purge/`` (hidden, outside
+every table directory). A *journal record* (``.purge-intent.json``, the audit
 record to be written) travels with the directory it describes. Steps, each followed by the named
 crash-test hook (see below):
 
@@ -70,7 +85,8 @@ old or new for good, then audits what was done:
 * a visible ``P/.purge-intent.json``: a ``delete_partition`` intent means step 2 never happened
   (roll back: drop the intent); a ``drop_columns`` intent means P is new: log it if the audit
   lacks it, drop the intent.
-* leftover temporary files (``.*.tmp-*``) are removed.
+* leftover temporary files (``.*.tmp-*``) are removed; so are partition-level directories
+  left empty below a table (a streaming date directory whose last window was being deleted).
 
 Each recovery appends a ``recover`` audit line. Intents are matched to audit lines by
 ``action_id``, so an action is logged exactly once (a torn last audit line is skipped on read).
@@ -98,6 +114,7 @@ import os
 import re
 import shutil
 import sys
+import urllib.parse
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -285,6 +302,60 @@ def _files(pdir: str) -> list[str]:
     return parquet_files(pdir)
 
 
+def _event_date(pdir: str) -> str | None:
+    from telescrub.verify import partition_event_date
+
+    return partition_event_date(pdir)
+
+
+def _nested(pdir: str) -> list[str]:
+    from telescrub.verify import nested_partitions
+
+    return nested_partitions(pdir)
+
+
+def work_name(out: str, table: str, pdir: str) -> str:
+    """A partition's name in ``.purge/<table>/``: its path below the table directory, with
+    ``/`` quoted (``event_date=D`` as before, ``event_date=D%2Fevent_window=HHMM`` for a
+    streaming window: unique per table, one flat level, reversible by :func:`work_path`)."""
+    rel = os.path.relpath(pdir, os.path.join(out, table)).replace(os.sep, "/")
+    return urllib.parse.quote(rel, safe="=")
+
+
+def work_path(name: str) -> str:
+    """The partition path below the table directory named by :func:`work_name`'s result."""
+    rel = urllib.parse.unquote(name)
+    parts = rel.split("/")
+    if not rel or any(p in ("", ".", "..") for p in parts):
+        raise TelescrubError(f"{WORK_DIR}: {name!r} does not name a partition")
+    return os.path.join(*parts)
+
+
+def _prune_tree(table_dir: str) -> None:
+    """Remove the empty partition-level directories below a table directory (a streaming
+    date directory left empty when a purge stopped between deleting its last window and
+    removing the directory); the table directory itself stays."""
+    if not os.path.isdir(table_dir):
+        return
+    for path, _dirs, _files in os.walk(table_dir, topdown=False):
+        if path != table_dir and "=" in os.path.basename(path) and not os.listdir(path):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+
+
+def _prune_empty(out: str, table: str, start: str) -> None:
+    """Remove ``start`` and its parents up to the table directory (included) while empty: a
+    streaming date directory whose last window went, the table directory once empty."""
+    top = os.path.abspath(os.path.join(out, table))
+    path = os.path.abspath(start)
+    while path == top or path.startswith(top + os.sep):
+        try:
+            os.rmdir(path)
+        except OSError:
+            return
+        path = os.path.dirname(path)
+
+
 def _footer(path: str) -> tuple[dict[str, str], list[tuple[str, dict[str, str]]]]:
     import pyarrow.parquet as pq
 
@@ -332,6 +403,10 @@ def _holding(files: list[str], names: Iterable[str]) -> set[str]:
 def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | None:
     """What purge does to one partition as of ``as_of`` (None: nothing)."""
     rel = os.path.relpath(pdir, out)
+    nested = _nested(pdir)
+    if nested:
+        raise TelescrubError(f"it holds files and the partition directory "
+                             f"{os.path.basename(nested[0])}: purging it would take that along")
     files = _files(pdir)
     manifest = _read_json(os.path.join(pdir, po.MANIFEST_NAME))
     problems = po.verify_manifest(pdir)
@@ -350,8 +425,8 @@ def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | No
             category = best.get("retention_category", "")
     except (KeyError, ValueError) as exc:
         raise TelescrubError(f"no usable expiry in manifest or footers ({exc})") from None
-    event_date = os.path.basename(pdir).split("=", 1)[1]
-    base = (exp - dt.timedelta(days=days) if event_date == po.NULL_PARTITION
+    event_date = _event_date(pdir)
+    base = (exp - dt.timedelta(days=days) if event_date is None
             else dt.date.fromisoformat(event_date))
     cols = _columns(files, days)
     expired = {n: c for n, c in cols.items()
@@ -392,8 +467,11 @@ def _record(plan: Plan, as_of: dt.date, dry_run: bool) -> dict[str, Any]:
         "audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": plan.action,
         "at": _now(), "as_of": as_of.isoformat(), "dry_run": dry_run,
         "tool": "telescrub purge", "table": plan.table,
-        "partition": os.path.basename(plan.pdir), "path": plan.rel,
-        "event_date": m.get("event_date"), "run_id": m.get("run_id"),
+        # the partition's path below its table: event_date=D, or event_date=D/event_window=HHMM
+        "partition": os.path.relpath(plan.rel, plan.table).replace(os.sep, "/"),
+        "path": plan.rel, "event_date": m.get("event_date"),
+        **({"event_window": m["event_window"]} if "event_window" in m else {}),
+        "run_id": m.get("run_id"),
         "key_id": m.get("key_id"), "policy_hash": m.get("policy_hash"),
         "why": plan.why, "rows": plan.rows,
         "retention_days_before": m.get("retention_days"),
@@ -424,7 +502,8 @@ def _work(out: str, table: str) -> str:
 def _delete(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
     _write_json_atomic(os.path.join(plan.pdir, INTENT_NAME), rec)
     _step("delete-intent")
-    target = os.path.join(_work(out, plan.table), "purging-" + os.path.basename(plan.pdir))
+    target = os.path.join(_work(out, plan.table),
+                          "purging-" + work_name(out, plan.table, plan.pdir))
     os.rename(plan.pdir, target)
     _fsync_dir(os.path.dirname(plan.pdir))
     _step("delete-renamed")
@@ -432,8 +511,8 @@ def _delete(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
     _step("delete-audited")
     shutil.rmtree(target)
     _step("delete-removed")
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.dirname(plan.pdir))  # the table directory, once empty
+    # the date directory of a streaming window once empty, the table directory once empty
+    _prune_empty(out, plan.table, os.path.dirname(plan.pdir))
 
 
 def _new_name(old: str, dropped: list[str]) -> str:
@@ -465,11 +544,23 @@ def _file_retention(table: Any, names: list[str], fallback_days: int) -> tuple[i
     return days, min(c[1] for c in candidates if c[0] == days)
 
 
+def _manifest_entry(e: dict[str, Any], base: dt.date) -> dict[str, Any]:
+    """A rewritten file's manifest entry: path, rows, sha256, plus the old entry's other keys
+    (retention keys, where the old entry had them, with the new values)."""
+    entry = {k: v for k, v in e["old"].items() if k not in ("path", "rows", "sha256")}
+    new = {"retention_days": e["retention_days"],
+           "retention_category": e["retention_category"],
+           "expires_on": (base + dt.timedelta(days=e["retention_days"])).isoformat()}
+    entry.update({k: v for k, v in new.items() if k in entry})
+    entry.update(path=e["path"], rows=e["rows"], sha256=e["sha256"])
+    return entry
+
+
 def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
     import pyarrow.parquet as pq
 
     dropped = [c.name for c in plan.drop]
-    pname = os.path.basename(plan.pdir)
+    pname = work_name(out, plan.table, plan.pdir)
     work = _work(out, plan.table)
     staged = os.path.join(work, "staged-" + pname)
     if os.path.exists(staged):
@@ -478,6 +569,10 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
     _write_json_atomic(os.path.join(staged, INTENT_NAME), rec)  # marks "not swapped yet"
     now = _now()
     entries = []
+    # per-file keys of the old manifest beyond path/rows/sha256 (a streaming window's: the
+    # launch, pane and batch that wrote the file, its retention) carry over to the new file
+    old_entries = {str(e.get("path")): e for e in (plan.manifest or {}).get("files", [])
+                   if isinstance(e, dict)}
     for path in _files(plan.pdir):
         data = pq.read_table(path, partitioning=None)
         keep = [n for n in data.column_names if n not in dropped]
@@ -499,14 +594,15 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
         with open(target, "rb") as fh:
             os.fsync(fh.fileno())
         entries.append({"path": name, "rows": new.num_rows, "sha256": _sha256(target),
-                        "retention_days": days, "retention_category": category})
+                        "retention_days": days, "retention_category": category,
+                        "old": old_entries.get(os.path.basename(path), {})})
         _step("rewrite-staging-file")
     days = min(e["retention_days"] for e in entries)
     category = min(e["retention_category"] for e in entries if e["retention_days"] == days)
     manifest = dict(plan.manifest or {})
     manifest.update({
-        "files": sorted(({"path": e["path"], "rows": e["rows"], "sha256": e["sha256"]}
-                         for e in entries), key=lambda e: e["path"]),
+        "files": sorted((_manifest_entry(e, plan.base) for e in entries),
+                        key=lambda e: e["path"]),
         "rows": sum(e["rows"] for e in entries),
         "retention_days": days, "retention_category": category,
         "expires_on": (plan.base + dt.timedelta(days=days)).isoformat(),
@@ -581,8 +677,13 @@ def recover(out: str, audit: Audit) -> list[str]:
             if not os.path.lexists(path):
                 continue  # a staged directory already moved into place above
             kind, _, pname = entry.partition("-")
-            pdir = os.path.join(out, table, pname)
-            rel = f"{table}/{pname}"
+            try:
+                prel = work_path(pname)
+            except TelescrubError:
+                kind = "unknown"  # not a name purge gives: removed below
+                prel = pname
+            pdir = os.path.join(out, table, prel)
+            rel = f"{table}/{prel.replace(os.sep, '/')}"
             if kind == "purging":
                 intent = _read_json(os.path.join(path, INTENT_NAME))
                 if intent and intent.get("action_id") not in audit.ids:
@@ -592,6 +693,7 @@ def recover(out: str, audit: Audit) -> list[str]:
             elif kind == "replaced":
                 staged = os.path.join(tdir, "staged-" + pname)
                 if not os.path.exists(pdir) and os.path.isdir(staged):
+                    os.makedirs(os.path.dirname(pdir), exist_ok=True)
                     os.rename(staged, pdir)
                     note = f"completed the rewrite of {rel}"
                 else:
@@ -613,6 +715,7 @@ def recover(out: str, audit: Audit) -> list[str]:
             notes.append(note)
         with contextlib.suppress(OSError):
             os.rmdir(tdir)
+        _prune_tree(os.path.join(out, table))
     with contextlib.suppress(OSError):
         os.rmdir(work)
     for tdir in _tables(out).values():

@@ -23,10 +23,22 @@ Five checks, each independent of the pipeline that wrote the output (it re-reads
     left half done (``<out>/.purge``).
 ``accounting``
     ``report.json`` is self-consistent: per input ``read = written + quarantined + dropped``,
-    the totals add up, and the tables' ``rows_written`` add up to the written total.
+    the totals add up, and the tables' ``rows_written`` add up to the written total. For a
+    streaming output also against its rolling report ``_report/streaming.jsonl`` (lines
+    de-duplicated on ``line_id``): each line holds ``read = written + quarantined + dropped``,
+    the lines add up to the totals and, per table, to ``rows_written``.
 ``rows_on_disk``
     The rows actually on disk per table (and in ``_quarantine``) equal the report's, minus rows
-    of partitions that ``telescrub purge`` deleted (from ``_audit/purge.jsonl``).
+    of partitions that ``telescrub purge`` deleted (from ``_audit/purge.jsonl``; in a streaming
+    output, deletions of windows written by any of its launches, as named by the rolling
+    report).
+
+A *partition* is a directory holding Parquet files and their ``_manifest.json``, at any depth
+below a table directory: ``<table>/event_date=D`` in a batch output,
+``<table>/event_date=D/event_window=HHMM`` in a streaming one (:func:`partition_dirs`). The
+event date comes from the ``event_date=`` component of its path; other keys of the path
+(``event_window``) must match the manifest's. In a streaming window's manifest each file entry
+names the launch (``run_id``) that wrote it; the footer is checked against that.
 
 The result goes to ``<out>/_report/verify.json`` (counts and masked examples only — never a raw
 value) and ``index.html`` is regenerated to show it. Exit status 0 = passed, 1 = failed.
@@ -59,6 +71,8 @@ VERIFY_NAME = "verify.json"
 REPORT_DIRS = ("_report", "_audit")
 PURGE_WORKDIR = ".purge"  # telescrub.purge.WORK_DIR
 PURGE_INTENT = ".purge-intent.json"  # telescrub.purge.INTENT_NAME
+ROLLING_REPORT = os.path.join("_report", "streaming.jsonl")  # pipelines.streaming.ROLLING_REPORT
+ROLLING_COUNTS = ("read", "written", "quarantined", "dropped_by_policy")
 #: footer keys that must be present and non-empty
 FOOTER_REQUIRED = ("run_id", "policy_version", "policy_hash", "key_id", "retention_days",
                    "expires_on", "retention_category", "table", "format_version")
@@ -93,10 +107,54 @@ def find_tables(out: str) -> dict[str, str]:
     return tables
 
 
+def _is_partition_name(name: str) -> bool:
+    """A Hive ``key=value`` directory name (``event_date=...``, ``event_window=...``)."""
+    return "=" in name and not name.startswith((".", "_"))
+
+
+def _hive_subdirs(path: str) -> list[str]:
+    return sorted(os.path.join(path, e) for e in os.listdir(path)
+                  if _is_partition_name(e) and os.path.isdir(os.path.join(path, e)))
+
+
+def _holds_partition_files(path: str) -> bool:
+    """True when ``path`` holds a partition's own content: Parquet files, a manifest, a purge
+    journal or leftovers of an interrupted write."""
+    for e in os.listdir(path):
+        if e in (po.MANIFEST_NAME, PURGE_INTENT) or (e.startswith(".") and ".tmp-" in e):
+            return True
+        if e.endswith(".parquet") and os.path.isfile(os.path.join(path, e)):
+            return True
+    return False
+
+
 def partition_dirs(table_dir: str) -> list[str]:
-    return sorted(os.path.join(table_dir, e) for e in os.listdir(table_dir)
-                  if e.startswith(po.PARTITION_COLUMN + "=")
-                  and os.path.isdir(os.path.join(table_dir, e)))
+    """Every partition directory of a table: a directory holding the Parquet files and their
+    ``_manifest.json``, at any depth below ``<table>/event_date=...`` (batch:
+    ``event_date=D``; streaming: ``event_date=D/event_window=HHMM``). A directory without
+    Hive sub-directories is a partition even when empty (it then lacks its manifest); one with
+    sub-directories is only a level of the layout, unless it also holds files itself (see
+    :func:`nested_partitions`)."""
+    found: list[str] = []
+
+    def walk(path: str) -> None:
+        subs = _hive_subdirs(path)
+        if not subs or _holds_partition_files(path):
+            found.append(path)
+        for sub in subs:
+            walk(sub)
+
+    for top in sorted(os.path.join(table_dir, e) for e in os.listdir(table_dir)
+                      if e.startswith(po.PARTITION_COLUMN + "=")
+                      and os.path.isdir(os.path.join(table_dir, e))):
+        walk(top)
+    return sorted(found)
+
+
+def nested_partitions(pdir: str) -> list[str]:
+    """Hive sub-directories of a partition directory (a mixed layout: a partition must not
+    hold further partitions, deleting or swapping it would take them along)."""
+    return _hive_subdirs(pdir)
 
 
 def parquet_files(pdir: str) -> list[str]:
@@ -104,8 +162,25 @@ def parquet_files(pdir: str) -> list[str]:
                   if e.endswith(".parquet") and not e.startswith((".", "_")))
 
 
+def partition_keys(pdir: str) -> dict[str, str]:
+    """The Hive keys of a partition directory's path, outermost first (``event_date`` and, in
+    a streaming output, ``event_window``)."""
+    keys: dict[str, str] = {}
+    parts = os.path.normpath(pdir).split(os.sep)
+    start = max((i for i, p in enumerate(parts) if p.startswith(po.PARTITION_COLUMN + "=")),
+                default=len(parts))
+    for part in parts[start:]:
+        k, _, v = part.partition("=")
+        keys[k] = v
+    return keys
+
+
 def partition_event_date(pdir: str) -> str | None:
-    value = os.path.basename(pdir).split("=", 1)[1]
+    """The event date of a partition directory (``None``: the null partition), taken from the
+    ``event_date=`` component of its path, wherever it sits."""
+    value = partition_keys(pdir).get(po.PARTITION_COLUMN)
+    if value is None:
+        raise ValueError(f"{pdir} is not below an {po.PARTITION_COLUMN}= directory")
     return None if value == po.NULL_PARTITION else value
 
 
@@ -260,13 +335,77 @@ def _read_report(out: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def is_streaming(report: dict[str, Any] | None) -> bool:
+    """True for the report of a streaming output (``telescrub run --streaming``)."""
+    if not report:
+        return False
+    run = report.get("run")
+    return isinstance(report.get("streaming"), dict) or (
+        isinstance(run, dict) and run.get("mode") == "streaming")
+
+
+def read_rolling(out: str) -> list[dict[str, Any]] | None:
+    """The lines of ``_report/streaming.jsonl``, de-duplicated on ``line_id`` (a deployed job
+    appends at least once); None when the file is missing. A torn line is skipped."""
+    lines: dict[str, dict[str, Any]] = {}
+    try:
+        with open(os.path.join(out, ROLLING_REPORT), encoding="utf-8") as fh:
+            for n, text in enumerate(fh):
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(line, dict):
+                    lines.setdefault(str(line.get("line_id", f"#{n}")), line)
+    except OSError:
+        return None
+    return list(lines.values())
+
+
 def read_audit(out: str) -> list[dict[str, Any]]:
     from telescrub.report.html import read_audit as _read
 
     return _read(out)
 
 
-def check_accounting(report: dict[str, Any] | None) -> Check:
+def _check_rolling(c: Check, report: dict[str, Any], rolling: list[dict[str, Any]] | None) -> str:
+    """A streaming report's totals and tables against its rolling report (one line per table,
+    window and pane, each holding ``read = written + quarantined + dropped`` on its own)."""
+    if rolling is None:
+        c.fail(f"{ROLLING_REPORT}: missing (a streaming output's rolling report)")
+        return ""
+    sums: Counter[str] = Counter()
+    by_table: Counter[str] = Counter()
+    for line in rolling:
+        try:
+            counts = {k: int(line.get(k, 0)) for k in ROLLING_COUNTS}
+        except (TypeError, ValueError):
+            c.fail(f"{ROLLING_REPORT}: line {line.get('line_id')}: counts are not numbers")
+            continue
+        sums.update(counts)
+        by_table[str(line.get("table"))] += counts["written"]
+        if counts["read"] != counts["written"] + counts["quarantined"] + \
+                counts["dropped_by_policy"]:
+            c.fail(f"{ROLLING_REPORT}: line {line.get('line_id')} ({line.get('table')}, "
+                   f"{line.get('event_date')} {line.get('event_window')}): read "
+                   f"{counts['read']} != written + quarantined + dropped")
+    totals = report.get("totals", {})
+    for k in ROLLING_COUNTS:
+        if totals.get(k) != sums[k]:
+            c.fail(f"totals.{k} {totals.get(k)} != {sums[k]} in {ROLLING_REPORT}")
+    tables = report.get("tables", {})
+    for t in sorted(set(tables) | {t for t, n in by_table.items() if n}):
+        want = int(tables.get(t, {}).get("rows_written", 0))
+        if want != by_table[t]:
+            c.fail(f"table {t}: rows_written {want} != {by_table[t]} written in "
+                   f"{ROLLING_REPORT}")
+    return f"; {len(rolling)} rolling-report lines agree" if c.ok else ""
+
+
+def check_accounting(report: dict[str, Any] | None,
+                     rolling: list[dict[str, Any]] | None = None) -> Check:
+    """``report.json``'s accounting; for a streaming report also against its rolling report
+    (``rolling``: :func:`read_rolling`)."""
     c = Check()
     if report is None:
         c.fail("_report/report.json is missing or unreadable")
@@ -297,20 +436,27 @@ def check_accounting(report: dict[str, Any] | None) -> Check:
                f"{sums['written']}")
     if report.get("accounting_ok") is not True:
         c.fail("report.json says accounting_ok is false")
+    extra = _check_rolling(c, report, rolling) if is_streaming(report) else ""
     c.summary = (f"{len(inputs)} inputs: {sums['read']} read = {sums['written']} written + "
-                 f"{sums['quarantined']} quarantined + {sums['dropped_by_policy']} dropped")
+                 f"{sums['quarantined']} quarantined + {sums['dropped_by_policy']} dropped"
+                 + extra)
     return c
 
 
-def _expected_rows(report: dict[str, Any], audit: list[dict[str, Any]]) -> dict[str, int]:
+def _expected_rows(report: dict[str, Any], audit: list[dict[str, Any]],
+                   rolling: list[dict[str, Any]] | None = None) -> dict[str, int]:
     expected = {t: int(info.get("rows_written", 0))
                 for t, info in report.get("tables", {}).items()}
     expected[QUARANTINE_TABLE] = int(
         report.get("totals", {}).get("quarantined", 0))
-    run_id = report.get("run", {}).get("run_id")
+    run_ids = {report.get("run", {}).get("run_id")}
+    if rolling is not None:
+        # a streaming output accumulates launches (each with its run id) in one report; a
+        # window's manifest names the last launch that wrote it, as do its rolling lines
+        run_ids.update(line.get("run_id") for line in rolling)
     for rec in audit:
         if (rec.get("action") == "delete_partition" and not rec.get("dry_run")
-                and rec.get("run_id") == run_id and rec.get("table") in expected):
+                and rec.get("run_id") in run_ids and rec.get("table") in expected):
             expected[rec["table"]] -= int(rec.get("rows", 0))
     return expected
 
@@ -351,8 +497,18 @@ def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date:
             c.fail(f"{rel}: footer expires_on {meta['expires_on']} != event_date + "
                    f"{days} days ({want})")
     if manifest:
+        # a streaming window's manifest is merged by every launch that writes the window: the
+        # manifest's run_id / policy_hash are the last writer's, each file entry names its own
+        entry = next((e for e in manifest.get("files", []) if isinstance(e, dict)
+                      and e.get("path") == os.path.basename(rel)), {})
+        own_run = entry.get("run_id")
         for k in ("run_id", "key_id", "policy_hash"):
-            if manifest.get(k) is not None and manifest.get(k) != meta.get(k):
+            expect = manifest.get(k)
+            if k == "run_id" and own_run is not None:
+                expect = own_run
+            elif k == "policy_hash" and own_run not in (None, manifest.get("run_id")):
+                continue  # written by an earlier launch, possibly under an earlier policy
+            if expect is not None and expect != meta.get(k):
                 c.fail(f"{rel}: footer {k} differs from the partition manifest")
     for f in schema:
         fm = field_meta(f)
@@ -391,6 +547,7 @@ def verify_output(out: str, policy: Policy | None = None,
     policy = policy or load_policy()
     today = today or dt.datetime.now(dt.timezone.utc).date()
     report = _read_report(out)
+    rolling = read_rolling(out) if is_streaming(report) else None
     audit = read_audit(out)
     scanner = scanner_for(policy)
     scan = _Scan()
@@ -410,6 +567,15 @@ def verify_output(out: str, policy: Policy | None = None,
                 manifest: dict[str, Any] | None = po.read_manifest(pdir)
             except (OSError, ValueError):
                 manifest = None
+            for sub in nested_partitions(pdir):
+                man_c.fail(f"{prel}: holds files and the partition directory "
+                           f"{os.path.basename(sub)} (a partition must not nest another)")
+            keys = partition_keys(pdir)
+            for k, v in keys.items():
+                if k == po.PARTITION_COLUMN or not manifest or k not in manifest:
+                    continue
+                if str(manifest[k]) != v:
+                    man_c.fail(f"{prel}: manifest {k} {manifest[k]!r} != directory {v!r}")
             if manifest and str(manifest.get("expires_on", "9999")) <= today.isoformat():
                 scan.past_expiry.append((prel, str(manifest.get("expires_on"))))
             event_date = partition_event_date(pdir)
@@ -443,12 +609,12 @@ def verify_output(out: str, policy: Policy | None = None,
                 f"{h.table}.{h.column} ({h.action}): "
                 + ", ".join(f"{e} {n}" for e, n in sorted(h.entities.items())))
 
-    acc_c = check_accounting(report)
+    acc_c = check_accounting(report, rolling)
     rows_c = Check()
     if report is None:
         rows_c.fail("_report/report.json is missing or unreadable")
     else:
-        expected = _expected_rows(report, audit)
+        expected = _expected_rows(report, audit, rolling)
         for t in sorted(set(expected) | set(scan.rows)):
             if t not in expected:
                 rows_c.fail(f"table {t}: {scan.rows[t]} rows on disk, not in report.json")

@@ -396,7 +396,10 @@ def expires_on(event_date: str | None, retention_days: int, run: RunInfo) -> str
     """event_date + retention_days; for the null partition the run's creation date is used."""
     date = validate_event_date(event_date)
     base = dt.date.fromisoformat(date) if date is not None else _created_date(run.created_at)
-    return (base + dt.timedelta(days=int(retention_days))).isoformat()
+    try:
+        return (base + dt.timedelta(days=int(retention_days))).isoformat()
+    except OverflowError:  # an event dated near 9999-12-31: expires at the end of time
+        return dt.date.max.isoformat()
 
 
 # --------------------------------------------------------------------------------------------

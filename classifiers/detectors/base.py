@@ -19,7 +19,7 @@ import re
 from typing import ClassVar
 
 import regex
-from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
 
 
 class Detector(PatternRecognizer):
@@ -61,3 +61,17 @@ class Detector(PatternRecognizer):
             if r.start == 0 and r.end == len(v):
                 best = max(best, r.score)
         return best
+
+    def result(self, start: int, end: int, score: float, rule: str, what: str,
+               ) -> RecognizerResult:
+        """A RecognizerResult as Presidio's own recognizers make it (explanation, metadata),
+        for detectors that find spans with code rather than patterns."""
+        name: str = type(self).__name__  # the name given to PatternRecognizer in __init__
+        return RecognizerResult(
+            entity_type=self.ENTITY, start=start, end=end, score=score,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=name, original_score=score, pattern_name=rule,
+                textual_explanation=f"{what} ({rule})"),
+            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name,
+                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
+        )

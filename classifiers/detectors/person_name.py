@@ -42,7 +42,7 @@ from importlib import resources
 from typing import ClassVar
 
 import regex
-from presidio_analyzer import AnalysisExplanation, Pattern, RecognizerResult
+from presidio_analyzer import Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from telescrub.classifiers import entities
@@ -802,21 +802,8 @@ class PersonNameDetector(Detector):
     ) -> list[RecognizerResult]:
         if entities and self.ENTITY not in entities:
             return []
-        results = []
-        for h in find_names(text):
-            explanation = AnalysisExplanation(
-                recognizer=self.name, original_score=h.score, pattern_name=h.rule,
-                textual_explanation=f"person name ({h.rule})",
-            )
-            results.append(RecognizerResult(
-                entity_type=self.ENTITY, start=h.start, end=h.end, score=h.score,
-                analysis_explanation=explanation,
-                recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                },
-            ))
-        return results
+        return [self.result(h.start, h.end, h.score, h.rule, "person name")
+                for h in find_names(text)]
 
     def match_value(self, value: str) -> float:
         """A structured value that is a name: a display name, or one listed first/last name.

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import regex
-from presidio_analyzer import AnalysisExplanation, Pattern, RecognizerResult
+from presidio_analyzer import Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from telescrub.classifiers import entities
@@ -459,18 +459,5 @@ class StreetAddressDetector(Detector):
     ) -> list[RecognizerResult]:
         if entities and self.ENTITY not in entities:
             return []
-        results = []
-        for c in find_addresses(text):
-            explanation = AnalysisExplanation(
-                recognizer=self.name, original_score=c.score, pattern_name=c.rule,
-                textual_explanation=f"street address ({c.rule})",
-            )
-            results.append(RecognizerResult(
-                entity_type=self.ENTITY, start=c.start, end=c.end, score=c.score,
-                analysis_explanation=explanation,
-                recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                },
-            ))
-        return results
+        return [self.result(c.start, c.end, c.score, c.rule, "street address")
+                for c in find_addresses(text)]

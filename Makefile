@@ -35,7 +35,7 @@ eval: $(STAMP)
 	$(BIN)/python -m telescrub.evaluate --shared $(SHARED) --out eval
 
 bench: $(STAMP)
-	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf out eval/runs build *.egg-info

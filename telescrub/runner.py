@@ -41,6 +41,7 @@ from telescrub.policy import Policy, load_policy
 
 log = logging.getLogger("telescrub")
 MODES = ("overwrite", "append", "error-if-exists")
+DEFAULT_RUNNER = "FnApiRunner"
 
 
 def expand_inputs(patterns: list[str], fmt: str = "auto", table: str | None = None,
@@ -138,7 +139,10 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
     options = PipelineOptions(cfg.beam_args)
     std = options.view_as(StandardOptions)
     if not std.runner:
-        std.runner = "DirectRunner"
+        # Beam's DirectRunner first tries Prism, which it downloads at run time; telescrub
+        # must never reach for the network, so the default is the local FnApiRunner it
+        # would fall back to (it honours --direct_num_workers/--direct_running_mode)
+        std.runner = DEFAULT_RUNNER
     run_info = make_run_info(policy, key)
     run_meta = {
         "run_id": run_info.run_id, "created_at": run_info.created_at,

@@ -49,7 +49,7 @@ from telescrub.pipelines.read import InputFile, ReadInputs, file_sha256
 from telescrub.pipelines.readers import ReadLimits, detect_format, table_name_for
 from telescrub.pipelines.report import write_report
 from telescrub.policy import Policy, load_policy
-from telescrub.runner import make_run_info
+from telescrub.runner import DEFAULT_RUNNER, make_run_info
 
 log = logging.getLogger("telescrub.streaming")
 
@@ -341,7 +341,10 @@ class LandingDriver:
         std = options.view_as(StandardOptions)
         std.streaming = False
         if not std.runner:
-            std.runner = "DirectRunner"
+            # Beam's DirectRunner first tries Prism, which it downloads at run time; telescrub
+            # must never reach for the network, so the default is the local FnApiRunner it
+            # would fall back to (it honours --direct_num_workers/--direct_running_mode)
+            std.runner = DEFAULT_RUNNER
         arrival = Timestamp(micros=int(batch["arrival_us"]))
         stats_path = os.path.join(bdir, "stats.json")
         with beam.Pipeline(options=options) as p:

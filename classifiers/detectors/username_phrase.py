@@ -68,13 +68,18 @@ class UsernamePhraseDetector(Detector):
         ),
         Pattern("account_name", rf"\b(?:Account|User) Name:[ \t]+\K{_NAME}{_END}", 0.6),
         Pattern("home_dir", rf"(?<![\w.])/(?:home|Users|user)/\K{_NAME}(?=/|\s|$|[\"'])", 0.5),
+        # Windows profile and share paths: C:\Users\<user>\..., \\server\share\<user>
+        Pattern("windows_profile", rf"(?i:\b[a-z]:\\(?:users|documents and settings)\\)\K{_NAME}"
+                rf"(?=\\|\s|$|[\"'])", 0.6),
+        Pattern("unc_share_user", rf"(?<![\w\\])\\\\[\w.-]+\\(?i:home|homes|users|profiles?|"
+                rf"shares?|share)\\\K{_NAME}(?=\\|\s|$|[\"'])", 0.6),
         # YARN / Hadoop per-user directories: .../usercache/<user>/appcache/...
         Pattern("yarn_usercache", rf"/usercache/\K{_NAME}(?=/)", 0.6),
     ]
     CONTEXT: ClassVar[list[str]] = ["user", "username", "login", "account", "logname"]
     PREFILTER = (
         r"(?i)user|for |logname|acct|sudo|account|/home/|\[\d{1,2}/\w{3}/|acls to|permissions"
-        r"| : TTY=|/usercache/"
+        r"| : TTY=|/usercache/|\\\\"
     )
 
     def invalidate_result(self, pattern_text: str) -> bool:

@@ -34,6 +34,8 @@ def found(text: str) -> list[str]:
         ("sudo:    alice : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/bin/ls", ["alice", "root"]),
         ("   alice : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/bin/ls", ["alice", "root"]),
         ("at /opt/hdfs/nodemanager/usercache/curi/appcache/application_1", ["curi"]),
+        (r"opened C:\Users\jdoe42\AppData\Local\x.log", ["jdoe42"]),
+        (r"copied to \\files01\share\jdoe42 ok", ["jdoe42"]),
         ("session opened for user root(uid=0) by alice(uid=1000)", ["root", "alice"]),
         ('type=USER_AUTH msg=audit(1.2:3): acct="bob" exe="/usr/sbin/sshd"', ["bob"]),
         ("Connection closed by authenticating user git 1.2.3.4 port 22 [preauth]", ["git"]),

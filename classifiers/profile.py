@@ -40,6 +40,7 @@ class FieldProfile:
     total_chars: int = 0
     with_space: int = 0
     sample: dict[int, str] = field(default_factory=dict)  # rank -> value
+    _worst: int | None = None  # cached max(sample) while the sample is full
 
     def add(self, value: Any) -> None:
         self.records += 1
@@ -63,11 +64,14 @@ class FieldProfile:
         r = _rank(s)
         if r in self.sample or len(self.sample) < self.sample_size:
             self.sample[r] = s
+            self._worst = None
         else:
-            worst = max(self.sample)
-            if r < worst:
-                del self.sample[worst]
+            if self._worst is None:
+                self._worst = max(self.sample)
+            if r < self._worst:
+                del self.sample[self._worst]
                 self.sample[r] = s
+                self._worst = None
 
     def merge(self, other: FieldProfile) -> FieldProfile:
         self.count += other.count
@@ -77,6 +81,7 @@ class FieldProfile:
         self.total_chars += other.total_chars
         self.with_space += other.with_space
         self.sample.update(other.sample)
+        self._worst = None
         if len(self.sample) > self.sample_size:
             keep = sorted(self.sample)[: self.sample_size]
             self.sample = {k: self.sample[k] for k in keep}

@@ -58,7 +58,8 @@ def _setup_logging(verbose: int) -> None:
         other.addFilter(_Origin())
         other.setFormatter(logging.Formatter("%(levelname)s%(origin)s: %(message)s"))
         top.addHandler(other)
-    top.setLevel(logging.WARNING)
+    # import-time chatter of other libraries (Beam's "apitools not found") only with -vv
+    top.setLevel(logging.WARNING if verbose > 1 else logging.ERROR)
     for noisy in THIRD_PARTY_LOGGERS:
         logging.getLogger(noisy).setLevel(_third_party_level(verbose))
 

@@ -52,8 +52,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -61,6 +59,7 @@ from types import TracebackType
 from typing import Any
 
 from telescrub.errors import OutputError
+from telescrub.fsutil import fsync_dir, read_json, sha256_file, write_json_atomic
 
 LOCK_NAME = ".telescrub.lock"
 STAGING_PREFIX = ".staging-"
@@ -154,13 +153,6 @@ def check_output(out: str, mode: str) -> None:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _fsync_dir(path: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _rmtree(path: str) -> None:
@@ -220,12 +212,6 @@ def discard_staging(staging: str) -> None:
 # ------------------------------------------------------------------------------ append merge
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _link(src: str, dst: str) -> None:
@@ -235,22 +221,8 @@ def _link(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def _read_json(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
-def _write_json_atomic(path: str, data: dict[str, Any]) -> None:
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _old_files(old_p: str, old_m: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -274,15 +246,15 @@ def _old_files(old_p: str, old_m: dict[str, Any] | None) -> list[dict[str, Any]]
             rows = pq.read_metadata(path).num_rows
         except Exception:  # noqa: BLE001 - an unreadable leftover is not carried over
             continue
-        out.append({"path": name, "rows": rows, "sha256": _sha256(path)})
+        out.append({"path": name, "rows": rows, "sha256": sha256_file(path)})
     return out
 
 
 def _merge_partition(old_p: str, new_p: str) -> None:
-    new_m = _read_json(os.path.join(new_p, MANIFEST_NAME))
+    new_m = read_json(os.path.join(new_p, MANIFEST_NAME))
     if new_m is None:
         raise OutputError(f"staged partition {new_p} has no readable manifest")
-    old_m = _read_json(os.path.join(old_p, MANIFEST_NAME))
+    old_m = read_json(os.path.join(old_p, MANIFEST_NAME))
     entries = {str(e["path"]): e for e in new_m.get("files", [])}
     for e in _old_files(old_p, old_m):
         if e["path"] in entries:  # same content hash: the same rows, the new copy wins
@@ -301,7 +273,7 @@ def _merge_partition(old_p: str, new_p: str) -> None:
         merged["retention_days"] = days
         merged["retention_category"] = min(c[1] for c in cands if c[0] == days)
         merged["expires_on"] = min(c[2] for c in cands)
-    _write_json_atomic(os.path.join(new_p, MANIFEST_NAME), merged)
+    write_json_atomic(os.path.join(new_p, MANIFEST_NAME), merged)
 
 
 def _link_partition(old_p: str, new_p: str) -> None:
@@ -354,7 +326,7 @@ def _apply(out: str, plan: dict[str, Any]) -> None:
     for name in map(_safe_name, plan["remove"]):
         if os.path.lexists(os.path.join(out, name)):
             aside(name)
-    _fsync_dir(out)
+    fsync_dir(out)
 
 
 def _check_internal(name: object, prefix: str) -> str:
@@ -366,7 +338,7 @@ def _check_internal(name: object, prefix: str) -> str:
 
 def _finish(out: str, marker: str, plan: dict[str, Any]) -> None:
     os.remove(marker)
-    _fsync_dir(out)
+    fsync_dir(out)
     _rmtree(os.path.join(out, plan["trash"]))
     _rmtree(os.path.join(out, plan["staging"]))
 
@@ -386,8 +358,8 @@ def commit_output(out: str, staging: str, mode: str, run_id: str) -> None:
             "trash": f"{TRASH_PREFIX}{_safe_run_id(run_id)}",
             "install": [_safe_name(n) for n in install], "remove": remove}
     marker = _marker_path(out, run_id)
-    _write_json_atomic(marker, plan)
-    _fsync_dir(out)
+    write_json_atomic(marker, plan)
+    fsync_dir(out)
     _apply(out, plan)
     _finish(out, marker, plan)
 
@@ -397,7 +369,7 @@ def recover_output(out: str) -> list[str]:
     (for the log). Call with the lock held."""
     done: list[str] = []
     for marker in _markers(out):
-        plan = _read_json(marker)
+        plan = read_json(marker)
         if plan is None:  # cannot happen (atomic write); refuse to guess
             raise OutputError(f"unreadable commit marker {marker}; inspect and remove it")
         _apply(out, plan)

@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from telescrub.fsutil import sha256_file
 from telescrub.records import ScrubbedRecord
 
 FORMAT_VERSION = "1"
@@ -407,12 +408,6 @@ def expires_on(event_date: str | None, retention_days: int, run: RunInfo) -> str
 # --------------------------------------------------------------------------------------------
 
 
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _canonical(obj: Any) -> str:
@@ -538,7 +533,7 @@ def write_partition_file(
     return FileResult(
         path=rel,
         rows=len(prepared),
-        sha256=_sha256_file(final_path),
+        sha256=sha256_file(final_path),
         retention_days=retention[0],
         retention_category=retention[1],
         expires_on=expires,
@@ -641,7 +636,7 @@ def verify_manifest(partition_dir: str) -> list[str]:
             rows = None
         if rows is not None and rows != entry.get("rows"):
             problems.append(f"row count mismatch {name}: manifest {entry.get('rows')}, file {rows}")
-        if _sha256_file(path) != entry.get("sha256"):
+        if sha256_file(path) != entry.get("sha256"):
             problems.append(f"sha256 mismatch {name}")
     for name in sorted(present):
         if name.startswith(".") and ".tmp-" in name:

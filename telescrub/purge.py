@@ -122,6 +122,7 @@ from typing import Any
 
 from telescrub import parquet_out as po
 from telescrub.errors import TelescrubError
+from telescrub.fsutil import fsync_dir, read_json, sha256_file, write_json_atomic
 
 log = logging.getLogger("telescrub")
 
@@ -160,42 +161,12 @@ def _now() -> str:
         "+00:00", "Z")
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
-def _fsync_dir(path: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
-def _write_json_atomic(path: str, data: Any) -> None:
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name.lstrip('.')}.tmp-{uuid.uuid4().hex}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(directory)
 
 
-def _read_json(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _exchange(a: str, b: str) -> bool:
@@ -408,7 +379,7 @@ def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | No
         raise TelescrubError(f"it holds files and the partition directory "
                              f"{os.path.basename(nested[0])}: purging it would take that along")
     files = _files(pdir)
-    manifest = _read_json(os.path.join(pdir, po.MANIFEST_NAME))
+    manifest = read_json(os.path.join(pdir, po.MANIFEST_NAME))
     problems = po.verify_manifest(pdir)
     if not files and manifest is None:
         return None
@@ -460,8 +431,8 @@ def _record(plan: Plan, as_of: dt.date, dry_run: bool) -> dict[str, Any]:
     msha = None
     mpath = os.path.join(plan.pdir, po.MANIFEST_NAME)
     if os.path.exists(mpath):
-        msha = _sha256(mpath)
-    files_before = [{"path": os.path.basename(f), "rows": _rows(f), "sha256": _sha256(f)}
+        msha = sha256_file(mpath)
+    files_before = [{"path": os.path.basename(f), "rows": _rows(f), "sha256": sha256_file(f)}
                     for f in _files(plan.pdir)]
     return {
         "audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": plan.action,
@@ -500,12 +471,12 @@ def _work(out: str, table: str) -> str:
 
 
 def _delete(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
-    _write_json_atomic(os.path.join(plan.pdir, INTENT_NAME), rec)
+    write_json_atomic(os.path.join(plan.pdir, INTENT_NAME), rec)
     _step("delete-intent")
     target = os.path.join(_work(out, plan.table),
                           "purging-" + work_name(out, plan.table, plan.pdir))
     os.rename(plan.pdir, target)
-    _fsync_dir(os.path.dirname(plan.pdir))
+    fsync_dir(os.path.dirname(plan.pdir))
     _step("delete-renamed")
     audit.append(rec)
     _step("delete-audited")
@@ -566,7 +537,7 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
     if os.path.exists(staged):
         shutil.rmtree(staged)
     os.makedirs(staged)
-    _write_json_atomic(os.path.join(staged, INTENT_NAME), rec)  # marks "not swapped yet"
+    write_json_atomic(os.path.join(staged, INTENT_NAME), rec)  # marks "not swapped yet"
     now = _now()
     entries = []
     # per-file keys of the old manifest beyond path/rows/sha256 (a streaming window's: the
@@ -593,7 +564,7 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
         pq.write_table(new, target, compression=po.COMPRESSION)
         with open(target, "rb") as fh:
             os.fsync(fh.fileno())
-        entries.append({"path": name, "rows": new.num_rows, "sha256": _sha256(target),
+        entries.append({"path": name, "rows": new.num_rows, "sha256": sha256_file(target),
                         "retention_days": days, "retention_category": category,
                         "old": old_entries.get(os.path.basename(path), {})})
         _step("rewrite-staging-file")
@@ -609,15 +580,15 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
         "purged_columns": sorted({*manifest.get("purged_columns", []), *dropped}),
         "last_purge": {"action_id": rec["action_id"], "at": now, "as_of": rec["as_of"]},
     })
-    _write_json_atomic(os.path.join(staged, po.MANIFEST_NAME), manifest)
+    write_json_atomic(os.path.join(staged, po.MANIFEST_NAME), manifest)
     rec.update({
         "files_after": manifest["files"],
-        "manifest_sha256_after": _sha256(os.path.join(staged, po.MANIFEST_NAME)),
+        "manifest_sha256_after": sha256_file(os.path.join(staged, po.MANIFEST_NAME)),
         "retention_days_after": days, "retention_category_after": category,
         "expires_on_after": manifest["expires_on"],
     })
-    _write_json_atomic(os.path.join(staged, INTENT_NAME), rec)
-    _fsync_dir(staged)
+    write_json_atomic(os.path.join(staged, INTENT_NAME), rec)
+    fsync_dir(staged)
     _step("rewrite-staged")
     if _exchange(plan.pdir, staged):
         old = staged  # after the exchange it holds the old content
@@ -626,8 +597,8 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
         os.rename(plan.pdir, old)
         _step("rewrite-old-moved")
         os.rename(staged, plan.pdir)
-    _fsync_dir(os.path.dirname(plan.pdir))
-    _fsync_dir(work)
+    fsync_dir(os.path.dirname(plan.pdir))
+    fsync_dir(work)
     _step("rewrite-swapped")
     audit.append(rec)
     _step("rewrite-audited")
@@ -685,7 +656,7 @@ def recover(out: str, audit: Audit) -> list[str]:
             pdir = os.path.join(out, table, prel)
             rel = f"{table}/{prel.replace(os.sep, '/')}"
             if kind == "purging":
-                intent = _read_json(os.path.join(path, INTENT_NAME))
+                intent = read_json(os.path.join(path, INTENT_NAME))
                 if intent and intent.get("action_id") not in audit.ids:
                     audit.append({**intent, "recovered": True})
                 shutil.rmtree(path)
@@ -728,7 +699,7 @@ def recover(out: str, audit: Audit) -> list[str]:
             ipath = os.path.join(pdir, INTENT_NAME)
             if not os.path.exists(ipath):
                 continue
-            intent = _read_json(ipath)
+            intent = read_json(ipath)
             if intent and intent.get("action") == "drop_columns":
                 if intent.get("action_id") not in audit.ids:
                     audit.append({**intent, "recovered": True})
@@ -830,7 +801,7 @@ def _refresh_html(out: str) -> None:
     from telescrub.report.html import write_html
 
     rpath = os.path.join(out, "_report", "report.json")
-    report = _read_json(rpath)
+    report = read_json(rpath)
     if report is not None:
         write_html(report, os.path.join(out, "_report", "index.html"))
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from telescrub.fsutil import read_json
 from telescrub.masking import mask_keep_tokens
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
@@ -528,13 +529,6 @@ def render(report: dict[str, Any], verify: dict[str, Any] | None = None,
     return "\n".join(p for p in parts if p)
 
 
-def _read_json(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def read_audit(out_dir: str) -> list[dict[str, Any]]:
@@ -557,7 +551,7 @@ def read_audit(out_dir: str) -> list[dict[str, Any]]:
 def write_html(report: dict[str, Any], path: str) -> None:
     """Render to ``path`` atomically; picks up ``verify.json`` beside it and the purge audit."""
     rdir = os.path.dirname(os.path.abspath(path))
-    verify = _read_json(os.path.join(rdir, VERIFY_NAME))
+    verify = read_json(os.path.join(rdir, VERIFY_NAME))
     audit = read_audit(os.path.dirname(rdir))
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from telescrub import parquet_out as po
+from telescrub.fsutil import sha256_file
 from telescrub.parquet_out import (
     NULL_PARTITION,
     CoercionError,
@@ -242,7 +243,7 @@ def test_write_partition_file_roundtrip_and_metadata(tmp_path):
     assert res.expires_on == "2026-03-02"
     assert (res.table, res.event_date) == ("events", "2026-03-01")
     path = os.path.join(out, res.path)
-    assert po._sha256_file(path) == res.sha256
+    assert sha256_file(path) == res.sha256
 
     table = pq.read_table(path)
     assert table.column("_source_file").to_pylist() == ["in/0.jsonl", "in/a.jsonl", "in/a.jsonl"]

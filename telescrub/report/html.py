@@ -19,7 +19,6 @@ import datetime as dt
 import html
 import json
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,9 +34,6 @@ MAX_CHART_ROWS = 40
 MAX_EXPIRY_ROWS = 24
 AUDIT_ROWS = 50
 VERIFY_NAME = "verify.json"
-MAX_EXAMPLE_CHARS = 160
-_RUN = re.compile(r"[^\W_]+", re.UNICODE)  # as telescrub.masking
-_SAFE_TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}|<[A-Z_]+(?::[A-Z0-9_]+)?>")
 
 _CSS = """
 html{--fg:#1d2330;--muted:#5b6472;--line:#d7dbe2;--bg:#f6f7f9;--ok:#1e7d32;--bad:#b3261e}

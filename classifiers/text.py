@@ -1,11 +1,14 @@
 """In-text scrubbing: find identifiers inside free text and replace each one.
 
-The engine is Presidio's ``AnalyzerEngine`` — configured to work offline (a blank spaCy
-pipeline written to a local directory, so no model is ever downloaded) with telescrub's
-detectors as its recognizers — and Presidio's ``AnonymizerEngine`` with keyed-HMAC or
-placeholder operators. Two cheap layers keep it fast: each detector's prefilter decides which
-recognizers a text needs at all (most log lines need few or none), and results are cached per
-distinct text (logs repeat).
+telescrub's detectors are Presidio recognizers; on the hot path they run directly (each
+detector's prefilter decides whether its patterns run at all — most log lines need few or
+none) and their results are merged as Presidio's ``AnalyzerEngine`` merges them; Presidio's
+``AnonymizerEngine`` then replaces them with keyed-HMAC tokens or placeholders (it resolves
+overlapping spans). Results are cached per distinct text (logs repeat). The ``AnalyzerEngine``
+itself — configured offline, a blank spaCy pipeline written to a local directory so no model
+is ever downloaded — is kept as the reference path (``analyze_with_engine``): with no
+lemmas its context enhancement changes nothing, and running spaCy per text cost more than
+all detectors together.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import (
+    AnalyzerEngine,
+    EntityRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
 from presidio_analyzer.nlp_engine import SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
@@ -74,11 +82,19 @@ class TextScrubber:
         self.policy = policy
         self.key = key
         self.detectors = build_detectors(entities)
-        self.analyzer = build_analyzer(self.detectors, model_dir)
+        self._model_dir = model_dir
+        self._analyzer: AnalyzerEngine | None = None
         self.anonymizer = AnonymizerEngine()
         self._ops: dict[str, OperatorConfig] = {}
         self._cache: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self.cache_hits = 0
+
+    @property
+    def analyzer(self) -> AnalyzerEngine:
+        """Presidio's engine over the same detectors, built on first use (spaCy start-up)."""
+        if self._analyzer is None:
+            self._analyzer = build_analyzer(self.detectors, self._model_dir)
+        return self._analyzer
 
     def _operator(self, entity: str) -> OperatorConfig:
         op = self._ops.get(entity)
@@ -97,9 +113,23 @@ class TextScrubber:
         return op
 
     def analyze(self, text: str, exclude: frozenset[str] = frozenset()) -> list[RecognizerResult]:
-        """Detections in ``text``. Three layers, each only for texts that pass the one before:
-        the detectors' prefilters, the detectors alone (no NLP pipeline), then Presidio's
-        AnalyzerEngine for the entities that were found (context, conflict handling)."""
+        """Detections in ``text``: the detectors' prefilters pick the candidates, then each
+        candidate's patterns run on the text (no NLP pipeline), duplicates are merged as
+        Presidio's ``AnalyzerEngine`` merges them. The engine itself adds nothing here: with
+        the offline blank spaCy pipeline it has no lemmas, so its context enhancement never
+        changes a score; ``analyze_with_engine`` keeps that path, and
+        tests/unit/test_text_scrubber.py checks both agree on the shipped and shared corpora."""
+        results: list[RecognizerResult] = []
+        for d in self.detectors:
+            if d.ENTITY not in exclude and d.might_contain(text):
+                results.extend(r for r in d.find(text) if r.score >= self.policy.min_score)
+        if len(results) > 1:
+            results = EntityRecognizer.remove_duplicates(results)
+        return results
+
+    def analyze_with_engine(self, text: str, exclude: frozenset[str] = frozenset(),
+                            ) -> list[RecognizerResult]:
+        """The same detections through Presidio's ``AnalyzerEngine`` (the reference path)."""
         cands = [d for d in self.detectors if d.ENTITY not in exclude and d.might_contain(text)]
         if not cands:
             return []

@@ -26,7 +26,7 @@ from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from telescrub.actions import DROP, Actor
+from telescrub.actions import DROP, Actor, Failed
 from telescrub.classifiers.known import (
     PROPAGATED_ENTITIES,
     PROPAGATED_ROLES,
@@ -84,28 +84,35 @@ def _stat_window(value: Any) -> WindowedValue:
     return WindowedValue(value, GlobalWindow().max_timestamp(), (GlobalWindow(),))
 
 
-class ApplyActionsFn(beam.DoFn):
-    """Record -> ScrubbedRecord, by the table's decisions. Engines are built in ``setup``."""
+class RecordActor:
+    """Applies one table's decisions to records and gathers the counts for the report.
+
+    Shared by ``ApplyActionsFn`` (one element per record) and the file-pass writer
+    (``pipelines.scrub_files``): both produce the same rows, hash tokens and counts. Built once
+    per worker (``DoFn.setup``): it owns the :class:`Actor` and its Presidio engines.
+    """
 
     def __init__(self, policy: Policy, key: HashKey,
                  static: dict[str, TableDecision] | None = None) -> None:
         self.policy = policy
-        self.key = key
-        self.static = static
-
-    def setup(self) -> None:
-        self.actor = Actor(self.policy, self.key)
+        self.actor = Actor(policy, key)
         self._known_src: list[tuple[str, str]] | None = None
-        self._static = dict(self.static) if self.static is not None else None
+        self._static = dict(static) if static is not None else None
+        self.reset_stats()
 
-    def start_bundle(self) -> None:
+    def reset_stats(self) -> None:
         self.actor.entity_counts.clear()
         self.actor.guard_hits.clear()
         self.dropped: Counter[str] = Counter()
-        self.tables: dict[str, TableDecision] = {}
         self.examples: dict[tuple[str, str], tuple[str, str]] = {}
 
-    def _table(self, table: str, decisions: dict[str, TableDecision] | None) -> TableDecision:
+    def set_known(self, known: list[tuple[str, str]] | None) -> None:
+        """The run-wide known identifiers (a side input): rebuilt only when it changes."""
+        if known is not None and self._known_src is not known:
+            self.actor.known = KnownValues(known)  # built once per worker per run
+            self._known_src = known
+
+    def table(self, table: str, decisions: dict[str, TableDecision] | None) -> TableDecision:
         if decisions is not None and table in decisions:
             return decisions[table]
         if self._static is None:
@@ -116,19 +123,18 @@ class ApplyActionsFn(beam.DoFn):
             self._static[table] = td
         return td
 
-    def process(self, rec: Record, decisions: dict[str, TableDecision] | None = None,
-                known: list[tuple[str, str]] | None = None) -> Iterator[Any]:
-        if known is not None and self._known_src is not known:
-            self.actor.known = KnownValues(known)  # built once per worker per run
-            self._known_src = known
-        elif known is None and self._static is not None:
+    def act(self, rec: Record, decisions: dict[str, TableDecision] | None,
+            known: list[tuple[str, str]] | None = None,
+            ) -> ScrubbedRecord | BadRecord | None:
+        """The scrubbed record; a BadRecord (dead letter) if acting failed; None when the
+        policy dropped every field (the caller counts it in ``dropped``)."""
+        if known is None and self._known_src is None and self._static is not None:
             # streaming: no run-wide view; a record's own name/user/host columns still
             # protect its free text
-            td0 = self._table(rec.table, decisions)
+            td0 = self.table(rec.table, decisions)
             self.actor.known = KnownValues(known_values(rec, {rec.table: td0}))
         try:
-            td = self._table(rec.table, decisions)
-            self.tables[rec.table] = td
+            td = self.table(rec.table, decisions)
             out: dict[str, Any] = {}
             for path, value in rec.fields.items():
                 d = td.decision(self.policy, path)
@@ -144,29 +150,132 @@ class ApplyActionsFn(beam.DoFn):
             ts_path = td.timestamp_path
             day = event_date(rec.fields.get(ts_path)) if ts_path else None
         except Exception as exc:  # dead letter, never a dead job
-            yield pvalue.TaggedOutput(DEAD_LETTER, BadRecord(
+            return BadRecord(
                 rec.table, rec.source, rec.line, "processing_error",
                 f"{type(exc).__name__} while applying actions", json.dumps(
-                    rec.fields, default=str, ensure_ascii=False)[:4096]))
-            return
+                    rec.fields, default=str, ensure_ascii=False)[:4096])
         if not out:
+            return None
+        return ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
+
+    def act_batch(self, recs: list[Record], decisions: dict[str, TableDecision] | None,
+                  ) -> list[ScrubbedRecord | BadRecord | None]:
+        """``act`` over many records at once, column by column: each distinct value of a
+        column is acted on once (``Actor.apply_column``). Same rows, tokens and counts as
+        calling ``act`` per record (tests/transforms/test_scrub_files.py)."""
+        results: list[ScrubbedRecord | BadRecord | None] = [None] * len(recs)
+        by_table: dict[str, list[int]] = {}
+        for i, r in enumerate(recs):
+            by_table.setdefault(r.table, []).append(i)
+        for table, idxs in by_table.items():
+            td = self.table(table, decisions)
+            cols: dict[str, tuple[list[int], list[Any]]] = {}
+            for i in idxs:
+                for path, value in recs[i].fields.items():
+                    col = cols.get(path)
+                    if col is None:
+                        col = cols[path] = ([], [])
+                    col[0].append(i)
+                    col[1].append(value)
+            outs: dict[int, dict[str, Any]] = {i: {} for i in idxs}
+            failed: dict[int, str] = {}
+            for path, (rows, values) in cols.items():
+                try:
+                    d = td.decision(self.policy, path)
+                except Exception as exc:  # noqa: BLE001 - dead letter, never a dead job
+                    for i in rows:
+                        failed.setdefault(i, type(exc).__name__)
+                    continue
+                new = self.actor.apply_column(d, values, table)
+                name = output_name(path)
+                for i, nv in zip(rows, new, strict=True):
+                    if nv is DROP:
+                        continue
+                    if isinstance(nv, Failed):
+                        failed.setdefault(i, nv.error)
+                        continue
+                    outs[i][name] = nv
+                if (table, path) not in self.examples:
+                    self._example(table, path, d.action, values, new)
+            ts_path = td.timestamp_path
+            days: dict[tuple[type, Any], str | None] = {}
+            for i in idxs:
+                rec = recs[i]
+                if i in failed:
+                    results[i] = BadRecord(
+                        rec.table, rec.source, rec.line, "processing_error",
+                        f"{failed[i]} while applying actions", json.dumps(
+                            rec.fields, default=str, ensure_ascii=False)[:4096])
+                    continue
+                out = outs[i]
+                if not out:
+                    continue
+                day = None
+                if ts_path:
+                    ts = rec.fields.get(ts_path)
+                    k = (type(ts), ts) if not isinstance(ts, list) else (list, repr(ts))
+                    if k in days:
+                        day = days[k]
+                    else:
+                        day = days[k] = event_date(ts)
+                results[i] = ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
+        return results
+
+    def _example(self, table: str, path: str, action: str, values: list[Any],
+                 new: list[Any]) -> None:
+        for value, nv in zip(values, new, strict=True):
+            if value in (None, [], "") or isinstance(nv, Failed):
+                continue
+            after = "(dropped)" if nv is DROP else (
+                mask_keep_tokens(nv) if action in ("keep", "scrub_text") else str(nv)[:96])
+            self.examples[(table, path)] = (mask_example(value), after)
+            return
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Counts and masked examples gathered since the last ``reset_stats``."""
+        entities = [[t, p, e, n] for (t, p, e), n in sorted(self.actor.entity_counts.items())]
+        guard = [[t, p, n] for (t, p), n in sorted(self.actor.guard_hits.items())]
+        out: list[dict[str, Any]] = [
+            {"kind": "example", "table": t, "path": p, "before": before, "after": after}
+            for (t, p), (before, after) in sorted(self.examples.items())]
+        if entities or guard or self.dropped:
+            out.append({"kind": "act", "entities": entities, "guard": guard,
+                        "dropped": dict(self.dropped)})
+        return out
+
+
+class ApplyActionsFn(beam.DoFn):
+    """Record -> ScrubbedRecord, by the table's decisions. Engines are built in ``setup``."""
+
+    def __init__(self, policy: Policy, key: HashKey,
+                 static: dict[str, TableDecision] | None = None) -> None:
+        self.policy = policy
+        self.key = key
+        self.static = static
+
+    def setup(self) -> None:
+        self.acting = RecordActor(self.policy, self.key, self.static)
+
+    def start_bundle(self) -> None:
+        self.acting.reset_stats()
+
+    def process(self, rec: Record, decisions: dict[str, TableDecision] | None = None,
+                known: list[tuple[str, str]] | None = None) -> Iterator[Any]:
+        self.acting.set_known(known)
+        out = self.acting.act(rec, decisions, known)
+        if isinstance(out, BadRecord):
+            yield pvalue.TaggedOutput(DEAD_LETTER, out)
+        elif out is None:
             # counted per record, not per bundle: the accounting identity must not depend on
             # finish_bundle outputs, which Beam 2.77's DaskRunner discards
             yield pvalue.TaggedOutput(STATS, {"kind": "act", "entities": [], "guard": [],
                                               "dropped": {rec.source: 1}})
-            return
-        yield ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
+        else:
+            yield out
 
     def finish_bundle(self) -> Iterator[Any]:
-        entities = [[t, p, e, n] for (t, p, e), n in sorted(self.actor.entity_counts.items())]
-        guard = [[t, p, n] for (t, p), n in sorted(self.actor.guard_hits.items())]
-        for (t, p), (before, after) in sorted(self.examples.items()):
-            yield pvalue.TaggedOutput(STATS, _stat_window({
-                "kind": "example", "table": t, "path": p, "before": before, "after": after}))
-        if entities or guard or self.dropped:
-            yield pvalue.TaggedOutput(STATS, _stat_window({
-                "kind": "act", "entities": entities, "guard": guard,
-                "dropped": dict(self.dropped)}))
+        for s in self.acting.stats():
+            yield pvalue.TaggedOutput(STATS, _stat_window(s))
 
 
 class ApplyActions(beam.PTransform):

@@ -93,7 +93,7 @@ from telescrub.parquet_out import (
     write_partition_file,
 )
 from telescrub.pipelines import readers
-from telescrub.pipelines.assemble import layout_for, quarantine_layout
+from telescrub.pipelines.assemble import quarantine_layout
 from telescrub.pipelines.classify import TableDecision, static_decisions
 from telescrub.pipelines.report import ReportCombineFn, write_report
 from telescrub.pipelines.scrub import (
@@ -102,6 +102,7 @@ from telescrub.pipelines.scrub import (
     QuarantineFn,
     Scrub,
 )
+from telescrub.pipelines.scrub_files import layout_for
 from telescrub.pipelines.write import shard_name, stable_shard
 from telescrub.policy import Policy
 from telescrub.records import BadRecord, Record, ScrubbedRecord

@@ -9,7 +9,8 @@ The result is one summary dict per (table, event_date) partition::
      retention_category, sources: {source file: rows}}
 
 Steps (stable labels): KeyByPartition -> GroupByPartition -> WriteFiles ->
-GroupFilesByPartition -> WriteManifests.
+GroupFilesByPartition -> WriteManifests. ``WriteManifests`` alone serves writers that
+already wrote their files (``pipelines.scrub_files``).
 
 * Records are keyed by (table, event_date or "", shard) where the shard is a stable
   (blake2b, not Python's salted ``hash``) hash of (source, line) modulo ``shards``; the same
@@ -120,6 +121,21 @@ class _WriteManifests(beam.DoFn):
             "retention_category": manifest["retention_category"],
             "sources": dict(sorted(sources.items())),
         }
+
+
+class WriteManifests(beam.PTransform):
+    """PCollection[((table, date or ""), FileResult)] -> one summary dict per partition,
+    after writing each partition's manifest (last, once all its files exist)."""
+
+    def __init__(self, output_dir: str, run_info: RunInfo) -> None:
+        super().__init__()
+        self._out = output_dir
+        self._run = run_info
+
+    def expand(self, files: beam.pvalue.PCollection) -> beam.pvalue.PCollection:
+        return (files
+                | "GroupFilesByPartition" >> beam.GroupByKey()
+                | "WriteManifests" >> beam.ParDo(_WriteManifests(self._out, self._run)))
 
 
 class WritePartitions(beam.PTransform):

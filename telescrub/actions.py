@@ -19,6 +19,17 @@ from telescrub.policy import Policy
 from telescrub.timeparse import parse_timestamp
 
 DROP = object()
+#: a computed action: (new value, entity counts found, whether the keep guard changed it)
+_Hit = tuple[Any, tuple[tuple[str, int], ...], bool]
+
+
+class Failed:
+    """A value whose action raised (only the exception's type name is kept: never data)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
 _CACHE_MAX = 200_000
 
 #: entities that a keep-column's own entity makes expected (not re-scrubbed by the guard)
@@ -72,8 +83,7 @@ class Actor:
         self._by_entity: dict[str, list[Any]] = {}
         self.entity_counts: Counter[tuple[str, str, str]] = Counter()  # (table, path, entity)
         self.guard_hits: Counter[tuple[str, str]] = Counter()  # (table, path) -> values guarded
-        self._cache: dict[tuple[str, str, Any, int],
-                          tuple[Any, tuple[tuple[str, int], ...], bool]] = {}
+        self._cache: dict[tuple[str, str, type, Any, int], _Hit] = {}
 
     @property
     def known(self) -> KnownValues | None:
@@ -91,25 +101,72 @@ class Actor:
             return [self._one(d, v, table) for v in value]
         return self._one(d, value, table)
 
+    def apply_column(self, d: FieldDecision, values: list[Any], table: str = "",
+                     ) -> list[Any]:
+        """``apply`` over one column's values: each distinct value is looked up once and its
+        counts multiplied by its occurrences. A value whose action raised is returned as a
+        :class:`Failed` (the caller dead-letters its record); the others are unaffected."""
+        if d.action == "drop":
+            return [DROP] * len(values)
+        memo: dict[tuple[type, Any], tuple[Any, _Hit | None]] = {}
+        seen: Counter[tuple[type, Any]] = Counter()
+        out: list[Any] = []
+        append = out.append
+        for v in values:
+            if isinstance(v, list):
+                try:
+                    append(self.apply(d, v, table))
+                except Exception as exc:  # noqa: BLE001 - the record is dead-lettered
+                    append(Failed(type(exc).__name__))
+                continue
+            k = (type(v), v)
+            entry = memo.get(k)
+            if entry is None:
+                try:
+                    hit = self._result(d, v)
+                except Exception as exc:  # noqa: BLE001 - the record is dead-lettered
+                    entry = (Failed(type(exc).__name__), None)
+                else:
+                    entry = (v if hit is None else hit[0], hit)
+                memo[k] = entry
+            seen[k] += 1
+            append(entry[0])
+        for k, n in seen.items():
+            hit = memo[k][1]
+            if hit is not None:
+                self._count(d, table, hit, n)
+        return out
+
     def _one(self, d: FieldDecision, value: Any, table: str) -> Any:
+        hit = self._result(d, value)
+        if hit is None:
+            return value
+        self._count(d, table, hit, 1)
+        return hit[0]
+
+    def _result(self, d: FieldDecision, value: Any) -> _Hit | None:
+        """(new value, entity counts, guarded) for one scalar; None when it passes as is."""
         if value is None:
             return None
         if d.action == "keep" and not isinstance(value, str):
-            return value
+            return None
         # results depend on the known values when text is scanned: key by their generation
-        ck = (d.path, d.action, value, self.known_generation)
+        # (and by type: True, 1 and 1.0 are equal keys but different values)
+        ck = (d.path, d.action, type(value), value, self.known_generation)
         hit = self._cache.get(ck)
         if hit is None:
             hit = self._compute(d, value)
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             self._cache[ck] = hit
-        out, counts, guarded = hit
+        return hit
+
+    def _count(self, d: FieldDecision, table: str, hit: _Hit, times: int) -> None:
+        _, counts, guarded = hit
         for ent, n in counts:
-            self.entity_counts[(table, d.path, ent)] += n
+            self.entity_counts[(table, d.path, ent)] += n * times
         if guarded:
-            self.guard_hits[(table, d.path)] += 1
-        return out
+            self.guard_hits[(table, d.path)] += times
 
     def _compute(self, d: FieldDecision, value: Any,
                  ) -> tuple[Any, tuple[tuple[str, int], ...], bool]:

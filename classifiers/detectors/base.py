@@ -16,10 +16,13 @@ never handed to the pattern engine) and override ``validate_result`` (checksum) 
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import regex
 from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
+
+_REGEX_TIMEOUT = REGEX_TIMEOUT_SECONDS  # Presidio's per-pattern timeout
 
 
 class Detector(PatternRecognizer):
@@ -56,10 +59,45 @@ class Detector(PatternRecognizer):
         v = value.strip()
         if not v:
             return 0.0
+        if type(self).analyze is not PatternRecognizer.analyze:
+            # a detector with its own analyze (context, gazetteers, post-filters)
+            best = 0.0
+            for r in self.find(v):
+                if r.start == 0 and r.end == len(v):
+                    best = max(best, r.score)
+            return best
+        return self._match_whole(v)
+
+    def _patterns(self) -> list[Any]:
+        return self.patterns  # type: ignore[no-any-return,has-type]
+
+    def _match_whole(self, v: str) -> float:
+        """``match_value`` for pure pattern detectors without building Presidio results:
+        the same patterns, flags, validation and invalidation as ``PatternRecognizer``'s
+        pattern analysis. Only a pattern's first match can span the whole value, and that
+        match is the anchored ``match`` at position 0 (tests/unit/detectors check the two
+        agree on every detector over the sample data's values)."""
+        if not self.might_contain(v):
+            return 0.0
+        flags = self.global_regex_flags
         best = 0.0
-        for r in self.find(v):
-            if r.start == 0 and r.end == len(v):
-                best = max(best, r.score)
+        for pattern in self._patterns():
+            if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
+                pattern.compiled_with_flags = flags
+                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+            try:
+                m = pattern.compiled_regex.match(v, timeout=_REGEX_TIMEOUT)
+            except TimeoutError:  # Presidio logs and skips the pattern
+                continue
+            if m is None or m.start() != 0 or m.end() != len(v):
+                continue  # (a \K in the pattern moves the reported start)
+            score = pattern.score
+            valid = self.validate_result(v)
+            if valid is not None:
+                score = 1.0 if valid else 0.0
+            if self.invalidate_result(v):
+                score = 0.0
+            best = max(best, score)
         return best
 
     def result(self, start: int, end: int, score: float, rule: str, what: str,

@@ -45,7 +45,7 @@ def debug_run(tmp_path_factory):
 def test_debug_logs_report_and_quarantine_pass_strict_leakcheck(debug_run, shared):
     out, logs = debug_run
     stderr = (logs / "stderr.log").read_text()
-    assert "telescrub: read " in stderr  # -vv really logged (telescrub's own loggers)
+    assert "telescrub: scrubbed " in stderr  # -vv really logged (telescrub's own loggers)
     assert (logs / "stdout.log").read_text().startswith("run ")
     for target in (logs, out / "_report", out / "_quarantine"):
         res = leakcheck(SAMPLE / "truth.json", target, "--strict")

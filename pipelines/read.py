@@ -41,9 +41,25 @@ PROGRESS_EVERY = 50_000
 
 
 class InputFile(NamedTuple):
+    """One input file, or one byte range of a large uncompressed line-based file.
+
+    A range (``end`` >= 0) holds whole lines: it starts at the first byte of line
+    ``first_line`` and ends just after a newline (or at the end of the file); the launcher
+    cuts them (``split_inputs``), so readers never look for line starts. ``sha256`` and
+    ``size`` are then the whole file's, computed once while cutting."""
+
     path: str
     table: str
     fmt: str
+    start: int = 0
+    end: int = -1  # -1: the whole file
+    first_line: int = 1
+    sha256: str | None = None
+    size: int = 0
+
+    @property
+    def is_range(self) -> bool:
+        return self.end >= 0
 
 
 def file_sha256(path: str) -> tuple[str, int]:
@@ -67,6 +83,49 @@ def _not_a_regular_file(path: str) -> str | None:
     kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
             else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device or special file")
     return f"not a regular file: {kind}"
+
+
+#: files larger than this (uncompressed JSONL / text logs) are read in ranges of this size
+DEFAULT_SPLIT_BYTES = 64 << 20
+
+
+def split_inputs(files: list[InputFile], split_bytes: int = DEFAULT_SPLIT_BYTES,
+                 max_bytes: int | None = None) -> list[InputFile]:
+    """Cut each large uncompressed line-based file into byte ranges of whole lines, so the
+    workers of a runner share one big file. gzip (not seekable), CSV (a quoted field may span
+    lines), special files and files over the per-file cap (``max_bytes``: read whole up to
+    the cap, then quarantined as too large) stay whole. ``split_bytes`` <= 0 disables it."""
+    out: list[InputFile] = []
+    for f in files:
+        size = _splittable_size(f)
+        if split_bytes <= 0 or size <= split_bytes or (max_bytes is not None
+                                                       and size > max_bytes):
+            out.append(f)
+            continue
+        try:
+            ranges, sha, size = readers.line_ranges(f.path, split_bytes)
+        except OSError:
+            out.append(f)  # the reader reports it per file
+            continue
+        if len(ranges) == 1:
+            out.append(f)
+            continue
+        log.info("%s: %d bytes read as %d ranges", f.path, size, len(ranges))
+        out.extend(f._replace(start=a, end=b, first_line=n, sha256=sha, size=size)
+                   for a, b, n in ranges)
+    return out
+
+
+def _splittable_size(f: InputFile) -> int:
+    if f.fmt not in ("jsonl", "text") or f.is_range or _not_a_regular_file(f.path):
+        return 0
+    try:
+        with open(f.path, "rb") as fh:
+            if fh.read(2) == readers.GZIP_MAGIC:
+                return 0
+            return os.fstat(fh.fileno()).st_size
+    except OSError:
+        return 0
 
 
 class ReadFileFn(beam.DoFn):

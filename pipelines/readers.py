@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -266,8 +267,13 @@ def open_text_lines(
     path: str | os.PathLike[str],
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    byte_range: tuple[int, int, int] | None = None,
 ) -> Generator[tuple[int, bytes | LineTooLong], None, None]:
     """Yield ``(line_no, raw_bytes)`` for every physical line (1-based, blank ones too).
+
+    ``byte_range`` = ``(start, end, first_line)`` reads only the bytes ``[start, end)`` of an
+    uncompressed file, which must hold whole lines, the first of them numbered
+    ``first_line`` (see :func:`line_ranges`).
 
     See the module doc for gzip, BOM, CRLF and the caps. A line over *max_line_bytes* is
     yielded as ``(line_no, LineTooLong(head, length))``. Raises :class:`InputError` when
@@ -283,6 +289,15 @@ def open_text_lines(
 
     line_no = 0
     total = 0
+    remaining = -1  # bytes left in the range (-1: read to the end)
+    if byte_range is not None:
+        start, end, first_line = byte_range
+        if is_gzip or start < 0 or end < start or first_line < 1:
+            stream.close()
+            raise ValueError("a byte range needs an uncompressed file and 0 <= start <= end")
+        raw.seek(start)
+        line_no = first_line - 1
+        remaining = end - start
     buf = bytearray()  # the current incomplete line
     long_head: bytes | None = None  # set while skipping an over-long line
     long_len = 0
@@ -326,7 +341,10 @@ def open_text_lines(
             try:
                 # read1: at most one underlying read, so data decoded before a gzip
                 # error is returned by this call and the error surfaces on the next.
-                chunk = stream.read1(CHUNK_BYTES)
+                chunk = stream.read1(CHUNK_BYTES if remaining < 0
+                                     else min(CHUNK_BYTES, remaining))
+                if remaining > 0:
+                    remaining -= len(chunk)
             except (EOFError, zlib.error, gzip.BadGzipFile) as e:
                 if not is_gzip:  # pragma: no cover - only gzip raises these
                     raise
@@ -870,12 +888,45 @@ def _read_text(
 # --------------------------------------------------------------------------- entry point
 
 
+def line_ranges(path: str | os.PathLike[str], target_bytes: int,
+                ) -> tuple[list[tuple[int, int, int]], str, int]:
+    """Cut an uncompressed file into ranges of about ``target_bytes`` that hold whole lines:
+    ``([(start, end, first_line), ...], sha256 of the file, size)``, in one pass over it.
+    A range ends just after a newline (the last one at the end of the file); a single line
+    longer than ``target_bytes`` stays whole in its range."""
+    if target_bytes < 1:
+        raise ValueError("target_bytes must be >= 1")
+    h = hashlib.sha256()
+    ranges: list[tuple[int, int, int]] = []
+    start, first_line, lines, pos = 0, 1, 0, 0
+    cut = target_bytes  # the next range ends at the first newline at or after this offset
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            h.update(chunk)
+            i = 0
+            while pos + len(chunk) > cut:
+                nl = chunk.find(b"\n", max(i, cut - pos))
+                if nl < 0:
+                    break
+                lines += chunk.count(b"\n", i, nl + 1)
+                end = pos + nl + 1
+                ranges.append((start, end, first_line))
+                start, first_line, i = end, lines + 1, nl + 1
+                cut = end + target_bytes
+            lines += chunk.count(b"\n", i)
+            pos += len(chunk)
+    if pos > start or not ranges:
+        ranges.append((start, pos, first_line))
+    return ranges, h.hexdigest(), pos
+
+
 def read_records(
     path: str | os.PathLike[str],
     table: str,
     fmt: str = "auto",
     *,
     limits: ReadLimits | None = None,
+    byte_range: tuple[int, int, int] | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
     """Stream the records of one file (see the module doc). *fmt* ``'auto'`` →
     :func:`detect_format`. Never raises for bad *content*: a file that cannot be opened or
@@ -885,7 +936,9 @@ def read_records(
     lim = limits or ReadLimits()
     fmt = detect_format(path, fmt)
     source = os.fspath(path)
-    lines = open_text_lines(path, lim.max_bytes, lim.max_line_bytes)
+    if byte_range is not None and fmt == "csv":
+        raise ValueError("CSV files are read whole (a quoted field may span lines)")
+    lines = open_text_lines(path, lim.max_bytes, lim.max_line_bytes, byte_range)
     if fmt == "jsonl":
         records = _read_jsonl(lines, table, source, lim)
     elif fmt == "csv":

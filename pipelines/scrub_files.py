@@ -90,7 +90,8 @@ def layout_for(td: TableDecision, policy: Policy) -> TableLayout:
 
 
 def source_tag(source: str) -> str:
-    """A short stable name part for an input file (file names never show input paths)."""
+    """A short stable name part for an input file or range (file names never show input
+    paths)."""
     return "f" + hashlib.blake2b(source.encode("utf-8", "surrogatepass"),
                                  digest_size=5).hexdigest()
 
@@ -121,16 +122,36 @@ def _records(f: InputFile, lim: readers.ReadLimits) -> Iterator[Record | BadReco
         log.warning("cannot read %s: %s", f.path, special)
         yield BadRecord(f.table, f.path, 0, "not_a_file", special, "")
         return
-    yield from readers.read_records(f.path, f.table, f.fmt, limits=lim)
+    byte_range = (f.start, f.end, f.first_line) if f.is_range else None
+    yield from readers.read_records(f.path, f.table, f.fmt, limits=lim, byte_range=byte_range)
 
 
-def _sha(path: str) -> tuple[str | None, int]:
-    if _not_a_regular_file(path) is not None:
+def _label(f: InputFile) -> str:
+    return f"{f.path} (bytes {f.start}-{f.end})" if f.is_range else f.path
+
+
+def part_key(f: InputFile) -> str:
+    """Names one unit of work: the file, or the file and its range's first byte."""
+    return f"{f.path}@{f.start}" if f.is_range else f.path
+
+
+def _sha(f: InputFile) -> tuple[str | None, int]:
+    """SHA-256 and size of what this unit reads (the range's bytes for a range)."""
+    if _not_a_regular_file(f.path) is not None:
         return None, 0  # never opened (a FIFO would block); the reader reports it
     try:
-        return file_sha256(path)
+        if not f.is_range:
+            return file_sha256(f.path)
+        h = hashlib.sha256()
+        with open(f.path, "rb") as fh:
+            fh.seek(f.start)
+            left = f.end - f.start
+            while left > 0 and (chunk := fh.read(min(1 << 20, left))):
+                h.update(chunk)
+                left -= len(chunk)
+        return h.hexdigest(), f.end - f.start
     except OSError as exc:
-        log.warning("cannot read %s: %s", path, exc.strerror)
+        log.warning("cannot read %s: %s", f.path, exc.strerror)
         return None, 0
 
 
@@ -160,7 +181,7 @@ class ProfileFileFn(beam.DoFn):
                 yield from sorted(accs.items())
                 accs, held = {}, 0
         yield from sorted(accs.items())
-        yield pvalue.TaggedOutput("sha", (f.path, _sha(f.path)[0]))
+        yield pvalue.TaggedOutput("sha", (part_key(f), _sha(f)[0]))
 
 
 class MergeProfilesFn(TableProfileFn):
@@ -221,9 +242,9 @@ class ScrubFileFn(beam.DoFn):
         started = time.monotonic()
         self.acting.set_known(known)
         self.acting.reset_stats()
-        tag = source_tag(f.path)
-        sha, size = _sha(f.path)
-        changed = sha != shas.get(f.path)
+        tag = source_tag(part_key(f))
+        sha, size = _sha(f)
+        changed = sha != shas.get(part_key(f))
         if changed:
             log.warning("%s changed while the run read it: its records are quarantined", f.path)
         buffers: dict[tuple[str, str], list[ScrubbedRecord]] = {}
@@ -239,7 +260,7 @@ class ScrubFileFn(beam.DoFn):
             if item is not None:
                 records += 1
                 if records % PROGRESS_EVERY == 0:
-                    log.info("scrubbing %s: %d records so far", f.path, records)
+                    log.info("scrubbing %s: %d records so far", _label(f), records)
                 pending.append(item)
                 if len(pending) < ACT_BATCH:
                     continue
@@ -258,8 +279,10 @@ class ScrubFileFn(beam.DoFn):
                 yield from self._flush(buffers, decisions, tag, chunk)
                 buffers, buffered, chunk = {}, 0, chunk + 1
         yield from self._flush(buffers, decisions, tag, chunk)
-        log.info("scrubbed %s: %d records, %d bad (%.1fs)", f.path, records, bad,
+        log.info("scrubbed %s: %d records, %d bad (%.1fs)", _label(f), records, bad,
                  time.monotonic() - started)
+        if f.is_range:  # the report adds up the ranges of one file
+            sha, size = f.sha256, f.size
         yield pvalue.TaggedOutput(STATS, {
             "kind": "input", "source": f.path, "table": f.table, "format": f.fmt,
             "sha256": sha, "bytes": size, "records": records, "bad": bad})

@@ -120,7 +120,8 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
                     key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
                     default_year=args.default_year, shards=args.shards, beam_args=beam_args,
                     max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
-                    verify=not args.no_verify)
+                    verify=not args.no_verify, rows_per_file=args.rows_per_file,
+                    split_bytes=args.split_bytes)
     report = run_batch(cfg)
     print(_summary(report))
     verified = report.get("verification", {}).get("ok", True)
@@ -179,6 +180,10 @@ def _size(text: str) -> int:
     return int(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " ")
 
 
+def _size_or_zero(text: str) -> int:
+    return 0 if text.strip() == "0" else _size(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="telescrub", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="count", default=0)
@@ -205,7 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "telescrub output; never an unrelated directory)")
     r.add_argument("--default-year", type=int,
                    help="year for log timestamps that carry none (syslog); default: this year")
-    r.add_argument("--shards", type=int, default=4, help="files per partition (parallel writes)")
+    r.add_argument("--shards", type=int, default=4,
+                   help="files per quarantine partition (batch) or per window partition "
+                   "(streaming)")
+    r.add_argument("--rows-per-file", type=int, default=50_000, metavar="N",
+                   help="batch: rows per Parquet file, and the most rows a worker holds at "
+                   "once (default 50000)")
+    r.add_argument("--split-bytes", type=_size_or_zero, default=None, metavar="SIZE",
+                   help="batch: uncompressed JSONL/text files larger than this are read in "
+                   "ranges of this size by several workers (default 64M; 0: never split)")
     r.add_argument("--no-verify", action="store_true",
                    help="skip the post-write verification (telescrub verify OUT runs it later)")
     r.add_argument("--max-file-bytes", type=_size, metavar="SIZE",

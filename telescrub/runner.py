@@ -35,7 +35,7 @@ from telescrub.outdir import (
 )
 from telescrub.parquet_out import RunInfo
 from telescrub.pipelines.assemble import ScrubFilesToParquet
-from telescrub.pipelines.read import InputFile
+from telescrub.pipelines.read import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
 from telescrub.pipelines.readers import ReadLimits, detect_format, table_name_for
 from telescrub.policy import Policy, load_policy
 
@@ -103,6 +103,8 @@ class RunConfig:
     max_file_bytes: int | None = None  # decompressed bytes per input file (None: 2 GiB)
     max_line_bytes: int | None = None  # bytes per line / CSV record (None: 64 MiB)
     verify: bool = True  # re-scan the committed output (telescrub verify) and report it
+    rows_per_file: int = 50_000  # rows per Parquet file = most rows a worker holds at once
+    split_bytes: int | None = None  # read larger uncompressed line files in ranges (None: 64M)
 
 
 def read_limits(cfg: RunConfig) -> ReadLimits:
@@ -134,7 +136,11 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
     policy = load_policy(cfg.policy_path)
     schemas = load_source_schemas(cfg.schema_dir)
     key = load_key(cfg.key_file, cfg.demo_key)
+    if cfg.rows_per_file < 1:
+        raise InputError("--rows-per-file must be at least 1")
     files = expand_inputs(cfg.inputs, cfg.fmt, cfg.table)
+    units = split_inputs(files, DEFAULT_SPLIT_BYTES if cfg.split_bytes is None
+                         else cfg.split_bytes, limits.max_bytes)
     out = os.path.abspath(cfg.output)
     options = PipelineOptions(cfg.beam_args)
     std = options.view_as(StandardOptions)
@@ -167,8 +173,9 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
         try:
             with beam.Pipeline(options=options) as p:
                 _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
-                    files, stage, policy, key, run_info, run_meta, schemas,
-                    default_year=cfg.default_year, shards=cfg.shards, read_limits=limits)
+                    units, stage, policy, key, run_info, run_meta, schemas,
+                    default_year=cfg.default_year, shards=cfg.shards,
+                    rows_per_file=cfg.rows_per_file, read_limits=limits)
             with open(os.path.join(stage, "_report", "report.json"), encoding="utf-8") as fh:
                 report: dict[str, Any] = json.load(fh)
         except BaseException:

@@ -19,7 +19,13 @@ import re
 from typing import Any, ClassVar
 
 import regex
-from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 
 _REGEX_TIMEOUT = REGEX_TIMEOUT_SECONDS  # Presidio's per-pattern timeout
@@ -52,7 +58,38 @@ class Detector(PatternRecognizer):
         """Detections in ``text`` (validated, score > 0), without any NLP pipeline."""
         if not text or not self.might_contain(text):
             return []
-        return [r for r in self.analyze(text, [self.ENTITY]) if r.score > 0]
+        if type(self).analyze is not PatternRecognizer.analyze:
+            return [r for r in self.analyze(text, [self.ENTITY]) if r.score > 0]
+        return self._find_patterns(text)
+
+    def _find_patterns(self, text: str) -> list[RecognizerResult]:
+        """``PatternRecognizer``'s pattern analysis (same patterns, flags, validation,
+        invalidation, duplicate removal) without its per-pattern clock reads and debug
+        logging; tests/unit/test_text_scrubber.py checks it against Presidio's engine."""
+        flags = self.global_regex_flags
+        results: list[RecognizerResult] = []
+        for pattern in self._patterns():
+            if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
+                pattern.compiled_with_flags = flags
+                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+            try:
+                for m in pattern.compiled_regex.finditer(text, timeout=_REGEX_TIMEOUT):
+                    start, end = m.span()
+                    current = text[start:end]
+                    if not current:
+                        continue
+                    score = pattern.score
+                    valid = self.validate_result(current)
+                    if valid is not None:
+                        score = 1.0 if valid else 0.0
+                    if self.invalidate_result(current):
+                        score = 0.0
+                    if score > 0:
+                        results.append(self.result(start, end, score, pattern.name,
+                                                   "pattern"))
+            except TimeoutError:  # Presidio logs and skips the pattern
+                continue
+        return EntityRecognizer.remove_duplicates(results) if len(results) > 1 else results
 
     def match_value(self, value: str) -> float:
         """Score if the whole (stripped) value is one instance of this identifier, else 0."""

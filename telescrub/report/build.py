@@ -24,7 +24,7 @@ def new_acc() -> dict[str, Any]:
 def add(acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     kind = s.get("kind")
     if kind == "input":
-        acc["inputs"][s["source"]] = {k: v for k, v in s.items() if k != "kind"}
+        _add_input(acc["inputs"], {k: v for k, v in s.items() if k != "kind"})
     elif kind == "decision":
         acc["decisions"][s["table"]] = {k: v for k, v in s.items() if k != "kind"}
     elif kind == "act":
@@ -46,10 +46,23 @@ def add(acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     return acc
 
 
+def _add_input(inputs: dict[str, Any], info: dict[str, Any]) -> None:
+    """One input file's counts; a file read in byte ranges reports once per range (each
+    with the whole file's sha256 and size) and its records and bad lines add up."""
+    have = inputs.get(info["source"])
+    if have is None:
+        inputs[info["source"]] = dict(info)
+        return
+    have["records"] = have.get("records", 0) + info.get("records", 0)
+    have["bad"] = have.get("bad", 0) + info.get("bad", 0)
+    have["ranges"] = have.get("ranges", 1) + info.get("ranges", 1)
+
+
 def merge(accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     out = new_acc()
     for a in accs:
-        out["inputs"].update(a["inputs"])
+        for info in a["inputs"].values():
+            _add_input(out["inputs"], info)
         out["decisions"].update(a["decisions"])
         for name in ("entities", "guard", "dropped", "quarantine_reasons"):
             for k, v in a[name].items():

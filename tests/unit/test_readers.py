@@ -904,3 +904,58 @@ def test_parse_text_line_never_loses_text(line: str) -> None:
     assert kept >= len("".join(line.split())) - 45
     if set(fields) == {"message"}:
         assert fields["message"] == line
+
+
+# --------------------------------------------------------------------------- byte ranges
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.lists(st.sampled_from([b"a", b"{}", b"\n", b"\r\n", b"\xef\xbb\xbf", b"xyz" * 9]),
+                     max_size=60),
+       target=st.integers(min_value=1, max_value=80))
+def test_line_ranges_read_back_exactly_the_whole_file(tmp_path: Path, data: list[bytes],
+                                                      target: int) -> None:
+    path = tmp_path / "f.log"
+    path.write_bytes(b"".join(data))
+    whole = list(readers.open_text_lines(path))
+    ranges, sha, size = readers.line_ranges(path, target)
+    assert size == path.stat().st_size
+    assert ranges[0][0] == 0 and ranges[-1][1] == size
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(path.read_bytes()[b - 1:b] == b"\n" for _, b, _ in ranges[:-1])
+    assert [x for r in ranges for x in readers.open_text_lines(path, byte_range=r)] == whole
+
+
+def test_byte_ranges_refuse_gzip_and_csv(tmp_path: Path) -> None:
+    gz = tmp_path / "f.jsonl.gz"
+    gz.write_bytes(gzip.compress(b'{"a": 1}\n'))
+    with pytest.raises(ValueError):
+        list(readers.open_text_lines(gz, byte_range=(0, 4, 1)))
+    csv_path = tmp_path / "f.csv"
+    csv_path.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError):
+        list(readers.read_records(csv_path, "f", "csv", byte_range=(0, 4, 1)))
+
+
+def test_split_inputs_cuts_only_large_uncompressed_line_files(tmp_path: Path) -> None:
+    from telescrub.pipelines.read import InputFile, split_inputs
+
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(f'{{"n": {i}}}\n' for i in range(2000)))
+    gz = tmp_path / "big.jsonl.gz"
+    gz.write_bytes(gzip.compress(big.read_bytes()))
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_text("n\n" + "".join(f"{i}\n" for i in range(5000)))
+    small = tmp_path / "small.log"
+    small.write_text("one line\n")
+    files = [InputFile(str(big), "big", "jsonl"), InputFile(str(gz), "big", "jsonl"),
+             InputFile(str(csv_path), "big", "csv"), InputFile(str(small), "small", "text")]
+    out = split_inputs(files, 4096)
+    ranges = [f for f in out if f.path == str(big)]
+    assert len(ranges) > 3 and all(f.is_range for f in ranges)
+    assert [f for f in out if not f.is_range] == files[1:]
+    assert ranges[0].first_line == 1 and ranges[-1].end == big.stat().st_size
+    assert {f.size for f in ranges} == {big.stat().st_size} and len({f.sha256 for f in ranges}) == 1
+    lines = [r.line for f in ranges for r in readers.read_records(
+        f.path, f.table, f.fmt, byte_range=(f.start, f.end, f.first_line))]
+    assert lines == list(range(1, 2001))
+    assert split_inputs(files, 0) == files  # disabled
+    assert split_inputs(files, 4096, max_bytes=1000)[0] == files[0]  # over the cap: whole

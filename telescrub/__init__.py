@@ -4,7 +4,7 @@ write Parquet partitions with retention metadata — on Apache Beam, batch and s
 Public API (stable names; the CLI is a thin layer over these)::
 
     from telescrub import load_policy, load_key, Scrub, ReadInputs, WritePartitions
-    from telescrub import ScrubFilesToParquet, RunConfig, run_batch
+    from telescrub import ScrubFiles, WriteManifests, ScrubFilesToParquet, RunConfig, run_batch
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ _EXPORTS = {
     "InputFile": "telescrub.pipelines.read",
     "WritePartitions": "telescrub.pipelines.write",
     "ScrubFilesToParquet": "telescrub.pipelines.assemble",
+    "ScrubFiles": "telescrub.pipelines.scrub_files",
+    "WriteManifests": "telescrub.pipelines.write",
     "RunConfig": "telescrub.runner",
     "run_batch": "telescrub.runner",
     "TextScrubber": "telescrub.classifiers.text",

@@ -1,6 +1,6 @@
 """``make bench``: telescrub's throughput, memory and recall against a floor and a baseline.
 
-    python tools/bench.py                      # defaults: N=20,000 records, 10,000 log lines
+    python tools/bench.py                      # defaults: N=100,000 records, 50,000 log lines
     python tools/bench.py --records 1000000 --log-lines 200000
     python tools/bench.py --scaling-only --records 80000   # memory/time linearity at a larger N
     python tools/bench.py --profile 50000 [--profile-file log]  # cProfile -> docs/bench.md
@@ -58,8 +58,8 @@ sys.path.insert(0, HERE)
 
 import bench_gen  # noqa: E402
 
-DEFAULT_RECORDS = 20_000
-DEFAULT_LOG_LINES = 10_000
+DEFAULT_RECORDS = 100_000
+DEFAULT_LOG_LINES = 50_000
 TRUTH_LINES = 5000  # planted identifiers are recorded for the first lines of each file
 RESULTS_JSONL = os.path.join(ROOT, "docs", "bench-results.jsonl")
 BENCH_MD = os.path.join(ROOT, "docs", "bench.md")
@@ -118,9 +118,12 @@ def _child_telescrub(out: str, inputs: list[str], beam_args: list[str]) -> dict[
     import telescrub
     from telescrub.runner import RunConfig, run_batch
 
+    split = [a for a in beam_args if a.startswith("--split-bytes=")]
+    beam_args = [a for a in beam_args if a not in split]
     t1, c1 = time.perf_counter(), cpu_seconds()
     report = run_batch(RunConfig(inputs=inputs, output=out, mode="overwrite",
-                                 beam_args=beam_args))
+                                 beam_args=beam_args,
+                                 split_bytes=int(split[0].split("=")[1]) if split else None))
     t2, c2 = time.perf_counter(), cpu_seconds()
     return {"seconds": t2 - t1, "cpu_seconds": c2 - c1, "import_seconds": t1 - t0,
             "records": report["totals"]["read"], "written": report["totals"]["written"],
@@ -510,8 +513,8 @@ def run_all(a: argparse.Namespace, floor: Any, scrub: Any, runs: dict[str, Any],
     # recall over the same lines as the Presidio samples
     n_dict, n_text = min(a.presidio_dicts, a.records), min(a.presidio_texts, a.log_lines)
     scrub("ts_mixed_1p", mixed, ONE_ARGS, "telemetry.jsonl", n_dict)
-    if not a.skip_mp:
-        scrub("ts_mixed_2p", mixed, MP_ARGS)
+    if not a.skip_mp:  # ranges of a quarter of the file, so both workers share it
+        scrub("ts_mixed_2p", mixed, [*MP_ARGS, f"--split-bytes={os.path.getsize(mixed) // 4 + 1}"])
     scrub("ts_mixed_quarter_1p", quarter, ONE_ARGS)
     scrub("ts_structured_1p", structured, ONE_ARGS, "structured.jsonl", n_dict)
     scrub("ts_log_1p", syslog, ONE_ARGS, "syslog.log", n_text)

@@ -19,8 +19,8 @@ Known on Beam 2.77's DaskRunner (``apache_beam/runners/dask/transform_evaluator.
 worked around in our transforms: a multi-output ``ParDo`` hands the union of all its
 outputs to every tagged PCollection (``ReadInputs`` and ``Scrub`` filter each output by
 type), and ``finish_bundle`` outputs are dropped (``apply_dofn_to_bundle`` collects results
-before calling it), so records dropped by policy are counted per record in ``process``. The
-report's per-bundle detail (entity counts, examples) is still missing on Dask.
+before calling it): the batch path (``ScrubFiles``) emits every count from ``process``, once
+per input file or range, so the report is complete on Dask too.
 """
 
 from __future__ import annotations
@@ -91,4 +91,12 @@ def test_same_dataset_on_every_runner(runner, sample_run, dropped_file, tmp_path
     for key in ("written", "quarantined"):
         assert report["totals"][key] == ref_report["totals"][key], key
     assert report["totals"]["read"] == ref_report["totals"]["read"] + 3
+    # detection counts and masked examples come from process() (per file), not
+    # finish_bundle, so every runner reports them — Dask included
+    assert report["detections_by_entity"] == ref_report["detections_by_entity"]
+    examples = {(t, f["path"]) for t, tab in report["tables"].items() for f in tab["fields"]
+                if f.get("example") and t in ref_report["tables"]}
+    ref_examples = {(t, f["path"]) for t, tab in ref_report["tables"].items()
+                    for f in tab["fields"] if f.get("example")}
+    assert examples == ref_examples
     print(f"{runner}: {elapsed:.1f}s")  # shown with -s; the lead keeps timings in the README

@@ -258,6 +258,9 @@ def _resolve_overlaps(found: list[tuple[str, int, int]]) -> list[tuple[str, int,
     return sorted(set(keep), key=lambda x: (x[1], x[2], x[0]))
 
 
+_SCAN_CACHE_MAX = 200_000
+
+
 class ResidualScanner:
     """Detections per distinct value (cached across columns), minus action outputs."""
 
@@ -280,6 +283,8 @@ class ResidualScanner:
             found = [(r.entity_type, r.start, r.end) for r in self.scrubber.analyze(value)
                      if not any(r.start < b and a < r.end for a, b in safe)]
             found = _resolve_overlaps(found)
+        if len(self._cache) >= _SCAN_CACHE_MAX:  # bounded: outputs of any size
+            self._cache.clear()
         self._cache[value] = found
         return found
 

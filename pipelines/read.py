@@ -150,11 +150,16 @@ class ReadFileFn(beam.DoFn):
             log.warning("cannot read %s: %s", f.path, special)
             items: Iterator[Any] = iter([BadRecord(f.table, f.path, 0, "not_a_file", special, "")])
         else:
-            try:
-                sha, size = file_sha256(f.path)
-            except OSError as exc:
-                log.warning("cannot read %s: %s", f.path, exc.strerror)
-            items = readers.read_records(f.path, f.table, f.fmt, limits=self._limits())
+            if f.is_range:  # one byte range of a split file (split_inputs)
+                sha, size = f.sha256, f.size
+            else:
+                try:
+                    sha, size = file_sha256(f.path)
+                except OSError as exc:
+                    log.warning("cannot read %s: %s", f.path, exc.strerror)
+            items = readers.read_records(
+                f.path, f.table, f.fmt, limits=self._limits(),
+                byte_range=(f.start, f.end, f.first_line) if f.is_range else None)
         for item in items:
             if isinstance(item, BadRecord):
                 bad += 1

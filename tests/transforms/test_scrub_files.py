@@ -211,3 +211,15 @@ def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
     for f in files:
         assert acc["inputs"][f.path]["records"] == len(list(
             readers.read_records(f.path, f.table, f.fmt)))
+
+
+def test_read_inputs_reads_each_range_once() -> None:
+    from telescrub.pipelines.read import ReadInputs, split_inputs
+
+    f = next(f for f in _files() if f.fmt == "jsonl" and not f.path.endswith(".gz"))
+    units = split_inputs([f], 2048)
+    assert len(units) > 2
+    with TestPipeline() as p:
+        lines = (p | beam.Create(units) | ReadInputs(reshuffle=False)).records \
+            | beam.Map(lambda r: r.line)
+        assert_that(lines, equal_to([r.line for r in _records(f)]))

@@ -1,5 +1,5 @@
 """Canadian Social Insurance Numbers (SIN): nine digits with a Luhn check digit, bare or in
-groups of three (``046 454 286``, ``046-454-286``), only right after a SIN word: ``SIN``,
+groups of three (``130 692 544``, ``130-692-544``), only right after a SIN word: ``SIN``,
 ``S.I.N.``, ``social insurance number``, ``numéro d'assurance sociale``.
 
 Nine Luhn-valid digits alone are far too common (one in ten) to be taken without the word.

@@ -1,5 +1,5 @@
 """French social security numbers (NIR, *numéro de sécurité sociale*, INSEE number): 13
-characters and a 2-digit key, ``1 85 05 78 006 084 36`` or ``185057800608436``.
+characters and a 2-digit key, ``2 55 08 14 168 025 38`` or ``255081416802538``.
 
 The 13 characters are sex (1/2, or 3/4/7/8 for provisional numbers), year, month (01-12,
 or 20-99 when unknown), department (two digits, Corsica ``2A``/``2B``), commune and order

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.roles import role_for
@@ -23,7 +24,9 @@ from telescrub.policy import ActionSpec, Policy
 #: what a value is after an action, for retention (DESIGN §3: "the category after the action
 #: is what the output holds"). None = the action leaves nothing identifying.
 _AFTER_HASH = {"euii": "eupi"}
-_DIGIT_ENTITIES = {"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE"}
+#: entities whose values may be read as numbers (a CSV column of bare digits)
+_DIGIT_ENTITIES = {"CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "US_DRIVER_LICENSE",
+                   *entities.NATIONAL_IDS}
 
 
 def category_after(category: str, action: str) -> str | None:
@@ -66,8 +69,11 @@ class FieldDecision:
 
 
 def detect_entity(detectors: list[Detector], profile: FieldProfile, policy: Policy,
-                  ) -> tuple[str | None, float, float]:
-    """(entity, share of sampled values that are it, mean score) — or (None, best share, 0)."""
+                  prefer: str | None = None) -> tuple[str | None, float, float]:
+    """(entity, share of sampled values that are it, mean score) — or (None, best share, 0).
+
+    ``prefer`` (the entity the field name gives) wins a tie: a column named ``nir`` whose
+    values also happen to pass the card Luhn check stays a French NIR."""
     values = profile.values()
     if not values:
         return None, 0.0, 0.0
@@ -84,7 +90,7 @@ def detect_entity(detectors: list[Detector], profile: FieldProfile, policy: Poli
                 hits += 1
                 score_sum += s
         share = hits / len(values)
-        if share > best[1]:
+        if share > best[1] or (share and share == best[1] and prefer == det.ENTITY):
             best = (det.ENTITY, share, score_sum / hits)
     if best[1] >= policy.entity_share:
         return best
@@ -135,7 +141,8 @@ def decide_field(policy: Policy, detectors: list[Detector], table: str, path: st
                          f"role:{role}", 0.9, free_text=True, profile=profile)
     # 3./4. value detectors, then entity x role
     if profile is not None and profile.count:
-        entity, share, score = detect_entity(detectors, profile, policy)
+        entity, share, score = detect_entity(detectors, profile, policy,
+                                             rule.entity if rule is not None else None)
         if entity is not None and not (rule is not None and rule.timestamp
                                        and entity == "PHONE_NUMBER"):
             category = policy.category_for(entity, role)

@@ -13,16 +13,23 @@ from telescrub.classifiers import entities as entity_names
 from telescrub.classifiers.detectors.aws_access_key import AwsAccessKeyDetector
 from telescrub.classifiers.detectors.aws_arn import AwsArnDetector
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.classifiers.detectors.ca_sin import CaSinDetector
 from telescrub.classifiers.detectors.computer_name import ComputerNameDetector
 from telescrub.classifiers.detectors.credit_card import CreditCardDetector
+from telescrub.classifiers.detectors.de_tax_id import DeTaxIdDetector
 from telescrub.classifiers.detectors.domain_user import DomainUserDetector
 from telescrub.classifiers.detectors.email import EmailDetector
+from telescrub.classifiers.detectors.es_dni import EsDniDetector
+from telescrub.classifiers.detectors.es_nie import EsNieDetector
+from telescrub.classifiers.detectors.fr_nir import FrNirDetector
 from telescrub.classifiers.detectors.guid import GuidDetector
 from telescrub.classifiers.detectors.hex_id import HexIdDetector
 from telescrub.classifiers.detectors.hostname import HostnameDetector
 from telescrub.classifiers.detectors.iban import IbanDetector
+from telescrub.classifiers.detectors.in_aadhaar import InAadhaarDetector
 from telescrub.classifiers.detectors.ipv4 import Ipv4Detector
 from telescrub.classifiers.detectors.ipv6 import Ipv6Detector
+from telescrub.classifiers.detectors.it_fiscal_code import ItFiscalCodeDetector
 from telescrub.classifiers.detectors.jwt import JwtDetector
 from telescrub.classifiers.detectors.mac import MacDetector
 from telescrub.classifiers.detectors.muid import MuidDetector
@@ -32,7 +39,9 @@ from telescrub.classifiers.detectors.phone import PhoneDetector
 from telescrub.classifiers.detectors.session_cookie import SessionCookieDetector
 from telescrub.classifiers.detectors.sip_uri import SipUriDetector
 from telescrub.classifiers.detectors.street_address import StreetAddressDetector
+from telescrub.classifiers.detectors.uk_nino import UkNinoDetector
 from telescrub.classifiers.detectors.url_secret import UrlSecretDetector
+from telescrub.classifiers.detectors.us_driver_license import UsDriverLicenseDetector
 from telescrub.classifiers.detectors.us_ssn import UsSsnDetector
 from telescrub.classifiers.detectors.username_phrase import UsernamePhraseDetector
 from telescrub.classifiers.detectors.windows_sid import WindowsSidDetector
@@ -50,6 +59,15 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     IbanDetector,
     PhoneDetector,
     UsSsnDetector,
+    UsDriverLicenseDetector,
+    UkNinoDetector,
+    CaSinDetector,
+    FrNirDetector,
+    EsDniDetector,
+    EsNieDetector,
+    ItFiscalCodeDetector,
+    InAadhaarDetector,
+    DeTaxIdDetector,
     AwsAccessKeyDetector,
     AwsArnDetector,
     WindowsSidDetector,

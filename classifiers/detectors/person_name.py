@@ -16,11 +16,13 @@ their parts are:
   (family name first), ``Faina D. Yefremova`` (capitalised, initial, capitalised),
   ``J. Smith``, ``Will Smith`` (an English-word first name + a listed surname);
 * 0.75 / 0.6 a listed / unlisted (non-English) capitalised word after a context cue:
-  honorifics (Mr/Mrs/Ms/Dr/Prof ...), ``my name is``, ``name:``, ``Dear``/``Hi``/``Hello``,
-  ``spoke with``, ``signed by``, ``contact:``, ``@`` mentions, ``(user X Y)``, or before a
-  verb of speech/action (``X said``, ``X lives``); weak cues (``from``, ``by``, ``X is a``)
-  only for listed names; chat speaker labels (``Anna: hello``); lists of names
-  (``Gaetane, Hannah, Anthony and Derek``);
+  honorifics (Mr/Mrs/Ms/Dr/Prof ...), ``my name is``, ``calls me``, ``name:``,
+  ``Dear``/``Hi``/``Hello``, ``spoke with``, ``follow up with``, ``smiled at``, ``signed by``,
+  ``contact:``, ``@`` mentions, ``(user X Y)``, or before a verb of speech/action (``X said``,
+  ``X lives``), ``his/her address``, ``as a beneficiary``; ``the X novel``; weak cues
+  (``from``, ``by``, ``X is a``) only for listed names; chat speaker labels (``Anna: hello``);
+  lists of names (``Gaetane, Hannah, Anthony and Derek``; three surnames only after a people
+  noun such as ``founders:``, else they name a firm);
 * 0.55 a single listed name that is no English word (``Christiansen``).
 
 Deliberately not matched: capitalised English words and English-word names without more
@@ -29,8 +31,9 @@ nationalities, technical words even when they are also names (``Java``, ``Apache
 ``Server``, ``Spark``), names followed by a company word (``Berkshire Hathaway Inc``,
 ``Russell Investments``), words inside a detected street address (``Victor Hugo u. 49``),
 CamelCase or dotted identifiers (``PowerManagerService``, ``org.apache.Hadoop``), all-caps
-runs (``INFO WARN``), and in all-lower-case text anything but a listed first + last name pair
-or a name after ``my name is``/``name:``.
+runs (``INFO WARN``), and in all-lower-case text anything but a listed first + last name pair,
+a name after ``my name is``/``name:``/``mr.``, a listed name before a verb of speech/action,
+a speaker label that is a listed first name, or a list of four names (or three after a colon).
 """
 
 from __future__ import annotations
@@ -221,11 +224,13 @@ _STRONG_BEFORE = _backwards(
     r"(?i:"
     rf"\b(?:{_HONORIFICS})\.?[ \t]+"
     r"|\bname(?:[ \t]+is|[ \t]+was|[ \t]*[:=]|[ \t]+on[ \t]+the[ \t]+\w+[ \t]+is|\?)[ \t]*"
-    r"|\b(?:i[ \t]+am|i'm|this[ \t]+is|call[ \t]+me|called|named|known[ \t]+as|"
+    r"|\b(?:i[ \t]+am|i'm|this[ \t]+is|calls?[ \t]+me|called|named|known[ \t]+as|"
     r"aka|a\.k\.a\.)[ \t]+(?:(?:him|her|them|me|us|it)[ \t]+)?"
     r"|\b(?:spoke|speaking|spoken|talked|talking|chatted|met|meeting|emailed|e-mailed|"
     r"called|phoned|contacted|reached|escalated|forwarded|assigned|transferred|handed|"
-    r"sent|passed|reassigned|replied|wrote|writing|introduced)[ \t]+(?:\w+[ \t]+)?(?:with|to)[ \t]+"
+    r"sent|passed|reassigned|replied|wrote|writing|introduced|follow|followed|following|"
+    r"check|checked|catch|caught)[ \t]+(?:\w+[ \t]+)?(?:with|to)[ \t]+"
+    r"|\b(?:shouted|yelled|screamed|smiled|waved|stared|glared|winked|nodded|pointed)[ \t]+at[ \t]+"
     r"|\b(?:contact|attn|attention|cc|bcc|owner|assignee|reporter|author|customer|caller|"
     r"requester|requestor|agent|technician|engineer|approver|manager|user|signed|signatory|"
     r"employee|patient|applicant|guardian|beneficiary|recipient|sender|from|to|by|"
@@ -264,12 +269,27 @@ _STRONG_AFTER = regex.compile(
     r"|'s[ \t]+(?i:account|address|phone|email|e-mail|name|number|card|wife|husband|"
     r"son|daughter|mother|father|brother|sister|boss|manager|birthday|kid|child)\b"
     r"|[ \t]*,[ \t]*(?i:the|our|my|who|aged?|phd|md|jr|sr|can[ \t]+i|could[ \t]+you)\b"
+    # 'gave Hakuba his address', 'add Irenke Sörös as a beneficiary'
+    r"|[ \t]+(?i:his|her|their)[ \t]+(?i:address|phone|number|e-?mail|details|keys?|card)\b"
+    r"|[ \t]+as[ \t]+(?:a|an|the|my|our|his|her)[ \t]+(?i:beneficiary|co-?owner|owner|"
+    r"signatory|dependent|dependant|guarantor|trustee|nominee|authori[sz]ed[ \t]+user|"
+    r"emergency[ \t]+contact|next[ \t]+of[ \t]+kin|contact|member|approver|delegate)\b"
 )
 _WEAK_AFTER = regex.compile(
     r"[ \t]+(?i:is|was|were|are|has|had|will|would|can|could|and|or|novel|song|album|book|"
     r"film|movie|version|biography|family|household)\b|'s\b|[ \t]*[,?!]"
 )
 _VOCATIVE = regex.compile(r"[ \t]*[?!]")
+#: a work named after its author: 'the Ronner novel', 'the Tolstoy biography'
+_WORK_AFTER = regex.compile(
+    r"[ \t]+(?i:novels?|memoirs?|biography|poems?|essays|trilogy|sonatas?|symphony|paintings?)\b"
+)
+#: people named in a list after a plural noun and a colon ('our 3 founders: A, B and C')
+_PEOPLE_BEFORE = _backwards(
+    r"(?i:\b(?:founders|co-?founders|members|owners|authors|speakers|guests|winners|finalists|"
+    r"participants|attendees|children|kids|siblings|sons|daughters|friends|colleagues|"
+    r"employees|candidates|students|players|judges|witnesses|heirs)[ \t]*:[ \t]*)$"
+)
 #: a verb before the name: enough for a listed name that is also a rarer English word
 _VERB_BEFORE = _backwards(
     r"(?i:\b(?:given|gave|told|asked|thanked|meet|met|called|add|added|remove|removed|"
@@ -302,7 +322,7 @@ _SURNAME_SHAPE = regex.compile(
     r"enko|chuk|czuk|nen|escu|eanu|opoulos|opoulou|akis|idis|iadis|oglu|oğlu|yan|shvili|"
     r"dze|aitė|ienė|ytė|auskas|evičius|avičius|ák|ský|ská|ný|ná|mann|stein|ström|strom|"
     r"qvist|kvist|gaard|gård|moto|mura|yama|kawa|saki|gawa|zawa|uchi|ez|ães|eiro|eira|"
-    r"ucci|ssen|borg|berg)$"
+    r"ucci|sen|borg|berg)$"
 )
 _BAD_LEFT = frozenset("_@#$%&*/\\.=:+<>[{|~^`0123456789")
 _BAD_RIGHT = frozenset("_@#$%&*/\\=+<>[{(|~^`0123456789")
@@ -527,6 +547,9 @@ def _cue_score(text: str, w: list[Tok]) -> tuple[float, str]:
         if all(listed[i] or _unknown(t) for i, t in enumerate(core)):
             return 0.6, "cue"
         return 0.0, ""
+    if (before.endswith(("the ", "The ")) and _WORK_AFTER.match(text, end)
+            and all(listed[i] or _unknown(t) for i, t in enumerate(core))):
+        return 0.6, "work_of"
     if all(listed) and before.endswith(", ") and _VOCATIVE.match(text, end):
         return 0.75, "vocative"  # 'Remember me, Mary?'
     if all(listed) and _VERB_BEFORE.search(before):
@@ -631,7 +654,8 @@ def _name_lists(text: str, chains: list[list[Tok]]) -> tuple[list[Hit], list[tup
             continue
         surnames = sum(_is_last(t) and not _is_first(t, PLAIN) for t in items)
         first_only = any(_is_first(t) and t.last == ABSENT for t in items)
-        if len(items) == 3 and surnames >= 2 and not first_only and ", " in text[
+        people = _PEOPLE_BEFORE.search(text, max(0, span[0] - 40), span[0]) is not None
+        if len(items) == 3 and surnames >= 2 and not first_only and not people and ", " in text[
             span[0] : span[1]
         ]:
             firms.append(span)  # 'Hawkins, Richardson and Santana': three surnames name a firm
@@ -691,12 +715,14 @@ def _name_lines(text: str) -> list[Hit]:
 
 _LOWER_CUE = regex.compile(
     r"(?i:\b(?:my|his|her|the|full|customer'?s?|user'?s?)?[ \t]*name(?:[ \t]+is|[ \t]*:)[ \t]*"
-    r"|\b(?:i[ \t]+am|i'm|this[ \t]+is|call[ \t]+me|called|named)[ \t]+)"
+    r"|\b(?:i[ \t]+am|i'm|this[ \t]+is|calls?[ \t]+me|called|named)[ \t]+"
+    r"|\b(?:mr|mrs|ms|dr|prof)\.[ \t]*)"
     r"\K\p{Ll}[\p{Ll}\p{M}'’-]+(?:[ \t]+\p{Ll}[\p{Ll}\p{M}'’-]+)?"
 )
 
 
 _LOWER_INITIAL_GAP = regex.compile(r" \p{Ll}\.? ")
+_LOWER_SPEAKER = regex.compile(r"(?m)^[ \t>*•-]*(\p{Ll}[\p{Ll}\p{M}'’-]+)[ \t]*:[ \t]*(?=\S)")
 
 
 def _lower_case_names(text: str) -> list[Hit]:
@@ -718,16 +744,29 @@ def _lower_case_names(text: str) -> list[Hit]:
     toks = [t for t in _tokens(text, lower_ok=True) if t.kind != "other"]
     # 'they had 3: silvana, adam and caleb' - a list of mostly listed first names
     run: list[Tok] = []
-    for t in [*toks, None]:
+    for t in [*[t for t in toks if t.text not in ("and", "or")], None]:
         if t is not None and t.kind == "lower" and (
             not run or _LIST_SEP.fullmatch(text[run[-1].end : t.start])
         ):
             run.append(t)
             continue
-        if len(run) >= 3 and sum(r.first == PLAIN for r in run) * 3 >= 2 * len(run):
+        # three words alone may be a firm ('owens, duran and oneal'): four, or a colon before
+        if (len(run) >= 3 and sum(r.first == PLAIN for r in run) * 3 >= 2 * len(run)
+                and (len(run) >= 4 or text[: run[0].start].rstrip().endswith(":"))):
             hits.extend(Hit(r.start, r.end, 0.6, "lower_name_list") for r in run
-                        if not r.stop and 0 <= r.first <= DICT)
+                        if not r.stop and (0 <= r.first <= DICT or 0 <= r.last <= DICT))
         run = [t] if t is not None and t.kind == "lower" else []
+    for a in toks:
+        # 'selma is from ...', 'bártová began writing', 'gave cormac his address'
+        if (a.kind == "lower" and not a.stop
+                and (a.first == PLAIN or a.last == PLAIN or (a.shape and a.first == ABSENT))
+                and _STRONG_AFTER.match(text, a.end)):
+            hits.append(Hit(a.start, a.end, 0.6, "lower_cue_after"))
+    for m in _LOWER_SPEAKER.finditer(text):
+        # chat speaker labels: 'mika: "who are you?"'
+        fl, ll, stop, _, eng, _ = _features(m.group(1))
+        if fl == PLAIN and ll in (ABSENT, PLAIN) and not stop and not eng:
+            hits.append(Hit(m.start(1), m.end(1), 0.6, "lower_speaker"))
     for k, a in enumerate(toks[:-1]):
         b = toks[k + 1]
         if a.kind != "lower" or a.stop or a.first == ABSENT or a.first == COMMON:

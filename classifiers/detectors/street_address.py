@@ -6,21 +6,25 @@ A *street core* is found first, then extended over the lines that follow it:
   (USPS Publication 28 suffixes and abbreviations; rarer suffixes such as *Club*, *View*,
   *Point* need a unit or a following address line);
 * type word first (Romance, Slavic, ...): ``Via Roma 131``, ``Rua Diadema 1903``,
-  ``20 Rue Hsine Eloued``, ``ul. Narewska 94``, ``Calle Mayor 5``, ``Avenida Paulista 1000``;
+  ``20 Rue Hsine Eloued``, ``ul. Narewska 94``, ``Calle Mayor 5``, ``C/ Mayor 5``,
+  ``Avenida Paulista 1000``;
 * one word with a street morpheme + number (Germanic, Nordic, Finnish, Dutch, ...):
   ``Hauptstraße 5``, ``Koskikatu 25``, ``Nybyvägen 65``, ``Parijsstraat 8``, ``Mellemvej 32``,
   or a separate type word: ``Villacher Strasse 89``, ``Rákóczi út 66.``, ``Stensås terrasse 38``;
 * P.O. boxes and US military addresses (``PSC 1234, Box 5678``, ``USNS Vincent``, ``APO AE 12345``);
 * ``name + number`` (``Rahu 37``) or ``number + name`` only with evidence: an address cue
   before (``address:``, ``lives at``, ``located at``, ``moved to``, ...), a unit, or a
-  following line with a postal code.
+  following line with a postal code;
+* a spelled-out street type after a place preposition, without a number: ``on Cowley Road``,
+  ``along Berg Hills Street``.
 
 The span then takes in a leading extra number (``9448 175 Iroon Polytechniou Avenue``), units
 (``Apt. 864``, ``Suite 201``, ``Unit 5``, ``#12``, ``Flat 3``), and up to five following
 segments separated by a newline, ``, `` or a space that look like address lines: city,
 state/province code, postal code (US ZIP, Canadian, UK, 3-6 digits), country; and
 ``the corner of X and Y``. All-lower-case or all-upper-case texts are matched through a
-title-cased copy (same offsets).
+title-cased copy (same offsets); there a weak shape needs an address cue, or a unit and a
+postal-code line together.
 
 Deliberately not matched: bare numbers and postal codes, ``Route 66``-like names without any
 other address evidence, product/version strings (``Windows 10``, ``Java 8``), log tokens
@@ -89,7 +93,7 @@ _TYPE_BEFORE = (
     r"Aleea|Intrarea|Soseaua|Șoseaua|Piața|Piata|Avenue|Allée|Allee|Place|Chemin|Route|"
     r"Impasse|Quai|Cours|Chaussée|Sentier|Ul\.|ul\.|Ulica|ulica|Al\.|al\.|Aleja|aleja|Aleje|"
     r"pl\.|Plac|plac|os\.|Osiedle|Str\.|Ulitsa|ulitsa|Odos|Leoforos|Leof\.|Jalan|Jl\.|Jln\.?|"
-    r"Lorong|Soi|Thanon|Sokak|Sokağı|Caddesi|Cad\.|Trg|Utca|Rruga|Bulevardi|Postbox"
+    r"Lorong|Soi|Thanon|Sokak|Sokağı|Caddesi|Cad\.|Trg|Utca|Rruga|Bulevardi|Postbox|C/"
 )
 #: street morphemes ending one word (German, Dutch, Nordic, Finnish, Icelandic, Baltic, ...)
 _MORPHEME = (
@@ -125,7 +129,7 @@ _CORES: list[tuple[str, str, float]] = [
     ("ship", rf"{_B}(?i:USS|USNS|USNV|USCGC)[ \t]+\p{{L}}[\p{{L}}'-]+(?:[ \t]+\p{{Lu}}[\p{{L}}'-]+)?[ \t]*[,\n][ \t]*(?i:FPO|APO|DPO)[ \t]+(?i:AA|AE|AP)[ \t]+\d{{5}}{_E}", 0.85),
     ("apo", rf"{_B}(?i:APO|FPO|DPO)[ \t]+(?i:AA|AE|AP)[ \t]+\d{{5}}{_E}", 0.7),
     # 'the corner of Main Street and 5th Avenue', 'corner of 12 Foo str and Bar Union'
-    ("corner", rf"(?i:\b(?:the[ \t]+)?(?:corner|intersection)[ \t]+of)[ \t]+[^\s,;]+(?:[ \t]+[^\s,;]+){{0,5}}?[ \t]+(?:and|&)[ \t]+(?:{_HOUSE}[ \t]+)?{_NAME}(?:[ \t]+(?:{_TYPE_STRONG}|{_TYPE_WEAK})\.?)?(?=[\s,;:)!?.]|$)", 0.7),
+    ("corner", rf"(?i:\b(?:the[ \t]+)?(?:corner|intersection)[ \t]+of)[ \t]+[^\s,;]+(?:[ \t]+[^\s,;]+){{0,5}}?[ \t]+(?:[Aa]nd|&)[ \t]+(?:{_HOUSE}[ \t]+)?{_NAME}(?:[ \t]+(?:{_TYPE_STRONG}|{_TYPE_WEAK})\.?)?(?=[\s,;:)!?.]|$)", 0.7),
     # number + name + street type ('590 Edington Drive', '2450 Crown St')
     ("number_name_type", rf"{_B}{_HOUSE},?{_SEP}{_NAME}{_SEP}(?:{_TYPE_STRONG})\.?(?=[\s,;:)!?]|$)", 0.85),
     ("number_name_weak_type", rf"{_B}{_HOUSE},?{_SEP}{_NAME}{_SEP}(?:{_TYPE_WEAK})\.?(?=[\s,;:)!?]|$)", 0.55),
@@ -143,6 +147,10 @@ _CORES: list[tuple[str, str, float]] = [
     ("name_number", rf"(?<![\w.@/:$#%&=+-]){_NAME}{_SEP}{_HOUSE_AFTER}", 0.0),
     ("number_name", rf"{_B}{_HOUSE},?{_SEP}{_NAME}(?=[ \t]*(?:\n|,|$))", 0.0),
     ("name_type", rf"(?<![\w.-]){_NAME}{_SEP}(?:{_TYPE_STRONG})\.?(?=[\s,;:)!?]|$)", 0.0),
+    # a spelled-out street type after a place preposition, no number: 'shows on Berg Hills
+    # Street', 'a flat along Cowley Road' (abbreviations and 'Drive' are too ambiguous here)
+    ("on_name_type", rf"(?<=(?<![\w])(?:on|along|down|up|off|onto|at|near|via)[ \t]+){_NAME}{_SEP}"
+     r"(?:Street|Avenue|Road|Boulevard|Lane|Terrace|Crescent|Parkway)(?=[\s,;:)!?.]|$)", 0.6),
 ]
 _CORE_RES = [(name, regex.compile(rx), score) for name, rx, score in _CORES]
 
@@ -153,7 +161,8 @@ def _alternatives(alternation: str) -> frozenset[str]:
 
 _STRONG_SET = _alternatives(_TYPE_STRONG)
 _WEAK_SET = _alternatives(_TYPE_WEAK)
-_BEFORE_SET = _alternatives(_TYPE_BEFORE) | {"Av", "Avda", "Bd", "Bld", "Jln", "Jl", "Cad", "Leof"}
+_BEFORE_SET = _alternatives(_TYPE_BEFORE) | {"Av", "Avda", "Bd", "Bld", "Jln", "Jl", "Cad", "Leof",
+                                              "C"}
 _AFTER_SET = frozenset(w.lower() for w in _alternatives(_TYPE_AFTER_NUM))
 _LOWER_BEFORE_SET = _words(
     "rue avenue av boulevard bd chemin allée impasse quai cours route via viale vicolo piazza "
@@ -198,7 +207,7 @@ class _Gates:
             return "po " in low
         if name == "corner":
             return "corner" in low or "intersection" in low
-        if name in ("number_name_type", "name_type"):
+        if name in ("number_name_type", "name_type", "on_name_type"):
             return self.strong
         if name == "number_name_weak_type":
             return self.weak_type
@@ -251,7 +260,7 @@ _STRONG_CUE = _backwards(
 )
 _CORNER_BEFORE = _backwards(r"(?i:\b(?:the[ \t]+)?(?:corner|intersection)[ \t]+of[ \t]+)$")
 _CORNER_AND = regex.compile(
-    rf"\G(?:[ \t]+(?:{_TYPE_STRONG})\.?)?[ \t]+(?:and|&)[ \t]+(?:{_HOUSE}[ \t]+)?{_NAME}(?:[ \t]+(?:{_TYPE_STRONG}|{_TYPE_WEAK})\.?)?(?=[\s,;:)!?.]|$)"
+    rf"\G(?:[ \t]+(?:{_TYPE_STRONG})\.?)?[ \t]+(?:[Aa]nd|&)[ \t]+(?:{_HOUSE}[ \t]+)?{_NAME}(?:[ \t]+(?:{_TYPE_STRONG}|{_TYPE_WEAK})\.?)?(?=[\s,;:)!?.]|$)"
 )
 _INTERSECTION_BEFORE = _backwards(
     r"(?:^|\b(?:to|at|is|on|of|in)[ \t]+|[:?][ \t]+)"
@@ -399,8 +408,9 @@ def _candidates(text: str, titled: bool = False) -> list[Cand]:
                 _STRONG_CUE.search(text, max(0, at - 80), at) is not None for at in {s, c.start}
             )
             if score == 0.0 or name == "number_name_weak_type":
-                # weak shapes: need a unit/address line, or an address cue
-                if titled and not strong_cue:
+                # weak shapes: need a unit/address line, or an address cue; in a one-case
+                # text (perhaps a log line) a cue, or a unit and a postal-code line together
+                if titled and not strong_cue and c.evidence < 5:
                     continue
                 if c.evidence >= 3:
                     c.score = 0.7
@@ -448,7 +458,9 @@ class StreetAddressDetector(Detector):
         Pattern("number_name_street", rf"\b\d{{1,5}} {_L} (?:{_TYPE_STRONG})\b", 0.01),
     ]
     CONTEXT: ClassVar[list[str]] = ["address", "street", "lives", "located", "ship", "deliver"]
-    PREFILTER = r"\d[^\n\d]{0,80}[^\W\d_]{2}|[^\W\d_]{2}[^\n\d]{0,80}\d"
+    PREFILTER = (r"\d[^\n\d]{0,80}[^\W\d_]{2}|[^\W\d_]{2}[^\n\d]{0,80}\d"
+                 r"|(?i:\b(?:street|avenue|road|boulevard|lane|terrace|crescent|parkway|corner"
+                 r"|intersection)\b)")
 
     def analyze(
         self,

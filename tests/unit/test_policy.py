@@ -129,3 +129,101 @@ def test_entity_role_category():
     assert p.category_for("GUID", "request") == "system_metadata"
     assert p.category_for("EMAIL_ADDRESS", None) == "euii"
     assert p.category_for("CREDIT_CARD", None) == "account_data"
+
+
+@pytest.mark.parametrize(
+    "path, entity",
+    [
+        ("ssn", "US_SSN"),
+        ("customer.socialSecurityNumber", "US_SSN"),
+        ("driversLicenseNumber", "US_DRIVER_LICENSE"),
+        ("dl_number", "US_DRIVER_LICENSE"),
+        ("nino", "UK_NINO"),
+        ("niNumber", "UK_NINO"),
+        ("nationalInsuranceNumber", "UK_NINO"),
+        ("sin", "CA_SIN"),
+        ("social_insurance_number", "CA_SIN"),
+        ("nir", "FR_NIR"),
+        ("numeroSecuriteSociale", "FR_NIR"),
+        ("dni", "ES_NIF"),
+        ("nie", "ES_NIE"),
+        ("codiceFiscale", "IT_FISCAL_CODE"),
+        ("aadhaarNumber", "IN_AADHAAR"),
+        ("steuerId", "DE_TAX_ID"),
+        ("national_id", None),
+        ("taxId", None),
+        ("tin", None),
+        ("passportNumber", None),
+    ],
+)
+def test_national_id_roles(path, entity):
+    from telescrub.classifiers.decide import decide_field
+    from telescrub.classifiers.roles import role_for
+
+    p = load_policy()
+    rule = role_for(p, "people", path)
+    assert rule is not None and rule.role == "national_id"
+    assert (rule.entity, rule.category) == (entity, "euii")
+    # without a sample (streaming) the field name alone decides: national ids are redacted
+    d = decide_field(p, [], "people", path, None)
+    assert (d.category, d.action, d.output_category) == ("euii", "redact", None)
+
+
+@pytest.mark.parametrize("path", ["since", "sinceTime", "license", "licenseType", "nickname",
+                                  "tint", "niece", "nirvana", "dining", "session"])
+def test_national_id_roles_need_the_whole_name(path):
+    from telescrub.classifiers.roles import role_for
+
+    rule = role_for(load_policy(), "t", path)
+    assert rule is None or rule.role != "national_id"
+
+
+def test_national_id_entities_are_euii_and_redacted():
+    from telescrub.classifiers import entities
+
+    p = load_policy()
+    for ent in entities.NATIONAL_IDS:
+        assert p.category_for(ent, None) == "euii", ent
+        assert p.action_for("t", "x", "euii", ent).action == "redact", ent
+        assert p.text_action(ent) == "redact", ent
+
+
+@pytest.mark.parametrize(
+    "path, values, entity, action",
+    [
+        ("ssn", ["023-01-0866", "772-11-2233"], "US_SSN", "redact"),
+        ("sin", [130692544, 130692545], "CA_SIN", "redact"),  # ints, no SIN word: the name decides
+        ("id_doc", ["AB123456C", "JG103749D"], "UK_NINO", "redact"),  # the values decide
+        # these values also pass the card Luhn check: the field name breaks the tie
+        ("nir", ["255081416802538"], "FR_NIR", "redact"),
+        ("ref", ["255081416802538"], "CREDIT_CARD", "mask"),
+    ],
+)
+def test_national_id_columns(path, values, entity, action):
+    from telescrub.classifiers.decide import decide_field
+    from telescrub.classifiers.detectors import build_detectors
+    from telescrub.classifiers.profile import FieldProfile
+
+    profile = FieldProfile(path, 256)
+    for v in values:
+        profile.add(v)
+    d = decide_field(load_policy(), build_detectors(), "people", path, profile)
+    assert (d.entity, d.action) == (entity, action)
+
+
+def test_national_ids_in_free_text_are_redacted():
+    from telescrub.classifiers.text import TextScrubber
+    from telescrub.keys import DEMO_KEY, HashKey, key_id_for
+
+    scrubber = TextScrubber(load_policy(), HashKey(DEMO_KEY, key_id_for(DEMO_KEY), demo=True))
+    text = ("NI number AB 12 34 56 C, SIN: 130 692 544, NIR 2 55 08 14 168 025 38, "
+            "DNI 12345678Z, NIE X1234567L, CF RSSMRA85T10A562S, Aadhaar 2345 6789 0124, "
+            "Steuer-ID 86095742719, driver's license number is F162823540116.")
+    out, counts = scrubber.scrub(text)
+    assert out == ("NI number <EUII:UK_NINO>, SIN: <EUII:CA_SIN>, NIR <EUII:FR_NIR>, "
+                   "DNI <EUII:ES_NIF>, NIE <EUII:ES_NIE>, CF <EUII:IT_FISCAL_CODE>, "
+                   "Aadhaar <EUII:IN_AADHAAR>, Steuer-ID <EUII:DE_TAX_ID>, "
+                   "driver's license number is <EUII:US_DRIVER_LICENSE>.")
+    assert dict(counts) == {e: 1 for e in ("UK_NINO", "CA_SIN", "FR_NIR", "ES_NIF", "ES_NIE",
+                                           "IT_FISCAL_CODE", "IN_AADHAAR", "DE_TAX_ID",
+                                           "US_DRIVER_LICENSE")}

@@ -62,6 +62,25 @@ def found(text: str) -> list[str]:
         # all-lower-case text: listed pair or strong cue only
         ("follow up with benjamin a seiler next week", ["benjamin a seiler"]),
         ("my name is naomi ryan", ["naomi ryan"]),
+        # more cues: 'calls me', 'follow up with', 'smiled at', 'gave X her address',
+        # 'add X as a beneficiary', 'the X novel', surnames in -sen
+        ("Everyone calls me Zaphira", ["Zaphira"]),
+        ("Please follow up with Quilby Throssel tomorrow.", ["Quilby Throssel"]),
+        ("The manager smiled at Zaphira and left.", ["Zaphira"]),
+        ("She had given Okonkwo her address last week.", ["Okonkwo"]),
+        ("Please add Zaphira Quillon as an authorized user.", ["Zaphira Quillon"]),
+        ("Unlike the Throssel novel, the film is short.", ["Throssel"]),
+        ("Contact person Quilby Brandtsen", ["Quilby Brandtsen"]),
+        # three surnames after a people noun and a colon are people, not a firm
+        ("Our 3 founders: Hawkins, Richardson and Santana.", ["Hawkins", "Richardson", "Santana"]),
+        # all-lower-case text: honorifics, 'calls me', verbs after a listed name, speaker
+        # labels, lists of four or after a colon
+        ("mr. okonkwo flew home on friday", ["okonkwo"]),
+        ("everyone calls me zaphira", ["zaphira"]),
+        ("ingrid said the build is green", ["ingrid"]),
+        ('mika: "who are you?"\ntracy: "me"', ["mika", "tracy"]),
+        ("kids: mika, pekka and sven", ["mika", "pekka", "sven"]),
+        ("they invited mika, pekka, sven and ingrid", ["mika", "pekka", "sven", "ingrid"]),
     ],
 )
 def test_finds(text: str, expected: list[str]) -> None:
@@ -94,6 +113,9 @@ def test_finds(text: str, expected: list[str]) -> None:
         "I will be travelling to France next week.",
         "She works at Russell Investments and Berkshire Capital Group.",
         "Tomomi is from Hawkins, Richardson and Santana",
+        "owens, duran and oneal",  # three lower-case surnames alone: perhaps a firm
+        "error: disk full; warning: max heap reached",
+        "took 12 ms total",
         "Thank you for contacting Contoso Support.",
         "",
         "12345 67890",

@@ -64,6 +64,15 @@ def found(text: str) -> list[str]:
         ("My new address is Rahu 37, Tallinn", ["Rahu 37, Tallinn"]),
         # all-lower-case text is read through a title-cased copy
         ("please ship to 12 baker street, london", ["12 baker street, london"]),
+        # ... without a cue only with a unit and a postal-code line
+        ("user: 41 pinewood 210 apt. 7\nlakeside, ks 66044",
+         ["41 pinewood 210 apt. 7\nlakeside, ks 66044"]),
+        ("the corner of main street and oak avenue", ["the corner of main street and oak avenue"]),
+        # Spanish 'C/' (calle) before the name
+        ("Vivo en C/ Mayor Alta 12, Madrid", ["C/ Mayor Alta 12, Madrid"]),
+        # a spelled-out street type after a place preposition, without a number
+        ("the early shows on Cowley Road were loud", ["Cowley Road"]),
+        ("a house along Berg Hills Street", ["Berg Hills Street"]),
     ],
 )
 def test_finds(text: str, expected: list[str]) -> None:
@@ -88,6 +97,9 @@ def test_finds(text: str, expected: list[str]) -> None:
         "Java 8 and Python 3 are installed; St. Louis office closed.",
         "Thank you for contacting Contoso Support. Your case number is 123456.",
         "Rahu 37",  # no cue, no unit, no following address line
+        "backed up on Google Drive and on Main St",  # 'Drive' and abbreviations need a number
+        "the road ahead on Road Runner",
+        "12 mp 97477 user 3",  # a one-case text without a unit
         "",
     ],
 )

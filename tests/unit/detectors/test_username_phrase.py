@@ -47,6 +47,13 @@ def found(text: str) -> list[str]:
         ("Error loading /home/spelce1/HPCC/x: permission denied", ["spelce1"]),
         ("SecurityManager: Changing view acls to: yarn,curi", ["yarn", "curi"]),
         ("users with view permissions: Set(yarn, curi); ", ["yarn", "curi"]),
+        # an account named like the daemon: the user name is found, the service name is not
+        ("Failed password for sshd from 103.99.0.122 port 51359 ssh2", ["sshd"]),
+        (
+            "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh "
+            "ruser= rhost=103.99.0.122  user=sshd",
+            ["sshd"],
+        ),
     ],
 )
 def test_finds(text: str, expected: list[str]) -> None:
@@ -66,6 +73,9 @@ def test_finds(text: str, expected: list[str]) -> None:
         "userPrivacy switch is open, start push user data!",
         "error in user parameter list",
         "/Users/Shared/x",
+        # daemon and PAM service names are system metadata
+        "sshd[24460]: pam_unix(sshd:auth): check pass; user unknown",
+        "PAM service(sshd) ignoring max retries; 5 > 3",
     ],
 )
 def test_ignores(text: str) -> None:

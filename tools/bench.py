@@ -1,6 +1,6 @@
 """``make bench``: telescrub's throughput, memory and recall against a floor and a baseline.
 
-    python tools/bench.py                      # defaults: N=100,000 records, 50,000 log lines
+    python tools/bench.py                      # defaults: N=60,000 records, 30,000 log lines
     python tools/bench.py --records 1000000 --log-lines 200000
     python tools/bench.py --scaling-only --records 80000   # memory/time linearity at a larger N
     python tools/bench.py --profile 50000 [--profile-file log]  # cProfile -> docs/bench.md
@@ -58,8 +58,8 @@ sys.path.insert(0, HERE)
 
 import bench_gen  # noqa: E402
 
-DEFAULT_RECORDS = 100_000
-DEFAULT_LOG_LINES = 50_000
+DEFAULT_RECORDS = 60_000
+DEFAULT_LOG_LINES = 30_000
 TRUTH_LINES = 5000  # planted identifiers are recorded for the first lines of each file
 RESULTS_JSONL = os.path.join(ROOT, "docs", "bench-results.jsonl")
 BENCH_MD = os.path.join(ROOT, "docs", "bench.md")

@@ -188,3 +188,42 @@ def test_missing_output_is_one_line_error(tmp_path, capsys):
     assert cli_main(["verify", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("telescrub: error:") and err.count("\n") == 1
+
+
+def _kept_columns(out: Path) -> list[tuple[Path, str, str, str]]:
+    """(file, table, column, kind) of kept GUID and time stamp columns."""
+    found = []
+    for path in sorted(out.glob("*/event_date=*/*.parquet")):
+        table = path.parts[-3]
+        if table.startswith("_"):
+            continue
+        for f in pq.read_schema(path):
+            meta = f.metadata or {}
+            if f.type != pa.string() or meta.get(b"action") != b"keep":
+                continue
+            if meta.get(b"entity") == b"GUID":
+                found.append((path, table, f.name, "guid"))
+            elif meta.get(b"evidence", b"").startswith(b"role:timestamp"):
+                found.append((path, table, f.name, "timestamp"))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["guid", "timestamp"])
+def test_shortcut_for_exact_values_still_catches_a_planted_leak(sample_run, tmp_path, capsys,
+                                                                kind):
+    """Verify skips values that are exactly the kept column's identifier or a well-formed
+    time stamp (the guard's rule); anything else in those columns is still scanned."""
+    out = _copy(sample_run, tmp_path)
+    path, table, column, _ = next(c for c in _kept_columns(out) if c[3] == kind)
+    t = pq.read_table(path, partitioning=None)
+    i = t.schema.get_field_index(column)
+    values = t.column(i).to_pylist()
+    values[0] = f"{values[0]} {PLANTED}"
+    t = t.set_column(i, t.schema.field(i), pa.array(values, pa.string()))
+    pq.write_table(t, path, compression="zstd")
+    _update_manifest(path)
+    rc, stdout, result = _verify(out, capsys)
+    assert rc == 1 and _failed(result) == {"residual"}
+    fields = {(f["table"], f["field"]): f for f in result["residual"]["by_field"]}
+    assert fields[(table, column)]["entities"].get("EMAIL_ADDRESS") == 1
+    _no_leak(out, stdout)

@@ -66,24 +66,15 @@ class Detector(PatternRecognizer):
         """``PatternRecognizer``'s pattern analysis (same patterns, flags, validation,
         invalidation, duplicate removal) without its per-pattern clock reads and debug
         logging; tests/unit/test_text_scrubber.py checks it against Presidio's engine."""
-        flags = self.global_regex_flags
         results: list[RecognizerResult] = []
         for pattern in self._patterns():
-            if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
-                pattern.compiled_with_flags = flags
-                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
             try:
-                for m in pattern.compiled_regex.finditer(text, timeout=_REGEX_TIMEOUT):
+                for m in self._compiled(pattern).finditer(text, timeout=_REGEX_TIMEOUT):
                     start, end = m.span()
                     current = text[start:end]
                     if not current:
                         continue
-                    score = pattern.score
-                    valid = self.validate_result(current)
-                    if valid is not None:
-                        score = 1.0 if valid else 0.0
-                    if self.invalidate_result(current):
-                        score = 0.0
+                    score = self._score(pattern, current)
                     if score > 0:
                         results.append(self.result(start, end, score, pattern.name,
                                                    "pattern"))
@@ -105,6 +96,24 @@ class Detector(PatternRecognizer):
             return best
         return self._match_whole(v)
 
+    def _compiled(self, pattern: Any) -> Any:
+        """The pattern's regex, compiled (and cached on it) as Presidio compiles it."""
+        flags = self.global_regex_flags
+        if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
+            pattern.compiled_with_flags = flags
+            pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+        return pattern.compiled_regex
+
+    def _score(self, pattern: Any, matched: str) -> float:
+        """A match's score after validation and invalidation, as Presidio computes it."""
+        score: float = pattern.score
+        valid = self.validate_result(matched)
+        if valid is not None:
+            score = 1.0 if valid else 0.0
+        if self.invalidate_result(matched):
+            score = 0.0
+        return score
+
     def _patterns(self) -> list[Any]:
         return self.patterns  # type: ignore[no-any-return,has-type]
 
@@ -116,25 +125,15 @@ class Detector(PatternRecognizer):
         agree on every detector over the sample data's values)."""
         if not self.might_contain(v):
             return 0.0
-        flags = self.global_regex_flags
         best = 0.0
         for pattern in self._patterns():
-            if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
-                pattern.compiled_with_flags = flags
-                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
             try:
-                m = pattern.compiled_regex.match(v, timeout=_REGEX_TIMEOUT)
+                m = self._compiled(pattern).match(v, timeout=_REGEX_TIMEOUT)
             except TimeoutError:  # Presidio logs and skips the pattern
                 continue
             if m is None or m.start() != 0 or m.end() != len(v):
                 continue  # (a \K in the pattern moves the reported start)
-            score = pattern.score
-            valid = self.validate_result(v)
-            if valid is not None:
-                score = 1.0 if valid else 0.0
-            if self.invalidate_result(v):
-                score = 0.0
-            best = max(best, score)
+            best = max(best, self._score(pattern, v))
         return best
 
     def result(self, start: int, end: int, score: float, rule: str, what: str,

@@ -19,18 +19,11 @@ from presidio_analyzer import Pattern
 
 from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.classifiers.detectors.credit_card import luhn_ok
 
 _E = r"(?![\w]|[.-]\d)"
 _WORDS = (r"(?:\b(?:SIN|Sin)\b|\bS\.I\.N\.|(?i:\bsocial[ \t]+insurance(?:[ \t]+(?:number|no\.?|num|#))?"
           r"|\bnum[ée]ro[ \t]+d['’][ \t]?assurance[ \t]+sociale)\b)")
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
 
 
 def sin_ok(text: str) -> bool:

@@ -7,6 +7,7 @@ Configurations (each skipped when what it needs is not installed):
 * ``default+sm``  the same plus the ``ner`` extra's PERSON (policy ``text.ner_model``);
 * ``sm-presidio`` Presidio's default English recognizers with the full ``en_core_web_sm``
                   pipeline (as ``../shared/ANCHORS.md`` measured it);
+* ``pyap-alone`` / ``default+pyap`` PyPI ``pyap``'s addresses, when it is importable;
 * ``default+DIR`` / ``DIR-alone`` for each ``--model DIR`` (e.g. a pipeline trained by
                   ``tools/train_ner.py``).
 
@@ -104,6 +105,22 @@ def model_alone(spec: str) -> Callable[[str], Found]:
     return lambda text: [((r.start, r.end), "PERSON") for r in ner.find(text)]
 
 
+def pyap_addresses(with_default: bool) -> Callable[[str], Found]:
+    """PyPI ``pyap`` (MIT; US/CA/GB street addresses by regex), alone or added to the
+    detectors."""
+    import pyap  # type: ignore[import-not-found]
+
+    base = scrubber_analyze(None) if with_default else (lambda text: [])
+
+    def analyze(text: str) -> Found:
+        found = base(text)
+        for country in ("US", "CA", "GB"):
+            for a in pyap.parse(text, country=country):
+                found.append(((a.match_start, a.match_end), "STREET_ADDRESS"))
+        return found
+    return analyze
+
+
 def presidio_sm() -> Callable[[str], Found]:
     """Presidio's default recognizers + the full sm pipeline, offline (no download, bundled
     public-suffix list)."""
@@ -135,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         configs["default+sm"] = lambda: scrubber_analyze(SM)
         configs["sm-alone"] = lambda: model_alone(SM)
         configs["sm-presidio"] = presidio_sm
+    if importlib.util.find_spec("pyap") is not None:
+        configs["pyap-alone"] = lambda: pyap_addresses(False)
+        configs["default+pyap"] = lambda: pyap_addresses(True)
     for d in args.model:
         configs[f"default+{Path(d).name}"] = lambda d=d: scrubber_analyze(d)
         configs[f"{Path(d).name}-alone"] = lambda d=d: model_alone(d)

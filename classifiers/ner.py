@@ -11,8 +11,9 @@ from the installed package or the directory only: nothing here downloads (Presid
 pipeline is handed to the engine instead).
 
 Only the ``ner`` component runs (with its own embedding layer in the ``core_web`` pipelines):
-the tagger, parser and lemmatizer are excluded, which makes it several times faster and
-changes no entity. Its ``PERSON`` entities go through Presidio's ``SpacyRecognizer`` (score
+the tagger, parser and lemmatizer are excluded, which makes it several times faster (entities
+differ in 4 of Presidio's 1,500 synthetic texts, where the parser's sentence boundaries
+mattered). Its ``PERSON`` entities go through Presidio's ``SpacyRecognizer`` (score
 0.85, Presidio's default) and are merged with the detectors' results.
 """
 

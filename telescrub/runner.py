@@ -37,7 +37,7 @@ from telescrub.parquet_out import RunInfo
 from telescrub.pipelines.assemble import ScrubFilesToParquet
 from telescrub.pipelines.read import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
 from telescrub.pipelines.readers import ReadLimits, detect_format, table_name_for
-from telescrub.policy import Policy, load_policy
+from telescrub.policy import Policy, load_policy, with_ner_model
 
 log = logging.getLogger("telescrub")
 MODES = ("overwrite", "append", "error-if-exists")
@@ -105,6 +105,7 @@ class RunConfig:
     verify: bool = True  # re-scan the committed output (telescrub verify) and report it
     rows_per_file: int = 50_000  # rows per Parquet file = most rows a worker holds at once
     split_bytes: int | None = None  # read larger uncompressed line files in ranges (None: 64M)
+    ner_model: str | None = None  # --ner-model (classifiers/ner.py); None: the policy's
 
 
 def read_limits(cfg: RunConfig) -> ReadLimits:
@@ -133,7 +134,7 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
     if cfg.mode not in MODES:
         raise OutputError(f"--mode {cfg.mode!r}: expected one of {', '.join(MODES)}")
     limits = read_limits(cfg)
-    policy = load_policy(cfg.policy_path)
+    policy = with_ner_model(load_policy(cfg.policy_path), cfg.ner_model)
     schemas = load_source_schemas(cfg.schema_dir)
     key = load_key(cfg.key_file, cfg.demo_key)
     if cfg.rows_per_file < 1:
@@ -160,6 +161,7 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
                         "max_line_bytes": limits.max_line_bytes},
         "output": cfg.output, "schema_dir": cfg.schema_dir,
         "tables": sorted({f.table for f in files}),
+        **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
     with OutputLock(out):
         for done in recover_output(out):

@@ -48,7 +48,7 @@ from telescrub.pipelines import streaming as st
 from telescrub.pipelines.read import InputFile, ReadInputs, file_sha256
 from telescrub.pipelines.readers import ReadLimits, detect_format, table_name_for
 from telescrub.pipelines.report import write_report
-from telescrub.policy import Policy, load_policy
+from telescrub.policy import Policy, load_policy, with_ner_model
 from telescrub.runner import DEFAULT_RUNNER, make_run_info
 
 log = logging.getLogger("telescrub.streaming")
@@ -92,6 +92,7 @@ class StreamingConfig:
     max_line_bytes: int | None = None
     #: Kafka only: an expansion service (address or in-process servicer); None = Beam default
     expansion_service: Any = None
+    ner_model: str | None = None  # --ner-model (classifiers/ner.py); None: the policy's
 
     def source_kind(self) -> str:
         kinds = [k for k, on in (("watch", bool(self.watch)),
@@ -530,7 +531,7 @@ def build_streaming_pipeline(cfg: StreamingConfig, options: PipelineOptions | No
     if kind == "watch":
         raise InputError("build_streaming_pipeline is for Pub/Sub and Kafka; --watch runs "
                          "as local micro-batches (LandingDriver)")
-    policy = policy or load_policy(cfg.policy_path)
+    policy = policy or with_ner_model(load_policy(cfg.policy_path), cfg.ner_model)
     key = key or load_key(cfg.key_file, cfg.demo_key)
     schemas = schemas if schemas is not None else load_source_schemas(cfg.schema_dir)
     spec = cfg.window_spec()
@@ -617,7 +618,7 @@ def run_streaming(cfg: StreamingConfig) -> dict[str, Any] | None:
                          f"{runner}; deployments read Pub/Sub or Kafka (docs/streaming.md)")
     if "://" in cfg.output:
         raise OutputError(f"--output {cfg.output}: local streaming writes to a local path")
-    policy = load_policy(cfg.policy_path)
+    policy = with_ner_model(load_policy(cfg.policy_path), cfg.ner_model)
     schemas = load_source_schemas(cfg.schema_dir)
     key = load_key(cfg.key_file, cfg.demo_key)
     driver = LandingDriver(cfg, policy, key, schemas, cfg.window_spec())

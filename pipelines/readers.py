@@ -292,9 +292,12 @@ def open_text_lines(
     remaining = -1  # bytes left in the range (-1: read to the end)
     if byte_range is not None:
         start, end, first_line = byte_range
-        if is_gzip or start < 0 or end < start or first_line < 1:
+        if start < 0 or end < start or first_line < 1:
             stream.close()
-            raise ValueError("a byte range needs an uncompressed file and 0 <= start <= end")
+            raise ValueError("a byte range needs 0 <= start <= end and first_line >= 1")
+        if is_gzip:  # the file was replaced after the launcher cut it
+            stream.close()
+            raise InputError("unreadable", "file changed after it was split: now gzip")
         raw.seek(start)
         line_no = first_line - 1
         remaining = end - start

@@ -228,6 +228,16 @@ class ScrubFileFn(beam.DoFn):
     def setup(self) -> None:
         self.acting = RecordActor(self.policy, self.key)
         self._layouts: dict[str, tuple[TableDecision, TableLayout, frozenset[str]]] = {}
+        self._paths: dict[str, tuple[TableDecision, frozenset[str]]] = {}
+
+    def _profiled(self, td: TableDecision) -> frozenset[str]:
+        """The field paths the profile pass decided: taken the first time this worker sees
+        the table's decisions, before any record is acted on (records with other paths never
+        reach ``act_batch``, so the decisions are never extended here)."""
+        hit = self._paths.get(td.table)
+        if hit is None or hit[0] is not td:
+            hit = self._paths[td.table] = (td, frozenset(td.fields))
+        return hit[1]
 
     def _layout(self, td: TableDecision) -> tuple[TableLayout, frozenset[str]]:
         hit = self._layouts.get(td.table)
@@ -281,6 +291,12 @@ class ScrubFileFn(beam.DoFn):
         yield from self._flush(buffers, decisions, tag, chunk)
         log.info("scrubbed %s: %d records, %d bad (%.1fs)", _label(f), records, bad,
                  time.monotonic() - started)
+        after, _ = _sha(f)
+        if after != sha:
+            # appended or rewritten while this pass read it: what was read is written and
+            # counted (the accounting holds), but it is not the content the hash names
+            log.warning("%s changed while telescrub read it; its sha256 is of the content "
+                        "before", _label(f))
         if f.is_range:  # the report adds up the ranges of one file
             sha, size = f.sha256, f.size
         yield pvalue.TaggedOutput(STATS, {
@@ -302,12 +318,20 @@ class ScrubFileFn(beam.DoFn):
             # a file that changed since it was profiled has no reviewed layout: its records
             # are quarantined, never written with guessed columns
             return [_changed(r, "input file changed while telescrub read it") for r in recs]
-        known = [r for r in recs if r.table in decisions]
-        outs = iter(self.acting.act_batch(known, decisions))
+        # a field the profile pass never saw has no reviewed column: the record is quarantined
+        # before acting, so the shared decisions never grow a drift field mid-run (which
+        # would make the layout depend on the order records reach a worker)
+        fit = [r for r in recs if r.table in decisions
+               and self._profiled(decisions[r.table]).issuperset(r.fields)]
+        fitting = {id(r) for r in fit}
+        outs = iter(self.acting.act_batch(fit, decisions))
         result: list[ScrubbedRecord | BadRecord | None] = []
         for rec in recs:
             if rec.table not in decisions:
                 result.append(_changed(rec, "a table the profile pass did not see"))
+                continue
+            if id(rec) not in fitting:
+                result.append(_changed(rec, "a field the profile pass did not see"))
                 continue
             out = next(outs)
             if isinstance(out, ScrubbedRecord):

@@ -23,6 +23,11 @@ DROP = object()
 _Hit = tuple[Any, tuple[tuple[str, int], ...], bool]
 
 
+def _value_key(v: Any) -> tuple[type, Any]:
+    """A dict key that keeps apart values Python calls equal (True/1/1.0, 0.0/-0.0)."""
+    return (float, repr(v)) if type(v) is float else (type(v), v)
+
+
 class Failed:
     """A value whose action raised (only the exception's type name is kept: never data)."""
 
@@ -83,7 +88,7 @@ class Actor:
         self._by_entity: dict[str, list[Any]] = {}
         self.entity_counts: Counter[tuple[str, str, str]] = Counter()  # (table, path, entity)
         self.guard_hits: Counter[tuple[str, str]] = Counter()  # (table, path) -> values guarded
-        self._cache: dict[tuple[str, str, type, Any, int], _Hit] = {}
+        self._cache: dict[tuple[Any, ...], _Hit] = {}
 
     @property
     def known(self) -> KnownValues | None:
@@ -119,11 +124,11 @@ class Actor:
                 except Exception as exc:  # noqa: BLE001 - the record is dead-lettered
                     append(Failed(type(exc).__name__))
                 continue
-            k = (type(v), v)
+            k = _value_key(v)
             entry = memo.get(k)
             if entry is None:
                 try:
-                    hit = self._result(d, v)
+                    hit = self._result(d, v, table)
                 except Exception as exc:  # noqa: BLE001 - the record is dead-lettered
                     entry = (Failed(type(exc).__name__), None)
                 else:
@@ -138,21 +143,24 @@ class Actor:
         return out
 
     def _one(self, d: FieldDecision, value: Any, table: str) -> Any:
-        hit = self._result(d, value)
+        hit = self._result(d, value, table)
         if hit is None:
             return value
         self._count(d, table, hit, 1)
         return hit[0]
 
-    def _result(self, d: FieldDecision, value: Any) -> _Hit | None:
+    def _result(self, d: FieldDecision, value: Any, table: str) -> _Hit | None:
         """(new value, entity counts, guarded) for one scalar; None when it passes as is."""
         if value is None:
             return None
         if d.action == "keep" and not isinstance(value, str):
             return None
-        # results depend on the known values when text is scanned: key by their generation
-        # (and by type: True, 1 and 1.0 are equal keys but different values)
-        ck = (d.path, d.action, type(value), value, self.known_generation)
+        # one Actor serves every table of a worker: the key holds the table and every part of
+        # the decision the result depends on; results depend on the known values when text is
+        # scanned (their generation); and on the value's type and spelling (True, 1 and 1.0,
+        # or 0.0 and -0.0, are equal keys but different values)
+        ck = (table, d.path, d.action, d.entity, d.keep_last, d.timestamp, d.category,
+              _value_key(value), self.known_generation)
         hit = self._cache.get(ck)
         if hit is None:
             hit = self._compute(d, value)

@@ -223,3 +223,43 @@ def test_read_inputs_reads_each_range_once() -> None:
         lines = (p | beam.Create(units) | ReadInputs(reshuffle=False)).records \
             | beam.Map(lambda r: r.line)
         assert_that(lines, equal_to([r.line for r in _records(f)]))
+
+
+def _decision(path: str, action: str, entity: str | None, category: str = "system_metadata",
+              keep_last: int = 0) -> FieldDecision:
+    return FieldDecision(path=path, category=category, action=action, keep_last=keep_last,
+                         entity=entity, role=None, evidence="test", confidence=1.0)
+
+
+def test_one_actor_keeps_same_named_columns_of_different_tables_apart() -> None:
+    actor = Actor(POLICY, KEY)
+    host = "db01.corp.contoso.com"
+    # table a keeps host names on purpose; table b's column of the same name expects none
+    assert actor.apply(_decision("target", "keep", "HOSTNAME"), host, "a") == host
+    assert actor.apply(_decision("target", "keep", None), host, "b") != host
+    # the mask's kept digits belong to the decision, not to the first column seen
+    first = actor.apply(_decision("n", "mask", None, "euii", keep_last=4), "5550123", "a")
+    second = actor.apply(_decision("n", "mask", None, "euii", keep_last=0), "5550123", "c")
+    assert first.endswith("0123") and "0" not in second and "1" not in second
+
+
+def test_zero_and_negative_zero_are_different_values() -> None:
+    d = _decision("x", "hash", None, "euii")
+    out = Actor(POLICY, KEY).apply_column(d, [0.0, -0.0, 0.0], "t")
+    assert out[0] == out[2] != out[1]
+
+
+def test_a_field_the_profile_never_saw_is_quarantined_whatever_the_order(
+        tmp_path: Path) -> None:
+    recs = [Record("t", "src", i, {"a": f"v{i}", "ts": "2026-11-20T00:00:00Z"})
+            for i in range(1, 4)]
+    decisions = {"t": _decide("t", recs)}
+    drifted = Record("t", "src", 9, {"a": "v9", "new": "x@y.io", "ts": "2026-11-20T00:00:00Z"})
+    for order in ([drifted, *recs], [*recs, drifted]):
+        fn = ScrubFileFn(POLICY, KEY, str(tmp_path / "o"), RUN, None, None, 100)
+        fn.setup()
+        out = fn._act(order, decisions, changed=False)
+        bad = [o for o in out if isinstance(o, BadRecord)]
+        assert [b.line for b in bad] == [9] and bad[0].reason == "changed_during_run"
+        assert "new" not in decisions["t"].fields  # the shared decisions are untouched
+        assert fn._layout(decisions["t"])[1] == {"a", "ts"}

@@ -77,12 +77,16 @@ def test_killed_runs_leave_a_readable_output_and_a_rerun_completes(reference, tm
     shutil.copytree(ref_out, out, ignore=shutil.ignore_patterns(".telescrub.lock"))
     outcomes = []
     for delay in (2, 4, 6, 8):
+        # a run killed earlier may have left its staging directory: only a new one shows
+        # that this run holds the lock
+        stale = {e for e in os.listdir(out) if e.startswith(".staging-")}
         proc = _start(out)
         if delay == 4:
             # while this run holds the lock (its staging directory exists), freeze it and
             # start a second run into the same directory: refused at once, clearly
             deadline = time.monotonic() + 60
-            while not any(e.startswith(".staging-") for e in os.listdir(out)):
+            while not any(e.startswith(".staging-") and e not in stale
+                          for e in os.listdir(out)):
                 assert proc.poll() is None and time.monotonic() < deadline, "run never started"
                 time.sleep(0.05)
             os.killpg(proc.pid, signal.SIGSTOP)

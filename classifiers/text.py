@@ -88,6 +88,7 @@ class TextScrubber:
         entities = None if entities is None else list(entities)
         self.detectors = build_detectors(entities)
         self._model_dir = model_dir
+        self._by_entity: dict[str, list[Detector]] = {}
         self._analyzer: AnalyzerEngine | None = None
         self.anonymizer = AnonymizerEngine()
         self._ops: dict[str, OperatorConfig] = {}
@@ -100,6 +101,14 @@ class TextScrubber:
             from telescrub.classifiers.ner import NerPersons
 
             self.ner = NerPersons(policy.ner_model)
+
+    def is_exactly(self, entity: str, value: str) -> bool:
+        """The whole value is one instance of ``entity`` (a kept column's own identifier: the
+        keep guard and the post-write verification skip scanning such a value)."""
+        dets = self._by_entity.get(entity)
+        if dets is None:
+            dets = self._by_entity[entity] = [d for d in self.detectors if entity == d.ENTITY]
+        return any(d.match_value(value) >= self.policy.min_score for d in dets)
 
     @property
     def analyzer(self) -> AnalyzerEngine:

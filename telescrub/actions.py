@@ -85,7 +85,6 @@ class Actor:
         #: identifiers seen in other fields of this run, scrubbed wherever they reappear
         self._known: KnownValues | None = None
         self.known_generation = 0
-        self._by_entity: dict[str, list[Any]] = {}
         self.entity_counts: Counter[tuple[str, str, str]] = Counter()  # (table, path, entity)
         self.guard_hits: Counter[tuple[str, str]] = Counter()  # (table, path) -> values guarded
         self._cache: dict[tuple[Any, ...], _Hit] = {}
@@ -197,7 +196,7 @@ class Actor:
         if d.action == "keep":
             if d.timestamp and parse_timestamp(s) is not None:
                 return value, (), False  # a well-formed event time holds no identifier
-            if d.entity and self._is_exactly(d.entity, s):
+            if d.entity and self.scrubber.is_exactly(d.entity, s):
                 return value, (), False  # exactly the column's own kind of value (a GUID...)
             # guard: a kept string column was classified from a sample; any value holding an
             # identifier the column is not expected to hold is scrubbed (fail closed).
@@ -207,13 +206,6 @@ class Actor:
         # scrub_text, and the fallback for truncate_ip / email_domain on unexpected values
         text, counts = self._propagate(*self.scrubber.scrub(s))
         return text, counts, False
-
-    def _is_exactly(self, entity: str, value: str) -> bool:
-        dets = self._by_entity.get(entity)
-        if dets is None:
-            dets = self._by_entity[entity] = [d for d in self.scrubber.detectors
-                                               if entity == d.ENTITY]
-        return any(d.match_value(value) >= self.policy.min_score for d in dets)
 
     def _propagate(self, text: str, counts: tuple[tuple[str, int], ...],
                    ) -> tuple[str, tuple[tuple[str, int], ...]]:

@@ -272,16 +272,6 @@ class ResidualScanner:
         # detection only: the key is never used, a dummy one keeps real keys out of verify
         self.scrubber = TextScrubber(policy, HashKey(b"x" * 32, "verify"))
         self._cache: dict[str, list[tuple[str, int, int]]] = {}
-        self._by_entity: dict[str, list[Any]] = {}
-        self.min_score = policy.min_score
-
-    def is_exactly(self, entity: str, value: str) -> bool:
-        """The whole value is one instance of ``entity`` (the guard's own shortcut)."""
-        dets = self._by_entity.get(entity)
-        if dets is None:
-            dets = self._by_entity[entity] = [d for d in self.scrubber.detectors
-                                              if entity == d.ENTITY]
-        return any(d.match_value(value) >= self.min_score for d in dets)
 
     def detections(self, value: str) -> list[tuple[str, int, int]]:
         hit = self._cache.get(value)
@@ -549,7 +539,7 @@ def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, path: str,
             scan.cells += n
             # the keep guard's rule: a value that is exactly the column's own identifier, or a
             # well-formed time stamp in a time stamp column, holds no other identifier
-            if (exact and scanner.is_exactly(exact, value)) or (
+            if (exact and scanner.scrubber.is_exactly(exact, value)) or (
                     timestamps and parse_timestamp(value) is not None):
                 continue
             for ent, s, t in scanner.detections(value):

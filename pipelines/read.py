@@ -32,7 +32,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from telescrub.pipelines import readers
-from telescrub.records import BadRecord, Record
+from telescrub.records import BadRecord, Record, is_bad_record, is_stats
 
 log = logging.getLogger("telescrub.read")
 BAD = "bad"
@@ -62,11 +62,16 @@ class InputFile(NamedTuple):
         return self.end >= 0
 
 
-def file_sha256(path: str) -> tuple[str, int]:
+def file_sha256(path: str, start: int = 0, length: int = -1) -> tuple[str, int]:
+    """(sha256, bytes hashed) of a file, or of ``length`` bytes from ``start``."""
     h = hashlib.sha256()
     n = 0
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
+        fh.seek(start)
+        while length < 0 or n < length:
+            chunk = fh.read(1 << 20 if length < 0 else min(1 << 20, length - n))
+            if not chunk:
+                break
             h.update(chunk)
             n += len(chunk)
     return h.hexdigest(), n
@@ -128,38 +133,46 @@ def _splittable_size(f: InputFile) -> int:
         return 0
 
 
+def read_limits_for(limits: readers.ReadLimits | None,
+                    default_year: int | None) -> readers.ReadLimits:
+    """The readers' caps, with the run's default year for logs that carry none."""
+    lim = limits or readers.ReadLimits()
+    if default_year is not None:
+        lim = dataclasses.replace(lim, default_year=default_year)
+    return lim
+
+
+def read_unit(f: InputFile, lim: readers.ReadLimits) -> Iterator[Record | BadRecord]:
+    """The records of one input file or byte range. A path that is not a regular file is one
+    ``not_a_file`` BadRecord (never opened: a FIFO would block the worker)."""
+    special = _not_a_regular_file(f.path)
+    if special is not None:
+        log.warning("cannot read %s: %s", f.path, special)
+        yield BadRecord(f.table, f.path, 0, "not_a_file", special, "")
+        return
+    byte_range = (f.start, f.end, f.first_line) if f.is_range else None
+    yield from readers.read_records(f.path, f.table, f.fmt, limits=lim, byte_range=byte_range)
+
+
 class ReadFileFn(beam.DoFn):
     def __init__(self, default_year: int | None = None,
                  limits: readers.ReadLimits | None = None) -> None:
         self.default_year = default_year
         self.limits = limits
 
-    def _limits(self) -> readers.ReadLimits:
-        lim = self.limits or readers.ReadLimits()
-        if self.default_year is not None:
-            lim = dataclasses.replace(lim, default_year=self.default_year)
-        return lim
-
     def process(self, f: InputFile) -> Iterator[Any]:
         started = time.monotonic()
         records = bad = 0
         sha: str | None = None
         size = 0
-        special = _not_a_regular_file(f.path)
-        if special is not None:
-            log.warning("cannot read %s: %s", f.path, special)
-            items: Iterator[Any] = iter([BadRecord(f.table, f.path, 0, "not_a_file", special, "")])
-        else:
-            if f.is_range:  # one byte range of a split file (split_inputs)
-                sha, size = f.sha256, f.size
-            else:
-                try:
-                    sha, size = file_sha256(f.path)
-                except OSError as exc:
-                    log.warning("cannot read %s: %s", f.path, exc.strerror)
-            items = readers.read_records(
-                f.path, f.table, f.fmt, limits=self._limits(),
-                byte_range=(f.start, f.end, f.first_line) if f.is_range else None)
+        if f.is_range:  # one byte range of a split file (split_inputs)
+            sha, size = f.sha256, f.size
+        elif _not_a_regular_file(f.path) is None:
+            try:
+                sha, size = file_sha256(f.path)
+            except OSError as exc:
+                log.warning("cannot read %s: %s", f.path, exc.strerror)
+        items = read_unit(f, read_limits_for(self.limits, self.default_year))
         for item in items:
             if isinstance(item, BadRecord):
                 bad += 1
@@ -189,12 +202,6 @@ def _is_record(x: Any) -> bool:
     return isinstance(x, Record)
 
 
-def _is_bad(x: Any) -> bool:
-    return isinstance(x, BadRecord)
-
-
-def _is_stats(x: Any) -> bool:
-    return isinstance(x, dict)
 
 
 class ReadInputs(beam.PTransform):
@@ -212,8 +219,8 @@ class ReadInputs(beam.PTransform):
             ReadFileFn(self.default_year, self.limits)).with_outputs(BAD, STATS, main="records")
         # no-ops where output tags work; needed where a runner merges them (see module doc)
         records = out.records | "OnlyRecords" >> beam.Filter(_is_record)
-        bad = out[BAD] | "OnlyBad" >> beam.Filter(_is_bad)
-        stats = out[STATS] | "OnlyStats" >> beam.Filter(_is_stats)
+        bad = out[BAD] | "OnlyBad" >> beam.Filter(is_bad_record)
+        stats = out[STATS] | "OnlyStats" >> beam.Filter(is_stats)
         if self.reshuffle:
             records = records | "Spread" >> beam.Reshuffle()
         return ReadResult(records, bad, stats)

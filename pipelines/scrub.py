@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -27,6 +27,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from telescrub.actions import DROP, Actor, Failed
+from telescrub.classifiers.decide import FieldDecision
 from telescrub.classifiers.known import (
     PROPAGATED_ENTITIES,
     PROPAGATED_ROLES,
@@ -39,7 +40,7 @@ from telescrub.keys import HashKey
 from telescrub.masking import mask_example, mask_keep_tokens
 from telescrub.pipelines.classify import Classify, TableDecision, static_decisions
 from telescrub.policy import Policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
+from telescrub.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
 from telescrub.timeparse import event_date
 
 DEAD_LETTER = "dead_letter"
@@ -54,14 +55,12 @@ def output_name(path: str) -> str:
     return f"{path}_" if path in RESERVED_NAMES else path
 
 
-def known_values(rec: Record, decisions: dict[str, TableDecision],
-                 ) -> Iterator[tuple[str, str]]:
-    """Identifier strings of this record's name / user / host columns (classifiers/known.py)."""
-    td = decisions.get(rec.table)
-    if td is None:
-        return
+def known_items(rec: Record, decide: Callable[[str], FieldDecision | None],
+                ) -> Iterator[tuple[tuple[str, str], str]]:
+    """(entity, identifier) pairs of this record's name / user / host columns, each with the
+    column value it came from (classifiers/known.py); ``decide`` gives a path's decision."""
     for path, value in rec.fields.items():
-        d = td.fields.get(path)
+        d = decide(path)
         if d is None or d.action in ("keep", "drop"):
             continue
         entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
@@ -70,7 +69,16 @@ def known_values(rec: Record, decisions: dict[str, TableDecision],
             continue
         for v in value if isinstance(value, list) else [value]:
             if isinstance(v, str):
-                yield from propagatable(entity, v)
+                for item in propagatable(entity, v):
+                    yield item, v
+
+
+def known_values(rec: Record, decisions: dict[str, TableDecision],
+                 ) -> Iterator[tuple[str, str]]:
+    """Identifier strings of this record's name / user / host columns (batch decisions)."""
+    td = decisions.get(rec.table)
+    if td is not None:
+        yield from (item for item, _ in known_items(rec, td.fields.get))
 
 
 class ScrubResult(NamedTuple):
@@ -335,20 +343,14 @@ class Scrub(beam.PTransform):
         # the outputs of a multi-output ParDo into every tagged PCollection.
         return ScrubResult(
             applied.scrubbed | "OnlyScrubbed" >> beam.Filter(_is_scrubbed), decisions,
-            applied[STATS] | "OnlyStats" >> beam.Filter(_is_stats),
-            applied[DEAD_LETTER] | "OnlyDeadLetter" >> beam.Filter(_is_bad))
+            applied[STATS] | "OnlyStats" >> beam.Filter(is_stats),
+            applied[DEAD_LETTER] | "OnlyDeadLetter" >> beam.Filter(is_bad_record))
 
 
 def _is_scrubbed(x: Any) -> bool:
     return isinstance(x, ScrubbedRecord)
 
 
-def _is_stats(x: Any) -> bool:
-    return isinstance(x, dict)
-
-
-def _is_bad(x: Any) -> bool:
-    return isinstance(x, BadRecord)
 
 
 # ------------------------------------------------------------------ quarantine

@@ -56,10 +56,16 @@ from telescrub.parquet_out import (
 )
 from telescrub.pipelines import readers
 from telescrub.pipelines.classify import DecideFn, TableDecision, TableProfileFn
-from telescrub.pipelines.read import InputFile, _not_a_regular_file, file_sha256
+from telescrub.pipelines.read import (
+    InputFile,
+    _not_a_regular_file,
+    file_sha256,
+    read_limits_for,
+    read_unit,
+)
 from telescrub.pipelines.scrub import RecordActor, known_values, output_name
 from telescrub.policy import Policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
+from telescrub.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
 
 log = logging.getLogger("telescrub.scrub_files")
 QUARANTINE = "quarantine"
@@ -103,29 +109,6 @@ def needs_known(td: TableDecision) -> bool:
         for d in td.fields.values())
 
 
-class _Limits:
-    def __init__(self, default_year: int | None, limits: readers.ReadLimits | None) -> None:
-        self.default_year, self.limits = default_year, limits
-
-    def read_limits(self) -> readers.ReadLimits:
-        import dataclasses
-
-        lim = self.limits or readers.ReadLimits()
-        if self.default_year is not None:
-            lim = dataclasses.replace(lim, default_year=self.default_year)
-        return lim
-
-
-def _records(f: InputFile, lim: readers.ReadLimits) -> Iterator[Record | BadRecord]:
-    special = _not_a_regular_file(f.path)
-    if special is not None:
-        log.warning("cannot read %s: %s", f.path, special)
-        yield BadRecord(f.table, f.path, 0, "not_a_file", special, "")
-        return
-    byte_range = (f.start, f.end, f.first_line) if f.is_range else None
-    yield from readers.read_records(f.path, f.table, f.fmt, limits=lim, byte_range=byte_range)
-
-
 def _label(f: InputFile) -> str:
     return f"{f.path} (bytes {f.start}-{f.end})" if f.is_range else f.path
 
@@ -140,16 +123,9 @@ def _sha(f: InputFile) -> tuple[str | None, int]:
     if _not_a_regular_file(f.path) is not None:
         return None, 0  # never opened (a FIFO would block); the reader reports it
     try:
-        if not f.is_range:
-            return file_sha256(f.path)
-        h = hashlib.sha256()
-        with open(f.path, "rb") as fh:
-            fh.seek(f.start)
-            left = f.end - f.start
-            while left > 0 and (chunk := fh.read(min(1 << 20, left))):
-                h.update(chunk)
-                left -= len(chunk)
-        return h.hexdigest(), f.end - f.start
+        if f.is_range:
+            return file_sha256(f.path, f.start, f.end - f.start)
+        return file_sha256(f.path)
     except OSError as exc:
         log.warning("cannot read %s: %s", f.path, exc.strerror)
         return None, 0
@@ -163,13 +139,13 @@ class ProfileFileFn(beam.DoFn):
     def __init__(self, sample_size: int, default_year: int | None,
                  limits: readers.ReadLimits | None) -> None:
         self.sample_size = sample_size
-        self.lim = _Limits(default_year, limits)
+        self.lim = read_limits_for(limits, default_year)
 
     def process(self, f: InputFile) -> Iterator[Any]:
         combine = TableProfileFn(self.sample_size)
         accs: dict[str, tuple[int, dict[str, FieldProfile]]] = {}
         held = 0
-        for item in _records(f, self.lim.read_limits()):
+        for item in read_unit(f, self.lim):
             if isinstance(item, BadRecord):
                 continue  # quarantined by the scrub pass
             acc = accs.get(item.table)
@@ -198,14 +174,14 @@ class KnownFromFileFn(beam.DoFn):
     """InputFile -> the distinct (entity, identifier) pairs of its name/user/host columns."""
 
     def __init__(self, default_year: int | None, limits: readers.ReadLimits | None) -> None:
-        self.lim = _Limits(default_year, limits)
+        self.lim = read_limits_for(limits, default_year)
 
     def process(self, f: InputFile, decisions: dict[str, TableDecision],
                 ) -> Iterator[tuple[str, str]]:
         td = decisions.get(f.table)
         seen: set[tuple[str, str]] = set()
         if td is not None and needs_known(td):  # else: the file is not read again
-            for item in _records(f, self.lim.read_limits()):
+            for item in read_unit(f, self.lim):
                 if isinstance(item, Record):
                     seen.update(known_values(item, decisions))
         yield from sorted(seen)
@@ -222,7 +198,7 @@ class ScrubFileFn(beam.DoFn):
         if rows_per_file < 1:
             raise ValueError("rows_per_file must be >= 1")
         self.policy, self.key, self.out_dir, self.run_info = policy, key, out_dir, run_info
-        self.lim = _Limits(default_year, limits)
+        self.lim = read_limits_for(limits, default_year)
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
@@ -260,7 +236,7 @@ class ScrubFileFn(beam.DoFn):
         buffers: dict[tuple[str, str], list[ScrubbedRecord]] = {}
         pending: list[Record] = []
         buffered = chunk = records = bad = dropped = 0
-        items = _records(f, self.lim.read_limits())
+        items = read_unit(f, self.lim)
         while True:
             item = next(items, None)
             if isinstance(item, BadRecord):
@@ -370,12 +346,6 @@ def _is_file(x: Any) -> bool:
     return isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], FileResult)
 
 
-def _is_bad(x: Any) -> bool:
-    return isinstance(x, BadRecord)
-
-
-def _is_stats(x: Any) -> bool:
-    return isinstance(x, dict)
 
 
 def _is_profile(x: Any) -> bool:
@@ -423,6 +393,6 @@ class ScrubFiles(beam.PTransform):
             beam.pvalue.AsDict(shas)).with_outputs(QUARANTINE, STATS, main="files")
         return FilesResult(
             out.files | "OnlyFiles" >> beam.Filter(_is_file),
-            out[QUARANTINE] | "OnlyQuarantine" >> beam.Filter(_is_bad),
+            out[QUARANTINE] | "OnlyQuarantine" >> beam.Filter(is_bad_record),
             decisions,
-            out[STATS] | "OnlyStats" >> beam.Filter(_is_stats))
+            out[STATS] | "OnlyStats" >> beam.Filter(is_stats))

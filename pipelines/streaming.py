@@ -73,10 +73,7 @@ from apache_beam.utils.windowed_value import PaneInfoTiming, WindowedValue
 
 from telescrub.actions import redact_placeholder
 from telescrub.classifiers.known import (
-    PROPAGATED_ENTITIES,
-    PROPAGATED_ROLES,
     KnownValues,
-    propagatable,
 )
 from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.keys import HashKey
@@ -101,6 +98,7 @@ from telescrub.pipelines.scrub import (
     RESERVED_NAMES,
     QuarantineFn,
     Scrub,
+    known_items,
 )
 from telescrub.pipelines.scrub_files import layout_for
 from telescrub.pipelines.write import shard_name, stable_shard
@@ -507,20 +505,10 @@ def record_known_values(rec: Record, td: TableDecision, policy: Policy,
     only parts of a longer value) — batch's ``known_values`` for one record."""
     items: list[tuple[str, str]] = []
     parts: set[tuple[str, str]] = set()
-    for path, value in rec.fields.items():
-        d = td.decision(policy, path)
-        if d.action in ("keep", "drop"):
-            continue
-        entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
-            d.role or "")
-        if entity is None:
-            continue
-        for v in value if isinstance(value, list) else [value]:
-            if isinstance(v, str):
-                for item in propagatable(entity, v):
-                    items.append(item)
-                    if item[1] != v.strip():
-                        parts.add(item)
+    for item, v in known_items(rec, lambda path: td.decision(policy, path)):
+        items.append(item)
+        if item[1] != v.strip():
+            parts.add(item)
     return items, parts
 
 

@@ -40,3 +40,14 @@ class ScrubbedRecord(NamedTuple):
     line: int
     event_date: str | None  # YYYY-MM-DD, or None for the documented fallback partition
     fields: dict[str, Any]
+
+
+# Module-level type predicates for the ``Filter`` steps after multi-output ``ParDo``s (pickled
+# by reference; Beam 2.77's DaskRunner hands every tagged output the union of all outputs).
+def is_bad_record(x: Any) -> bool:
+    return isinstance(x, BadRecord)
+
+
+def is_stats(x: Any) -> bool:
+    """Report count records are plain dicts."""
+    return isinstance(x, dict)

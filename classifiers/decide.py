@@ -11,61 +11,19 @@ Evidence, strongest first (DESIGN §2):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.roles import role_for
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.policy import ActionSpec, Policy
+from telescrub.core import entities
+from telescrub.core.decisions import FieldDecision
+from telescrub.core.policy import ActionSpec, Policy
 
-#: what a value is after an action, for retention (DESIGN §3: "the category after the action
-#: is what the output holds"). None = the action leaves nothing identifying.
-_AFTER_HASH = {"euii": "eupi"}
 #: entities whose values may be read as numbers (a CSV column of bare digits)
 _DIGIT_ENTITIES = {"CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "US_DRIVER_LICENSE",
                    *entities.NATIONAL_IDS}
 
 
-def category_after(category: str, action: str) -> str | None:
-    if action in ("drop", "redact"):
-        return None
-    if action == "hash":
-        return _AFTER_HASH.get(category, category)
-    if action in ("truncate_ip", "email_domain"):
-        return "oii" if category in ("euii", "eupi", "oii") else category
-    return category
-
-
-@dataclass(frozen=True)
-class FieldDecision:
-    path: str
-    category: str  # category of the input field
-    action: str
-    keep_last: int
-    entity: str | None
-    role: str | None
-    evidence: str
-    confidence: float
-    free_text: bool = False
-    drift: bool = False
-    timestamp: bool = False
-    arrow_type: str = "string"
-
-    @property
-    def output_category(self) -> str | None:
-        return category_after(self.category, self.action)
-
-    @property
-    def spec(self) -> ActionSpec:
-        return ActionSpec(self.action, self.keep_last)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["output_category"] = self.output_category
-        return d
 
 
 def detect_entity(detectors: list[Detector], profile: FieldProfile, policy: Policy,
@@ -170,3 +128,24 @@ def drift_decision(policy: Policy, table: str, path: str,
     return _decision(policy, table, path, "customer_content", None, None,
                      "fail_closed:unknown_field", 0.0, free_text=True, drift=True,
                      profile=profile)
+
+
+class DriftResolver:
+    """A field the profile never saw fails closed: scanned as free text, reported as drift."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def __call__(self, table: str, path: str) -> FieldDecision:
+        return drift_decision(self.policy, table, path)
+
+
+class RulesResolver:
+    """Streaming: a field is decided when it appears, from the reviewed schema and the rules
+    alone (no value sample); a field no rule knows fails closed (drift)."""
+
+    def __init__(self, policy: Policy, schema: SourceSchema | None) -> None:
+        self.policy, self.schema = policy, schema
+
+    def __call__(self, table: str, path: str) -> FieldDecision:
+        return decide_field(self.policy, [], table, path, None, self.schema)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from telescrub.classifiers import entities
+from telescrub.core import entities
 
 #: field role -> entity propagated from it (the column's own entity wins when it has one)
 PROPAGATED_ROLES = {"person_name": entities.PERSON, "username": entities.USERNAME,

@@ -33,26 +33,19 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.detectors.base import Detector
-from telescrub.keys import HashKey
-from telescrub.policy import Policy
+from telescrub.core.actions import normalise
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
 
 if TYPE_CHECKING:
     from telescrub.classifiers.ner import NerPersons
 
-CASE_INSENSITIVE = {"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6", "MUID",
-                    "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"}
 _CACHE_MAX = 200_000
 _blank_lock = threading.Lock()
 _blank_dir: str | None = None
 
 for _name in ("presidio-analyzer", "presidio-anonymizer"):
     logging.getLogger(_name).setLevel(logging.ERROR)
-
-
-def normalise(entity: str | None, value: str) -> str:
-    """Canonical form hashed for an entity, so equal identifiers get equal tokens."""
-    v = value.strip()
-    return v.lower() if entity in CASE_INSENSITIVE else v
 
 
 def blank_spacy_model_dir() -> str:

@@ -11,15 +11,15 @@ from typing import Any
 import apache_beam as beam
 
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.keys import HashKey
-from telescrub.parquet_out import ColumnSpec, RunInfo, TableLayout
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.formats.readers import ReadLimits
 from telescrub.pipelines.read import InputFile
-from telescrub.pipelines.readers import ReadLimits
 from telescrub.pipelines.report import WriteReport, decision_stats, partition_stats
 from telescrub.pipelines.scrub import QUARANTINE_TABLE, QuarantineFn
 from telescrub.pipelines.scrub_files import ScrubFiles
 from telescrub.pipelines.write import WriteManifests, WritePartitions
-from telescrub.policy import Policy
+from telescrub.store.parquet import ColumnSpec, RunInfo, TableLayout
 
 
 def quarantine_layout(policy: Policy) -> TableLayout:

@@ -8,60 +8,16 @@ the decision per field with the policy, the detectors and the reviewed source sc
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
 
-from telescrub.classifiers.decide import FieldDecision, decide_field, drift_decision
+from telescrub.classifiers.decide import DriftResolver, RulesResolver, decide_field
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.policy import Policy
-
-_TS_PREFERENCE = ("timestamp", "@timestamp", "time", "event_time", "eventtime", "created_at",
-                  "createdat", "date", "ts")
-
-
-@dataclass
-class TableDecision:
-    table: str
-    fields: dict[str, FieldDecision]
-    timestamp_path: str | None = None
-    records: int = 0
-    schema_path: str | None = None
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # counts only, no values
-    #: streaming: fields are decided one by one from the schema and rules as they appear
-    static: bool = False
-    schema: SourceSchema | None = None
-
-    def decision(self, policy: Policy, path: str) -> FieldDecision:
-        d = self.fields.get(path)
-        if d is None:
-            if self.static:  # rules only; a field no rule knows fails closed (drift)
-                d = decide_field(policy, [], self.table, path, None, self.schema)
-            else:  # a field the batch sample never saw: fail closed
-                d = drift_decision(policy, self.table, path)
-            self.fields[path] = d
-            if self.timestamp_path is None and d.timestamp:
-                self.timestamp_path = choose_timestamp(self.fields)
-        return d
-
-
-def choose_timestamp(decisions: dict[str, FieldDecision],
-                     profiles: dict[str, FieldProfile] | None = None) -> str | None:
-    cands = [p for p, d in decisions.items() if d.timestamp and d.action != "drop"
-             and "[]" not in p]
-    if not cands:
-        return None
-
-    def rank(p: str) -> tuple[int, int, str]:
-        last = p.rsplit(".", 1)[-1].lower()
-        pref = _TS_PREFERENCE.index(last) if last in _TS_PREFERENCE else len(_TS_PREFERENCE)
-        recs = -(profiles[p].records if profiles and p in profiles else 0)
-        return (recs, pref, p)
-
-    return min(cands, key=rank)
+from telescrub.core.decisions import TableDecision, choose_timestamp
+from telescrub.core.policy import Policy
 
 
 class TableProfileFn(beam.CombineFn):
@@ -121,7 +77,8 @@ class DecideFn(beam.DoFn):
                        len(pr.sample), "types": sorted(pr.types)}
                    for p, pr in profiles.items()}
         yield table, TableDecision(table, decisions, choose_timestamp(decisions, profiles), n,
-                                   schema.path if schema else None, summary)
+                                   schema.path if schema else None, summary,
+                                   resolver=DriftResolver(self.policy))
 
 
 class Classify(beam.PTransform):
@@ -151,7 +108,8 @@ def static_decisions(policy: Policy, schemas: dict[str, SourceSchema],
         fields = {p: decide_field(policy, detectors, table, p, None, schema)
                   for p in (schema.fields if schema else {})}
         out[table] = TableDecision(table, fields, choose_timestamp(fields), 0,
-                                   schema.path if schema else None, static=True, schema=schema)
+                                   schema.path if schema else None,
+                                   resolver=RulesResolver(policy, schema))
     return out
 
 

@@ -31,8 +31,8 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 from apache_beam import pvalue
 
-from telescrub.pipelines import readers
-from telescrub.records import BadRecord, Record, is_bad_record, is_stats
+from telescrub.core.records import BadRecord, Record, is_bad_record, is_stats
+from telescrub.formats import readers
 
 log = logging.getLogger("telescrub.read")
 BAD = "bad"

@@ -9,9 +9,9 @@ from typing import Any
 
 import apache_beam as beam
 
-from telescrub.pipelines.classify import TableDecision
-from telescrub.report import build
-from telescrub.report.html import write_html
+from telescrub.core import report as build
+from telescrub.core.decisions import TableDecision
+from telescrub.store.report_html import write_html
 
 
 class ReportCombineFn(beam.CombineFn):

@@ -26,8 +26,6 @@ from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from telescrub.actions import DROP, Actor, Failed
-from telescrub.classifiers.decide import FieldDecision
 from telescrub.classifiers.known import (
     PROPAGATED_ENTITIES,
     PROPAGATED_ROLES,
@@ -36,12 +34,14 @@ from telescrub.classifiers.known import (
 )
 from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.classifiers.text import TextScrubber
-from telescrub.keys import HashKey
-from telescrub.masking import mask_example, mask_keep_tokens
-from telescrub.pipelines.classify import Classify, TableDecision, static_decisions
-from telescrub.policy import Policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
-from telescrub.timeparse import event_date
+from telescrub.core.actions import DROP, Actor, Failed
+from telescrub.core.decisions import FieldDecision, TableDecision
+from telescrub.core.keys import HashKey
+from telescrub.core.masking import mask_example, mask_keep_tokens
+from telescrub.core.policy import Policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
+from telescrub.core.timeparse import event_date
+from telescrub.pipelines.classify import Classify, static_decisions
 
 DEAD_LETTER = "dead_letter"
 STATS = "stats"
@@ -103,7 +103,7 @@ class RecordActor:
     def __init__(self, policy: Policy, key: HashKey,
                  static: dict[str, TableDecision] | None = None) -> None:
         self.policy = policy
-        self.actor = Actor(policy, key)
+        self.actor = Actor(policy, key, TextScrubber(policy, key))
         self._known_src: list[tuple[str, str]] | None = None
         self._static = dict(static) if static is not None else None
         self.reset_stats()

@@ -44,18 +44,12 @@ from apache_beam import pvalue
 from telescrub.classifiers.known import PROPAGATED_ENTITIES, PROPAGATED_ROLES
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.keys import HashKey
-from telescrub.parquet_out import (
-    ColumnSpec,
-    FileResult,
-    RunInfo,
-    TableLayout,
-    validate_event_date,
-    validate_table,
-    write_partition_file,
-)
-from telescrub.pipelines import readers
-from telescrub.pipelines.classify import DecideFn, TableDecision, TableProfileFn
+from telescrub.core.decisions import TableDecision
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
+from telescrub.formats import readers
+from telescrub.pipelines.classify import DecideFn, TableProfileFn
 from telescrub.pipelines.read import (
     InputFile,
     _not_a_regular_file,
@@ -64,8 +58,15 @@ from telescrub.pipelines.read import (
     read_unit,
 )
 from telescrub.pipelines.scrub import RecordActor, known_values, output_name
-from telescrub.policy import Policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
+from telescrub.store.parquet import (
+    ColumnSpec,
+    FileResult,
+    RunInfo,
+    TableLayout,
+    validate_event_date,
+    validate_table,
+    write_partition_file,
+)
 
 log = logging.getLogger("telescrub.scrub_files")
 QUARANTINE = "quarantine"

@@ -71,13 +71,31 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming, WindowedValue
 
-from telescrub.actions import redact_placeholder
 from telescrub.classifiers.known import (
     KnownValues,
 )
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.keys import HashKey
-from telescrub.parquet_out import (
+from telescrub.core import report as build
+from telescrub.core.actions import redact_placeholder
+from telescrub.core.decisions import TableDecision
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord
+from telescrub.core.timeparse import parse_timestamp
+from telescrub.formats import readers
+from telescrub.pipelines.assemble import quarantine_layout
+from telescrub.pipelines.classify import static_decisions
+from telescrub.pipelines.report import ReportCombineFn, write_report
+from telescrub.pipelines.scrub import (
+    QUARANTINE_TABLE,
+    RESERVED_NAMES,
+    QuarantineFn,
+    Scrub,
+    known_items,
+)
+from telescrub.pipelines.scrub_files import layout_for
+from telescrub.pipelines.write import shard_name, stable_shard
+from telescrub.store.parquet import (
     MANIFEST_NAME,
     META_PREFIX,
     FileResult,
@@ -89,23 +107,6 @@ from telescrub.parquet_out import (
     write_manifest,
     write_partition_file,
 )
-from telescrub.pipelines import readers
-from telescrub.pipelines.assemble import quarantine_layout
-from telescrub.pipelines.classify import TableDecision, static_decisions
-from telescrub.pipelines.report import ReportCombineFn, write_report
-from telescrub.pipelines.scrub import (
-    QUARANTINE_TABLE,
-    RESERVED_NAMES,
-    QuarantineFn,
-    Scrub,
-    known_items,
-)
-from telescrub.pipelines.scrub_files import layout_for
-from telescrub.pipelines.write import shard_name, stable_shard
-from telescrub.policy import Policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
-from telescrub.report import build
-from telescrub.timeparse import parse_timestamp
 
 STATS = "stats"
 BAD = "bad"
@@ -1027,7 +1028,7 @@ class StreamingScrubToParquet(beam.PTransform):
 class StreamReportCombineFn(ReportCombineFn):
     """``ReportCombineFn`` plus the streaming kinds: ``stream_input`` (per-source counts that
     add up, unlike batch's one record per file) and ``stream_watermark`` (max event time per
-    table). Everything else is ``telescrub.report.build``'s."""
+    table). Everything else is ``telescrub.core.report``'s."""
 
     def add_input(self, acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         kind = s.get("kind")

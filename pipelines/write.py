@@ -20,7 +20,7 @@ already wrote their files (``pipelines.scrub_files``).
   over the same input overwrites the same files instead of adding duplicates. A whole
   (table, date, shard) group is held in memory to sort it: raise ``shards`` for very large
   partitions.
-* Writes go to the local filesystem with ``os``/``pyarrow`` (see telescrub.parquet_out);
+* Writes go to the local filesystem with ``os``/``pyarrow`` (see telescrub.store.parquet);
   GCS/S3 output needs Beam ``FileSystems`` later.
 """
 
@@ -32,7 +32,8 @@ from typing import Any
 
 import apache_beam as beam
 
-from telescrub.parquet_out import (
+from telescrub.core.records import ScrubbedRecord
+from telescrub.store.parquet import (
     FileResult,
     RunInfo,
     TableLayout,
@@ -41,7 +42,6 @@ from telescrub.parquet_out import (
     write_manifest,
     write_partition_file,
 )
-from telescrub.records import ScrubbedRecord
 
 
 def stable_shard(source: str, line: int, shards: int) -> int:

@@ -11,7 +11,7 @@ multi-processing workers count; CPU seconds of all threads and reaped children):
 
 * ``floor``      pyarrow.json.read_json -> pq.write_table(zstd) of the same JSONL (no scrubbing),
                  best of 3; for the log, pyarrow.csv reading each line as one string column;
-* ``telescrub``  ``telescrub.runner.run_batch`` on the DirectRunner, in-process
+* ``telescrub``  ``telescrub.app.batch.run_batch`` on the DirectRunner, in-process
                  (``--direct_num_workers 1``) and ``--direct_num_workers 2
                  --direct_running_mode multi_processing``; on the mixed file (N, N/4 and 8
                  records: memory, time linearity net of start-up), a structured-only file and
@@ -116,7 +116,7 @@ def _child_telescrub(out: str, inputs: list[str], beam_args: list[str]) -> dict[
     logging.getLogger().setLevel(logging.ERROR)
     logging.getLogger("telescrub").setLevel(logging.WARNING)
     import telescrub
-    from telescrub.runner import RunConfig, run_batch
+    from telescrub.app.batch import RunConfig, run_batch
 
     split = [a for a in beam_args if a.startswith("--split-bytes=")]
     beam_args = [a for a in beam_args if a not in split]
@@ -795,7 +795,7 @@ def profile(a: argparse.Namespace) -> None:
     env.setdefault("TELESCRUB_HASH_KEY", BENCH_KEY)
     log(f"profiling telescrub in-process on {a.profile:,} records ...")
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", prof, "-m", "telescrub.cli", "-q",
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", prof, "-m", "telescrub", "-q",
                     "run", src, "--output", out, "--mode", "overwrite", *ONE_ARGS],
                    check=True, env=env, cwd=os.path.dirname(out), stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
@@ -818,7 +818,7 @@ def profile(a: argparse.Namespace) -> None:
         PEND.replace("profile", f"profile-{a.profile_file}")
     text = "\n".join([
         begin,
-        f"`python -m cProfile -m telescrub.cli run` of {a.profile:,} "
+        f"`python -m cProfile -m telescrub.app.cli run` of {a.profile:,} "
         f"{'syslog lines' if is_log else 'mixed records'}, in-process "
         f"(`--direct_num_workers 1`), {time.strftime('%Y-%m-%d')}: {total:.1f} s profiled "
         f"({wall:.1f} s wall with profiling overhead).",

@@ -14,8 +14,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _H = "[0-9A-Fa-f]"
 _UUID = rf"{_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}"

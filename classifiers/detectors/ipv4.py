@@ -16,8 +16,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)"
 _BEFORE = r"(?<![\w.~-])(?<!\b[vV](?:er(?:sion)?)?[ =:]?)"

@@ -25,9 +25,9 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import ROOT, SAMPLE_INPUTS, TEST_KEY, telescrub
 
-from telescrub.errors import OutputError
-from telescrub.parquet_out import hive_partitioning, verify_manifest
-from telescrub.runner import RunConfig, run_batch
+from telescrub.app.batch import RunConfig, run_batch
+from telescrub.core.errors import OutputError
+from telescrub.store.parquet import hive_partitioning, verify_manifest
 
 pytestmark = pytest.mark.slow
 RUN_ARGS = ("run", *SAMPLE_INPUTS, "--default-year", "2026")
@@ -54,7 +54,7 @@ def dataset_rows(out: Path) -> dict[str, list[tuple]]:
 def _start(out: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "TELESCRUB_HASH_KEY"}
     env["TELESCRUB_HASH_KEY"] = TEST_KEY
-    return subprocess.Popen([sys.executable, "-m", "telescrub.cli", *RUN_ARGS, "--output",
+    return subprocess.Popen([sys.executable, "-m", "telescrub", *RUN_ARGS, "--output",
                              str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
 

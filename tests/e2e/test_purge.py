@@ -18,9 +18,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub import parquet_out as po
-from telescrub.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
-from telescrub.purge import main as purge_main
+from telescrub.app.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
+from telescrub.app.purge import main as purge_main
+from telescrub.store import parquet as po
 from tests.conftest import ROOT, telescrub
 
 pytestmark = pytest.mark.slow
@@ -106,7 +106,7 @@ def _partitions(out: Path, table: str = TABLE) -> set[str]:
 
 def _cli_purge(out: Path, *args: str, env: dict[str, str] | None = None,
                ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "telescrub.purge", str(out), *args],
+    return subprocess.run([sys.executable, "-m", "telescrub.app.purge", str(out), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**os.environ, **(env or {})})
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from telescrub.parquet_out import verify_manifest
 from telescrub.pipelines import streaming as st
+from telescrub.store.parquet import verify_manifest
 from tests.conftest import ROOT, SAMPLE, TEST_KEY, leakcheck
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ IDLE_S = 6
 
 
 def _cmd(landing: Path, out: Path, idle: float) -> list[str]:
-    return [sys.executable, "-m", "telescrub.cli", "run", "--streaming", "--watch", str(landing),
+    return [sys.executable, "-m", "telescrub", "run", "--streaming", "--watch", str(landing),
             "--output", str(out), "--window", "1h", "--allowed-lateness", "10m",
             "--stop-after-idle", str(idle), "--default-year", "2026"]
 
@@ -190,9 +190,9 @@ def test_crash_after_write_before_commit_replays_without_duplicates(tmp_path, mo
     """Exactly once across a crash: the output of a batch is on disk but the batch was not
     committed; the next start replays the same batch (same files, same arrival time and
     watermarks) — content-named files are overwritten, not duplicated."""
-    from telescrub.keys import HashKey, key_id_for
-    from telescrub.policy import load_policy
-    from telescrub.streaming_runner import LandingDriver, StreamingConfig
+    from telescrub.app.streaming import LandingDriver, StreamingConfig
+    from telescrub.core.keys import HashKey, key_id_for
+    from telescrub.core.policy import load_policy
 
     landing, out = tmp_path / "landing", tmp_path / "out"
     landing.mkdir()

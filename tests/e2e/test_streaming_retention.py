@@ -18,9 +18,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub import parquet_out as po
-from telescrub.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
-from telescrub.verify import run_verify
+from telescrub.app.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
+from telescrub.app.verify import run_verify
+from telescrub.store import parquet as po
 from tests.conftest import ROOT, SAMPLE, TEST_KEY, telescrub
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def _verify_ok(out: Path) -> dict:
 
 
 def _cli_purge(out: Path, as_of: dt.date, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "telescrub.purge", str(out), "--as-of",
+    return subprocess.run([sys.executable, "-m", "telescrub.app.purge", str(out), "--as-of",
                            as_of.isoformat()], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **env}, timeout=120)
 

@@ -15,11 +15,13 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from telescrub.actions import Actor, Failed
-from telescrub.classifiers.decide import FieldDecision
-from telescrub.keys import HashKey, key_id_for
-from telescrub.parquet_out import RunInfo, hive_partitioning
-from telescrub.pipelines import readers
+from telescrub.classifiers.text import TextScrubber
+from telescrub.core.actions import Actor, Failed
+from telescrub.core.decisions import FieldDecision
+from telescrub.core.keys import HashKey, key_id_for
+from telescrub.core.policy import load_policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord
+from telescrub.formats import readers
 from telescrub.pipelines.classify import DecideFn, TableProfileFn
 from telescrub.pipelines.read import InputFile
 from telescrub.pipelines.scrub import RecordActor, Scrub
@@ -29,8 +31,7 @@ from telescrub.pipelines.scrub_files import (
     ScrubFiles,
     source_tag,
 )
-from telescrub.policy import load_policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
+from telescrub.store.parquet import RunInfo, hive_partitioning
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
@@ -80,7 +81,7 @@ def test_apply_column_counts_every_occurrence_and_keeps_types_apart() -> None:
     d = FieldDecision(path="u", category="euii", action="hash", keep_last=0,
                       entity="EMAIL_ADDRESS", role=None, evidence="test", confidence=1.0)
     values = ["a@x.io", "a@x.io", None, True, 1, "a@x.io", "b@x.io"]
-    col, row = Actor(POLICY, KEY), Actor(POLICY, KEY)
+    col, row = Actor(POLICY, KEY, TextScrubber(POLICY, KEY)), Actor(POLICY, KEY, TextScrubber(POLICY, KEY))
     out = col.apply_column(d, values, "t")
     assert out == [row.apply(d, v, "t") for v in values]
     assert out[3] != out[4]  # True and 1 are equal dict keys but different values
@@ -190,8 +191,8 @@ def test_a_file_that_changes_between_passes_is_quarantined(tmp_path: Path) -> No
 
 def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
         tmp_path: Path) -> None:
+    from telescrub.core import report as build
     from telescrub.pipelines.read import split_inputs
-    from telescrub.report import build
 
     files = [f for f in _files() if f.fmt in ("jsonl", "text") and not f.path.endswith(".gz")]
     units = split_inputs(files, 2048)
@@ -232,7 +233,7 @@ def _decision(path: str, action: str, entity: str | None, category: str = "syste
 
 
 def test_one_actor_keeps_same_named_columns_of_different_tables_apart() -> None:
-    actor = Actor(POLICY, KEY)
+    actor = Actor(POLICY, KEY, TextScrubber(POLICY, KEY))
     host = "db01.corp.contoso.com"
     # table a keeps host names on purpose; table b's column of the same name expects none
     assert actor.apply(_decision("target", "keep", "HOSTNAME"), host, "a") == host
@@ -245,7 +246,7 @@ def test_one_actor_keeps_same_named_columns_of_different_tables_apart() -> None:
 
 def test_zero_and_negative_zero_are_different_values() -> None:
     d = _decision("x", "hash", None, "euii")
-    out = Actor(POLICY, KEY).apply_column(d, [0.0, -0.0, 0.0], "t")
+    out = Actor(POLICY, KEY, TextScrubber(POLICY, KEY)).apply_column(d, [0.0, -0.0, 0.0], "t")
     assert out[0] == out[2] != out[1]
 
 

@@ -8,11 +8,11 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from telescrub.keys import HashKey, key_id_for
+from telescrub.core.keys import HashKey, key_id_for
+from telescrub.core.policy import load_policy
+from telescrub.core.records import BadRecord, Record
 from telescrub.pipelines.classify import Classify
 from telescrub.pipelines.scrub import QUARANTINE_TABLE, QuarantineFn, Scrub
-from telescrub.policy import load_policy
-from telescrub.records import BadRecord, Record
 
 KEY = HashKey(b"k" * 32, key_id_for(b"k" * 32))
 TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}")

@@ -29,13 +29,13 @@ from apache_beam.transforms import window as beam_window
 from apache_beam.transforms.ptransform import PTransform
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from telescrub.keys import HashKey, key_id_for
-from telescrub.parquet_out import RunInfo, read_manifest, verify_manifest
+from telescrub.app.streaming import StreamingConfig, build_streaming_pipeline
+from telescrub.core.keys import HashKey, key_id_for
+from telescrub.core.policy import load_policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord
 from telescrub.pipelines import streaming as st
 from telescrub.pipelines.assemble import quarantine_layout
-from telescrub.policy import load_policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
-from telescrub.streaming_runner import StreamingConfig, build_streaming_pipeline
+from telescrub.store.parquet import RunInfo, read_manifest, verify_manifest
 
 KEY = HashKey(b"k" * 32, key_id_for(b"k" * 32))
 RUN = RunInfo("run-s", "2026.1", "ph", KEY.key_id, False, "2026-11-22T12:00:00Z")
@@ -298,7 +298,7 @@ def test_messages_parse_like_jsonl_lines():
                             (b"[" * 5000 + b"]" * 5000, "not_an_object")]:
         bad = st.parse_message(payload, "t", "s", 1)
         assert isinstance(bad, BadRecord) and bad.reason in (reason, "too_deep"), (payload, bad)
-    from telescrub.pipelines.readers import ReadLimits
+    from telescrub.formats.readers import ReadLimits
 
     big = st.parse_message(b'{"a": "' + b"x" * 100 + b'"}', "t", "s", 1, ReadLimits(
         max_line_bytes=50))

@@ -13,7 +13,9 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 
-from telescrub.parquet_out import (
+from telescrub.core.records import ScrubbedRecord
+from telescrub.pipelines.write import WritePartitions, _KeyByPartition, stable_shard
+from telescrub.store.parquet import (
     NULL_PARTITION,
     ColumnSpec,
     RunInfo,
@@ -21,8 +23,6 @@ from telescrub.parquet_out import (
     read_manifest,
     verify_manifest,
 )
-from telescrub.pipelines.write import WritePartitions, _KeyByPartition, stable_shard
-from telescrub.records import ScrubbedRecord
 
 TABLES = ("alpha", "beta", "gamma")
 DATES = ("2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", None)

@@ -1,4 +1,4 @@
-"""The output directory protocol (telescrub.outdir): lock, mode checks, staged commit,
+"""The output directory protocol (telescrub.store.commit): lock, mode checks, staged commit,
 crash at every step of a commit followed by recovery, append merge."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from telescrub import outdir
-from telescrub.errors import OutputError
-from telescrub.outdir import (
+from telescrub.core.errors import OutputError
+from telescrub.store import commit as outdir
+from telescrub.store.commit import (
     OutputLock,
     begin_staging,
     check_output,

@@ -1,4 +1,4 @@
-"""Unit tests for telescrub.parquet_out (pure functions, no Beam)."""
+"""Unit tests for telescrub.store.parquet (pure functions, no Beam)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub import parquet_out as po
-from telescrub.fsutil import sha256_file
-from telescrub.parquet_out import (
+from telescrub.core.records import ScrubbedRecord
+from telescrub.store import parquet as po
+from telescrub.store.fs import sha256_file
+from telescrub.store.parquet import (
     NULL_PARTITION,
     CoercionError,
     ColumnSpec,
@@ -27,7 +28,6 @@ from telescrub.parquet_out import (
     write_manifest,
     write_partition_file,
 )
-from telescrub.records import ScrubbedRecord
 
 RUN = RunInfo(
     run_id="run-1",

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telescrub.pipelines import readers
-from telescrub.pipelines.readers import (
+from telescrub.core.records import BadRecord, Record
+from telescrub.formats import readers
+from telescrub.formats.readers import (
     InputError,
     LineTooLong,
     ReadLimits,
@@ -24,7 +25,6 @@ from telescrub.pipelines.readers import (
     read_records,
     table_name_for,
 )
-from telescrub.records import BadRecord, Record
 
 BOM = b"\xef\xbb\xbf"
 CANARY = "SECRETCANARY"

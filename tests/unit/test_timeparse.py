@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telescrub.timeparse import (
+from telescrub.core.timeparse import (
     UTC,
     build_datetime,
     event_date,

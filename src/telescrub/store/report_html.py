@@ -22,8 +22,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from telescrub.fsutil import read_json
-from telescrub.masking import mask_keep_tokens
+from telescrub.core.masking import mask_keep_tokens
+from telescrub.store.fs import read_json
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 CATEGORY_COLOURS = {

@@ -14,10 +14,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_policy": "telescrub.policy",
-    "Policy": "telescrub.policy",
-    "load_key": "telescrub.keys",
-    "HashKey": "telescrub.keys",
+    "load_policy": "telescrub.core.policy",
+    "Policy": "telescrub.core.policy",
+    "load_key": "telescrub.core.keys",
+    "HashKey": "telescrub.core.keys",
     "Scrub": "telescrub.pipelines.scrub",
     "Classify": "telescrub.pipelines.classify",
     "ReadInputs": "telescrub.pipelines.read",
@@ -26,8 +26,8 @@ _EXPORTS = {
     "ScrubFilesToParquet": "telescrub.pipelines.assemble",
     "ScrubFiles": "telescrub.pipelines.scrub_files",
     "WriteManifests": "telescrub.pipelines.write",
-    "RunConfig": "telescrub.runner",
-    "run_batch": "telescrub.runner",
+    "RunConfig": "telescrub.app.batch",
+    "run_batch": "telescrub.app.batch",
     "TextScrubber": "telescrub.classifiers.text",
 }
 

@@ -18,7 +18,7 @@ Five checks, each independent of the pipeline that wrote the output (it re-reads
     retention days/category, expiry, table, event date), consistent with its directory, its
     manifest and ``event_date + retention_days = expires_on``; every column has field metadata.
 ``manifests``
-    Every partition matches its ``_manifest.json`` (:func:`telescrub.parquet_out.verify_manifest`:
+    Every partition matches its ``_manifest.json`` (:func:`telescrub.store.parquet.verify_manifest`:
     missing/extra files, row counts, sha256, leftovers of interrupted writes), and no purge was
     left half done (``<out>/.purge``).
 ``accounting``
@@ -59,19 +59,19 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from telescrub import parquet_out as po
-from telescrub.errors import TelescrubError
-from telescrub.masking import mask_example
-from telescrub.policy import Policy, load_policy
-from telescrub.report.build import QUARANTINE_TABLE
-from telescrub.timeparse import parse_timestamp
+from telescrub.core.errors import TelescrubError
+from telescrub.core.masking import mask_example
+from telescrub.core.policy import Policy, load_policy
+from telescrub.core.report import QUARANTINE_TABLE
+from telescrub.core.timeparse import parse_timestamp
+from telescrub.store import parquet as po
 
 log = logging.getLogger("telescrub")
 
 VERIFY_NAME = "verify.json"
 REPORT_DIRS = ("_report", "_audit")
-PURGE_WORKDIR = ".purge"  # telescrub.purge.WORK_DIR
-PURGE_INTENT = ".purge-intent.json"  # telescrub.purge.INTENT_NAME
+PURGE_WORKDIR = ".purge"  # telescrub.app.purge.WORK_DIR
+PURGE_INTENT = ".purge-intent.json"  # telescrub.app.purge.INTENT_NAME
 ROLLING_REPORT = os.path.join("_report", "streaming.jsonl")  # pipelines.streaming.ROLLING_REPORT
 ROLLING_COUNTS = ("read", "written", "quarantined", "dropped_by_policy")
 #: footer keys that must be present and non-empty
@@ -267,7 +267,7 @@ class ResidualScanner:
 
     def __init__(self, policy: Policy) -> None:
         from telescrub.classifiers.text import TextScrubber
-        from telescrub.keys import HashKey
+        from telescrub.core.keys import HashKey
 
         # detection only: the key is never used, a dummy one keeps real keys out of verify
         self.scrubber = TextScrubber(policy, HashKey(b"x" * 32, "verify"))
@@ -306,7 +306,7 @@ def is_expected(action: str, kept_entity: str, detected: str) -> bool:
     entity (and its family, as the run's keep-guard sees it: a GUID column may hold hex ids),
     or what truncate_ip / email_domain leave by design."""
     if action == "keep" and kept_entity:
-        from telescrub.actions import _FAMILY as KEEP_FAMILY  # the run's keep-guard families
+        from telescrub.core.actions import KEEP_FAMILY  # the run's keep-guard families
 
         return detected in KEEP_FAMILY.get(kept_entity, frozenset({kept_entity}))
     return (action, detected) in EXPECTED_TRANSFORMED
@@ -369,7 +369,7 @@ def read_rolling(out: str) -> list[dict[str, Any]] | None:
 
 
 def read_audit(out: str) -> list[dict[str, Any]]:
-    from telescrub.report.html import read_audit as _read
+    from telescrub.store.report_html import read_audit as _read
 
     return _read(out)
 
@@ -678,7 +678,7 @@ def verify_output(out: str, policy: Policy | None = None,
 
 def write_verify(out: str, result: dict[str, Any]) -> str:
     """Write ``_report/verify.json`` atomically and regenerate ``index.html``."""
-    from telescrub.report.html import write_html
+    from telescrub.store.report_html import write_html
 
     rdir = os.path.join(out, "_report")
     os.makedirs(rdir, exist_ok=True)
@@ -731,7 +731,7 @@ def verdict(result: dict[str, Any]) -> str:
 
 
 def _cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.outdir import OutputLock
+    from telescrub.store.commit import OutputLock
 
     out = os.path.abspath(args.output)
     if not os.path.isdir(out):

@@ -49,8 +49,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from telescrub.fsutil import sha256_file
-from telescrub.records import ScrubbedRecord
+from telescrub.core.records import ScrubbedRecord
+from telescrub.store.fs import sha256_file
 
 FORMAT_VERSION = "1"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"

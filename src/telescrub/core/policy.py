@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from telescrub.classifiers.ner import check_ner_model
-from telescrub.errors import PolicyError
-from telescrub.yamlload import KeyPath, load_yaml
+from telescrub.core.errors import PolicyError
+from telescrub.core.ner_spec import check_ner_model
+from telescrub.core.yamlload import KeyPath, load_yaml
 
 CATEGORIES = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 ACTIONS = ("hash", "redact", "mask", "truncate_ip", "email_domain", "scrub_text", "drop", "keep")
@@ -160,7 +160,7 @@ class _Checker:
 
 
 def _entity_names() -> tuple[str, ...]:
-    from telescrub.classifiers import entities
+    from telescrub.core import entities
 
     return tuple(entities.ALL)
 

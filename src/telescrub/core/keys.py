@@ -15,7 +15,7 @@ import hmac
 import os
 from dataclasses import dataclass, field
 
-from telescrub.errors import KeyConfigError
+from telescrub.core.errors import KeyConfigError
 
 ENV_VAR = "TELESCRUB_HASH_KEY"
 MIN_KEY_BYTES = 32

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from telescrub.errors import PolicyError
+from telescrub.core.errors import PolicyError
 
 KeyPath = tuple[str | int, ...]
 

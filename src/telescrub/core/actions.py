@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from typing import Any
+from typing import Any, Protocol
 
-from telescrub.classifiers.decide import FieldDecision
-from telescrub.classifiers.known import KnownValues
-from telescrub.classifiers.text import TextScrubber, normalise
-from telescrub.keys import HashKey
-from telescrub.policy import Policy
-from telescrub.timeparse import parse_timestamp
+from telescrub.core.decisions import FieldDecision
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.core.timeparse import parse_timestamp
 
 DROP = object()
+#: entities whose hashed form ignores case (equal identifiers, equal tokens)
+CASE_INSENSITIVE = frozenset({"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6",
+                              "MUID", "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"})
 #: a computed action: (new value, entity counts found, whether the keep guard changed it)
 _Hit = tuple[Any, tuple[tuple[str, int], ...], bool]
 
@@ -26,6 +27,29 @@ _Hit = tuple[Any, tuple[tuple[str, int], ...], bool]
 def _value_key(v: Any) -> tuple[type, Any]:
     """A dict key that keeps apart values Python calls equal (True/1/1.0, 0.0/-0.0)."""
     return (float, repr(v)) if type(v) is float else (type(v), v)
+
+
+def normalise(entity: str | None, value: str) -> str:
+    """Canonical form hashed for an entity, so equal identifiers get equal tokens."""
+    v = value.strip()
+    return v.lower() if entity in CASE_INSENSITIVE else v
+
+
+class TextEngine(Protocol):
+    """What the actor needs of the in-text scrubber (``telescrub.classifiers.text``)."""
+
+    def scrub(self, text: str, exclude: frozenset[str] = ...,
+              ) -> tuple[str, tuple[tuple[str, int], ...]]: ...
+
+    def is_exactly(self, entity: str, value: str) -> bool: ...
+
+
+class KnownIndex(Protocol):
+    """The run's known identifiers (``telescrub.classifiers.known.KnownValues``)."""
+
+    def __len__(self) -> int: ...
+
+    def replace(self, text: str, token_for: Any) -> tuple[str, list[str]]: ...
 
 
 class Failed:
@@ -38,7 +62,7 @@ class Failed:
 _CACHE_MAX = 200_000
 
 #: entities that a keep-column's own entity makes expected (not re-scrubbed by the guard)
-_FAMILY = {
+KEEP_FAMILY = {
     "GUID": frozenset({"GUID", "HEX_ID"}),
     "HOSTNAME": frozenset({"HOSTNAME"}),
     "IPV4": frozenset({"IPV4"}),
@@ -78,23 +102,23 @@ def truncate_ip(value: str) -> str | None:
 class Actor:
     """Applies decided actions; built once per worker (it holds the Presidio engines)."""
 
-    def __init__(self, policy: Policy, key: HashKey, scrubber: TextScrubber | None = None):
+    def __init__(self, policy: Policy, key: HashKey, scrubber: TextEngine) -> None:
         self.policy = policy
         self.key = key
-        self.scrubber = scrubber or TextScrubber(policy, key)
+        self.scrubber = scrubber
         #: identifiers seen in other fields of this run, scrubbed wherever they reappear
-        self._known: KnownValues | None = None
+        self._known: KnownIndex | None = None
         self.known_generation = 0
         self.entity_counts: Counter[tuple[str, str, str]] = Counter()  # (table, path, entity)
         self.guard_hits: Counter[tuple[str, str]] = Counter()  # (table, path) -> values guarded
         self._cache: dict[tuple[Any, ...], _Hit] = {}
 
     @property
-    def known(self) -> KnownValues | None:
+    def known(self) -> KnownIndex | None:
         return self._known
 
     @known.setter
-    def known(self, value: KnownValues | None) -> None:
+    def known(self, value: KnownIndex | None) -> None:
         self._known = value
         self.known_generation += 1
 
@@ -200,7 +224,7 @@ class Actor:
                 return value, (), False  # exactly the column's own kind of value (a GUID...)
             # guard: a kept string column was classified from a sample; any value holding an
             # identifier the column is not expected to hold is scrubbed (fail closed).
-            exclude = _FAMILY.get(d.entity or "", frozenset())
+            exclude = KEEP_FAMILY.get(d.entity or "", frozenset())
             text, counts = self._propagate(*self.scrubber.scrub(s, exclude))
             return text, counts, text != s
         # scrub_text, and the fallback for truncate_ip / email_domain on unexpected values

@@ -15,11 +15,12 @@ import subprocess
 import sys
 import time
 
-from telescrub.cli import main as cli_main
-from telescrub.eval_metrics import over_redaction, presidio_spans
-from telescrub.masking import mask_example
-from telescrub.pipelines.readers import table_name_for
-from telescrub.policy import load_policy
+from eval_metrics import over_redaction, presidio_spans
+
+from telescrub.app.cli import main as cli_main
+from telescrub.core.masking import mask_example
+from telescrub.core.policy import load_policy
+from telescrub.formats.readers import table_name_for
 
 
 def main(argv: list[str] | None = None) -> int:

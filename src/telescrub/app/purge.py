@@ -30,7 +30,7 @@ logs the actions it would take with ``dry_run: true``.
 Partitions
 ----------
 A partition is a directory holding Parquet files and their ``_manifest.json``, at any depth
-below a table directory (:func:`telescrub.verify.partition_dirs`): ``<table>/event_date=<D>`` in
+below a table directory (:func:`telescrub.app.verify.partition_dirs`): ``<table>/event_date=<D>`` in
 a batch output, ``<table>/event_date=<D>/event_window=<HHMM>`` in a streaming one (the date
 directory is then only a level of the layout). Everything below applies to either: the event
 date is the ``event_date=`` component of the path, ``P`` is the partition directory, and its
@@ -120,9 +120,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telescrub import parquet_out as po
-from telescrub.errors import TelescrubError
-from telescrub.fsutil import fsync_dir, read_json, sha256_file, write_json_atomic
+from telescrub.core.errors import TelescrubError
+from telescrub.store import parquet as po
+from telescrub.store.fs import fsync_dir, read_json, sha256_file, write_json_atomic
 
 log = logging.getLogger("telescrub")
 
@@ -256,31 +256,31 @@ class Plan:
 
 
 def _tables(out: str) -> dict[str, str]:
-    from telescrub.verify import find_tables
+    from telescrub.app.verify import find_tables
 
     return find_tables(out)
 
 
 def _partitions(table_dir: str) -> list[str]:
-    from telescrub.verify import partition_dirs
+    from telescrub.app.verify import partition_dirs
 
     return partition_dirs(table_dir)
 
 
 def _files(pdir: str) -> list[str]:
-    from telescrub.verify import parquet_files
+    from telescrub.app.verify import parquet_files
 
     return parquet_files(pdir)
 
 
 def _event_date(pdir: str) -> str | None:
-    from telescrub.verify import partition_event_date
+    from telescrub.app.verify import partition_event_date
 
     return partition_event_date(pdir)
 
 
 def _nested(pdir: str) -> list[str]:
-    from telescrub.verify import nested_partitions
+    from telescrub.app.verify import nested_partitions
 
     return nested_partitions(pdir)
 
@@ -330,7 +330,7 @@ def _prune_empty(out: str, table: str, start: str) -> None:
 def _footer(path: str) -> tuple[dict[str, str], list[tuple[str, dict[str, str]]]]:
     import pyarrow.parquet as pq
 
-    from telescrub.verify import field_meta, footer
+    from telescrub.app.verify import field_meta, footer
 
     schema = pq.read_schema(path)
     return footer(schema), [(f.name, field_meta(f)) for f in schema]
@@ -798,7 +798,7 @@ def _remove_empty_work(out: str) -> None:
 
 
 def _refresh_html(out: str) -> None:
-    from telescrub.report.html import write_html
+    from telescrub.store.report_html import write_html
 
     rpath = os.path.join(out, "_report", "report.json")
     report = read_json(rpath)
@@ -844,7 +844,7 @@ def _parse_date(text: str) -> dt.date:
 
 
 def _cmd_purge(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.outdir import OutputLock
+    from telescrub.store.commit import OutputLock
 
     out = os.path.abspath(args.output)
     if not os.path.isdir(out):
@@ -871,7 +871,7 @@ def register(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m telescrub.purge`` (the same command without loading the other commands)."""
+    """``python -m telescrub.app.purge`` (the same command without loading the other commands)."""
     parser = argparse.ArgumentParser(prog="telescrub")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["purge", *(sys.argv[1:] if argv is None else argv)])

@@ -17,10 +17,10 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from telescrub.classifiers.text import TextScrubber
-from telescrub.keys import DEMO_KEY, HashKey, key_id_for
-from telescrub.parquet_out import hive_partitioning
-from telescrub.pipelines.readers import table_name_for
-from telescrub.policy import Policy
+from telescrub.core.keys import DEMO_KEY, HashKey, key_id_for
+from telescrub.core.policy import Policy
+from telescrub.formats.readers import table_name_for
+from telescrub.store.parquet import hive_partitioning
 
 #: our entity -> the label type it answers in Presidio's synthetic dataset
 ENTITY_TO_LABEL = {

@@ -58,8 +58,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from telescrub.errors import OutputError
-from telescrub.fsutil import fsync_dir, read_json, sha256_file, write_json_atomic
+from telescrub.core.errors import OutputError
+from telescrub.store.fs import fsync_dir, read_json, sha256_file, write_json_atomic
 
 LOCK_NAME = ".telescrub.lock"
 STAGING_PREFIX = ".staging-"

@@ -27,7 +27,7 @@ independent of the process locale. ``datetime``/``date`` objects are accepted to
 :func:`event_date` gives ``'YYYY-MM-DD'`` (UTC) for a value, :func:`format_timestamp` the
 normalised string used in the ``timestamp`` field of text-log records
 (``2015-10-18T18:01:47.978Z``), :func:`build_datetime` and :func:`infer_year` are the
-building blocks the log-line parser in :mod:`telescrub.pipelines.readers` uses.
+building blocks the log-line parser in :mod:`telescrub.formats.readers` uses.
 """
 
 from __future__ import annotations

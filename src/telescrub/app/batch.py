@@ -1,6 +1,6 @@
 """The public Python API behind ``telescrub run``: expand inputs, build and run the pipeline.
 
-    from telescrub.runner import run_batch
+    from telescrub.app.batch import run_batch
     report = run_batch(["logs/*.jsonl"], "out/", demo_key=True)
 
 Every Beam pipeline option (``--runner``, ``--direct_num_workers``, Dataflow/Flink options)
@@ -23,9 +23,13 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from telescrub.classifiers.source_schema import load_source_schemas
-from telescrub.errors import InputError, OutputError
-from telescrub.keys import HashKey, load_key
-from telescrub.outdir import (
+from telescrub.core.errors import InputError, OutputError
+from telescrub.core.keys import HashKey, load_key
+from telescrub.core.policy import Policy, load_policy, with_ner_model
+from telescrub.formats.readers import ReadLimits, detect_format, table_name_for
+from telescrub.pipelines.assemble import ScrubFilesToParquet
+from telescrub.pipelines.read import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
+from telescrub.store.commit import (
     OutputLock,
     begin_staging,
     check_output,
@@ -33,11 +37,7 @@ from telescrub.outdir import (
     discard_staging,
     recover_output,
 )
-from telescrub.parquet_out import RunInfo
-from telescrub.pipelines.assemble import ScrubFilesToParquet
-from telescrub.pipelines.read import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
-from telescrub.pipelines.readers import ReadLimits, detect_format, table_name_for
-from telescrub.policy import Policy, load_policy, with_ner_model
+from telescrub.store.parquet import RunInfo
 
 log = logging.getLogger("telescrub")
 MODES = ("overwrite", "append", "error-if-exists")
@@ -168,7 +168,7 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
             log.warning("output %s: %s", out, done)
         check_output(out, cfg.mode)
         # everything is written under <out>/.staging-<run_id>/ and moved into place only
-        # after the pipeline succeeded (telescrub.outdir documents the protocol)
+        # after the pipeline succeeded (telescrub.store.commit documents the protocol)
         stage = begin_staging(out, run_info.run_id)
         log.info("run %s: %d input file(s) -> %s (runner %s, key id %s%s)", run_info.run_id,
                  len(files), out, std.runner, key.key_id, ", DEMO KEY" if key.demo else "")
@@ -188,7 +188,7 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
             # post-write verification: the output re-scanned by the detectors, metadata,
             # manifests and accounting checked; written to _report/verify.json and shown in
             # index.html (telescrub verify OUT does the same on demand)
-            from telescrub.verify import run_verify
+            from telescrub.app.verify import run_verify
 
             log.info("verifying %s", out)
             result = run_verify(out, cfg.policy_path)

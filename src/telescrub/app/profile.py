@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from telescrub.errors import OutputError
+from telescrub.core.errors import OutputError
 
 # Beam, Presidio and the pipeline modules are imported inside the functions: the CLI imports
 # this module to build its parser, and `telescrub --help` must not pay their start-up cost.
@@ -51,7 +51,7 @@ def schema_yaml(td: Any, reviewer: str = "PENDING REVIEW") -> str:
 
 
 def _write_schema(out_dir: str, kv: tuple[str, Any]) -> str:
-    from telescrub.parquet_out import validate_table
+    from telescrub.store.parquet import validate_table
 
     table, td = kv
     path = os.path.join(out_dir, f"{validate_table(table)}.yaml")
@@ -67,11 +67,11 @@ def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from telescrub.app.batch import expand_inputs
     from telescrub.classifiers.source_schema import load_source_schemas
+    from telescrub.core.policy import load_policy
     from telescrub.pipelines.classify import Classify
     from telescrub.pipelines.read import ReadInputs
-    from telescrub.policy import load_policy
-    from telescrub.runner import expand_inputs
 
     policy = load_policy(policy_path)
     schemas = load_source_schemas(schema_dir)

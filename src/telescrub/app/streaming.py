@@ -40,16 +40,16 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
+from telescrub.app.batch import DEFAULT_RUNNER, make_run_info
 from telescrub.classifiers.source_schema import SourceSchema, load_source_schemas
-from telescrub.errors import InputError, OutputError
-from telescrub.keys import HashKey, load_key
-from telescrub.outdir import OutputLock
+from telescrub.core.errors import InputError, OutputError
+from telescrub.core.keys import HashKey, load_key
+from telescrub.core.policy import Policy, load_policy, with_ner_model
+from telescrub.formats.readers import ReadLimits, detect_format, table_name_for
 from telescrub.pipelines import streaming as st
 from telescrub.pipelines.read import InputFile, ReadInputs, file_sha256
-from telescrub.pipelines.readers import ReadLimits, detect_format, table_name_for
 from telescrub.pipelines.report import write_report
-from telescrub.policy import Policy, load_policy, with_ner_model
-from telescrub.runner import DEFAULT_RUNNER, make_run_info
+from telescrub.store.commit import OutputLock
 
 log = logging.getLogger("telescrub.streaming")
 

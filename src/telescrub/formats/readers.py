@@ -28,7 +28,7 @@ one ``Record`` or ``BadRecord`` (JSONL, text); for CSV every logical record does
 first 4 KiB of the raw line/record, decoded as UTF-8 with replacement.
 
 * **JSONL**: each line is UTF-8-decoded (``'invalid_utf8'``), parsed with
-  :func:`~telescrub.pipelines.flatten.json_loads` (``'invalid_json'``; nesting beyond
+  :func:`~telescrub.formats.flatten.json_loads` (``'invalid_json'``; nesting beyond
   ``limits.max_depth`` or the parser's recursion limit → ``'too_deep'``), must be an
   object (``'not_an_object'``), and is flattened (caps → ``'too_deep'`` /
   ``'too_many_fields'``). ``.json`` files are read as JSON Lines too (a pretty-printed
@@ -37,7 +37,7 @@ first 4 KiB of the raw line/record, decoded as UTF-8 with replacement.
   most frequent of ``, ; | TAB`` in the header line (ties → ``,``). Quoted fields may hold
   delimiters, quotes (``""``) and newlines (embedded CRLF becomes LF). Header names are
   stripped of surrounding whitespace and escaped like JSON keys
-  (:func:`~telescrub.pipelines.flatten.escape_key`); an empty name becomes ``_column_<n>``
+  (:func:`~telescrub.formats.flatten.escape_key`); an empty name becomes ``_column_<n>``
   (1-based position) and a repeated one gets ``_2``, ``_3``, ... appended. Values stay
   strings; an empty cell is ``None``. Rows with more cells than the header →
   ``'csv_too_many_columns'``, fewer → ``'csv_too_few_columns'``. Quoting errors or a
@@ -63,9 +63,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from telescrub.pipelines.flatten import FlattenLimitError, escape_key, flatten, json_loads
-from telescrub.records import BadRecord, Record
-from telescrub.timeparse import (
+from telescrub.core.records import BadRecord, Record
+from telescrub.core.timeparse import (
     UTC,
     build_datetime,
     format_timestamp,
@@ -73,6 +72,7 @@ from telescrub.timeparse import (
     month_number,
     parse_timestamp,
 )
+from telescrub.formats.flatten import FlattenLimitError, escape_key, flatten, json_loads
 
 __all__ = [
     "FORMATS",
@@ -747,7 +747,7 @@ def parse_text_line(
       process (APP-NAME), pid (PROCID); message = MSGID and STRUCTURED-DATA unless nil
       (``-``), then MSG; PRI and VERSION are dropped.
     * RFC 3164 ``[<PRI>]Nov 24 06:55:46 host proc[pid]: msg``: the year is missing and
-      comes from *default_year*, else :func:`~telescrub.timeparse.infer_year` (current
+      comes from *default_year*, else :func:`~telescrub.core.timeparse.infer_year` (current
       UTC year, previous year if that would be more than a day in the future). ``host``
       may be absent (``Nov 24 06:55:46 kernel: msg``); without a ``tag:`` only ``host``
       is split off.

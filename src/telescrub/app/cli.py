@@ -1,4 +1,4 @@
-"""``telescrub``: a thin command line over the Python API (telescrub.runner).
+"""``telescrub``: a thin command line over the Python API (telescrub.app.batch).
 
 Errors a user can fix print as one line (``telescrub: error: ...``) with exit status 2;
 a run whose accounting identity breaks exits 1.
@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any
 
-from telescrub.errors import TelescrubError
+from telescrub.core.errors import TelescrubError
 
 log = logging.getLogger("telescrub")
 
@@ -100,7 +100,7 @@ def _summary(report: dict[str, Any]) -> str:
 
 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.runner import RunConfig, run_batch
+    from telescrub.app.batch import RunConfig, run_batch
 
     if not any(a.startswith("--default_sdk_harness_log_level") for a in beam_args):
         level = logging.getLevelName(_third_party_level(args.verbose))
@@ -129,7 +129,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.streaming_runner import StreamingConfig, run_streaming
+    from telescrub.app.streaming import StreamingConfig, run_streaming
 
     for d in args.inputs:  # INPUT arguments are landing directories in streaming mode
         if not os.path.isdir(d):
@@ -154,7 +154,7 @@ def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.report.html import write_html
+    from telescrub.store.report_html import write_html
 
     path = os.path.join(args.output, "_report", "report.json")
     try:
@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-EXTRA_COMMANDS = ("telescrub.verify", "telescrub.purge", "telescrub.profile")
+EXTRA_COMMANDS = ("telescrub.app.verify", "telescrub.app.purge", "telescrub.app.profile")
 
 
 def main(argv: list[str] | None = None) -> int:

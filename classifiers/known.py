@@ -17,10 +17,12 @@ value must be at least 3 characters and not a common word or a number.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from telescrub.core import entities
+from telescrub.core.decisions import Decisions, FieldDecision
+from telescrub.core.records import Record
 
 #: field role -> entity propagated from it (the column's own entity wins when it has one)
 PROPAGATED_ROLES = {"person_name": entities.PERSON, "username": entities.USERNAME,
@@ -122,3 +124,37 @@ class KnownValues:
             ents.append(entity)
         parts.append(text[pos:])
         return "".join(parts), ents
+
+
+def known_items(rec: Record, decide: Callable[[str], FieldDecision | None],
+                ) -> Iterator[tuple[tuple[str, str], str]]:
+    """(entity, identifier) pairs of this record's name / user / host columns, each with the
+    column value it came from; ``decide`` gives a path's decision (None: not decided)."""
+    for path, value in rec.fields.items():
+        d = decide(path)
+        if d is None or d.action in ("keep", "drop"):
+            continue
+        entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
+            d.role or "")
+        if entity is None:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str):
+                for item in propagatable(entity, v):
+                    yield item, v
+
+
+def known_values(rec: Record, decisions: Decisions) -> Iterator[tuple[str, str]]:
+    """The identifier strings of one record's name / user / host columns: what the run (or,
+    where there is no whole run to wait for, the record itself) propagates into free text."""
+    if decisions.table(rec.table) is None:
+        return
+    yield from (item for item, _ in known_items(
+        rec, lambda path: decisions.field(rec.table, path)))
+
+
+def needs_known(fields: Iterable[FieldDecision]) -> bool:
+    """Does a table with these decisions have a column whose values are propagated?"""
+    return any(d.action not in ("keep", "drop") and (
+        d.entity in PROPAGATED_ENTITIES or (d.role or "") in PROPAGATED_ROLES)
+        for d in fields)

@@ -1,8 +1,18 @@
-"""Beam stage: profile every field of every table, then decide its category and action.
+"""Beam stage: decide every field's category and action (where a field's category is decided:
+``telescrub.classifiers.decide``; this module only runs it on Beam).
 
-``Classify`` turns a PCollection of :class:`Record` into ``(table, TableDecision)`` pairs:
-a deterministic bottom-k sample per field (a ``CombineFn``, lifted before the shuffle), then
-the decision per field with the policy, the detectors and the reviewed source schemas.
+Two strategies, passed to ``Scrub`` (and chosen by the batch and streaming drivers):
+
+* :class:`FromProfile` (batch): a deterministic bottom-k sample of every field of every table
+  (``TableProfileFn``, a ``CombineFn`` lifted before the shuffle; the file passes build the
+  same profiles per input file and merge them with ``MergeProfilesFn``), then one decision per
+  field by ``DecideFn`` with the policy, the detectors and the reviewed source schemas.
+* :class:`FromSchemas` (streaming): reviewed source schemas and the rules only; a field is
+  decided when it appears (``classifiers.decide.ReviewedDecisions``), so no global sample is
+  needed and an unbounded input works.
+
+Either way the decisions are a PCollection of ``(table, TableDecision)`` (for the report and
+as a side input); ``FromSchemas`` also gives every worker the same lookup directly.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from telescrub.classifiers.decide import DriftResolver, RulesResolver, decide_field
+from telescrub.classifiers.decide import ReviewedDecisions, decide_field, static_decisions
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
@@ -57,6 +67,15 @@ class TableProfileFn(beam.CombineFn):
         return acc
 
 
+class MergeProfilesFn(TableProfileFn):
+    """Merges partial profiles (accumulators as inputs): the file passes' per-file profiles."""
+
+    def add_input(self, acc: tuple[int, dict[str, FieldProfile]],
+                  other: tuple[int, dict[str, FieldProfile]],  # type: ignore[override]
+                  ) -> tuple[int, dict[str, FieldProfile]]:
+        return self.merge_accumulators([acc, other])
+
+
 class DecideFn(beam.DoFn):
     """(table, (records, profiles)) -> (table, TableDecision). Detectors built in setup."""
 
@@ -77,8 +96,7 @@ class DecideFn(beam.DoFn):
                        len(pr.sample), "types": sorted(pr.types)}
                    for p, pr in profiles.items()}
         yield table, TableDecision(table, decisions, choose_timestamp(decisions, profiles), n,
-                                   schema.path if schema else None, summary,
-                                   resolver=DriftResolver(self.policy))
+                                   schema.path if schema else None, summary)
 
 
 class Classify(beam.PTransform):
@@ -98,18 +116,35 @@ class Classify(beam.PTransform):
         )
 
 
-def static_decisions(policy: Policy, schemas: dict[str, SourceSchema],
-                     tables: Iterable[str]) -> dict[str, TableDecision]:
-    """Streaming mode: decisions from reviewed schemas and rules only (no global sample)."""
-    detectors: list = []
-    out = {}
-    for table in tables:
-        schema = schemas.get(table)
-        fields = {p: decide_field(policy, detectors, table, p, None, schema)
-                  for p in (schema.fields if schema else {})}
-        out[table] = TableDecision(table, fields, choose_timestamp(fields), 0,
-                                   schema.path if schema else None,
-                                   resolver=RulesResolver(policy, schema))
-    return out
+class FromProfile:
+    """Batch decision strategy: profile every field over the whole input, then decide."""
+
+    #: the input is bounded and acted on in batches; known identifiers are collected run-wide
+    bounded = True
+
+    def __init__(self, schemas: dict[str, SourceSchema] | None = None) -> None:
+        self.schemas = schemas or {}
+
+    def decisions(self, records: beam.PCollection, policy: Policy) -> beam.PCollection:
+        return records | "Classify" >> Classify(policy, self.schemas)
+
+    def lookup(self, policy: Policy) -> ReviewedDecisions | None:
+        return None  # the decisions arrive as a side input (FrozenDecisions)
 
 
+class FromSchemas:
+    """Streaming decision strategy: reviewed schemas + rules, a field decided as it appears."""
+
+    bounded = False
+
+    def __init__(self, schemas: dict[str, SourceSchema] | None = None,
+                 tables: Iterable[str] = ()) -> None:
+        self.schemas = schemas or {}
+        self.tables = sorted(set(tables) | set(self.schemas))
+
+    def decisions(self, records: beam.PCollection, policy: Policy) -> beam.PCollection:
+        static = static_decisions(policy, self.schemas, self.tables)
+        return records.pipeline | "StaticDecisions" >> beam.Create(sorted(static.items()))
+
+    def lookup(self, policy: Policy) -> ReviewedDecisions:
+        return ReviewedDecisions(policy, self.schemas)

@@ -17,11 +17,12 @@ the unit of work is an input file, read three times by streaming readers:
    depend on how the records were split, so the decisions are exactly the per-record path's.
 2. **Known identifiers** (``KnownFromFileFn``): only files of tables that have a name, user or
    host column are read again; each yields its distinct identifiers (``known_values``).
-3. **Scrub and write** (``ScrubFileFn``): records are acted on (``RecordActor``, the same code
-   as ``ApplyActionsFn``: same tokens, same counts) and buffered per (table, event date); every
-   ``rows_per_file`` records the buffers are written as Parquet files whose names derive from
-   the source path, the chunk number and the content, so a re-executed step overwrites the
-   same files. Only file summaries, bad records and counts leave the step.
+3. **Scrub and write** (``ScrubFileFn``): records are acted on in batches
+   (``telescrub.core.act.BatchActor``, the engine ``Scrub`` uses too: same tokens, same
+   counts) and buffered per (table, event date); every ``rows_per_file`` records the buffers
+   are written by the one writer (``telescrub.store.writer``) as Parquet files whose names
+   derive from the source path, the chunk number and the content, so a re-executed step
+   overwrites the same files. Only file summaries, bad records and counts leave the step.
 
 Peak memory per worker is bounded by ``rows_per_file`` records plus the known identifiers,
 whatever the input size. Reading a file three times costs parsing (a fraction of acting), and
@@ -32,7 +33,6 @@ the first and quarantines the file's records as ``changed_during_run`` if it dif
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -41,32 +41,29 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 from apache_beam import pvalue
 
-from telescrub.classifiers.known import PROPAGATED_ENTITIES, PROPAGATED_ROLES
+from telescrub.classifiers.known import KnownValues, known_values, needs_known
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.core.decisions import TableDecision
+from telescrub.classifiers.text import TextScrubber
+from telescrub.core.act import BatchActor, undecided
+from telescrub.core.decisions import FieldDecision, FrozenDecisions, TableDecision
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
-from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, output_name
+from telescrub.core.stats import InputStat, is_stat
 from telescrub.formats import readers
-from telescrub.pipelines.classify import DecideFn, TableProfileFn
-from telescrub.pipelines.read import (
+from telescrub.formats.units import (
     InputFile,
-    _not_a_regular_file,
-    file_sha256,
     read_limits_for,
     read_unit,
+    unit_key,
+    unit_label,
+    unit_sha256,
 )
-from telescrub.pipelines.scrub import RecordActor, known_values, output_name
-from telescrub.store.parquet import (
-    ColumnSpec,
-    FileResult,
-    RunInfo,
-    TableLayout,
-    validate_event_date,
-    validate_table,
-    write_partition_file,
-)
+from telescrub.pipelines.classify import DecideFn, MergeProfilesFn, TableProfileFn
+from telescrub.store.layout import PartitionKey, validate_event_date, validate_table
+from telescrub.store.parquet import ColumnSpec, FileResult, RunInfo, TableLayout
+from telescrub.store.writer import write_rows
 
 log = logging.getLogger("telescrub.scrub_files")
 QUARANTINE = "quarantine"
@@ -81,10 +78,10 @@ PROFILE_FLUSH = 500_000
 _NO_CONSTRAINT = 36500
 
 
-def layout_for(td: TableDecision, policy: Policy) -> TableLayout:
+def layout_for(fields: dict[str, FieldDecision], table: str, policy: Policy) -> TableLayout:
     """The output columns of a table, with their categories and retention, from decisions."""
     cols = []
-    for path, d in sorted(td.fields.items()):
+    for path, d in sorted(fields.items()):
         if d.action == "drop":
             continue
         out_cat = d.output_category
@@ -93,7 +90,7 @@ def layout_for(td: TableDecision, policy: Policy) -> TableLayout:
             source_category=d.category, action=d.action, evidence=d.evidence,
             confidence=d.confidence, entity=d.entity,
             retention_days=policy.retention_days[out_cat] if out_cat else _NO_CONSTRAINT))
-    return TableLayout(td.table, tuple(cols))
+    return TableLayout(table, tuple(cols))
 
 
 def source_tag(source: str) -> str:
@@ -103,39 +100,10 @@ def source_tag(source: str) -> str:
                                  digest_size=5).hexdigest()
 
 
-def needs_known(td: TableDecision) -> bool:
-    """Does this table have a column whose values are propagated into free text?"""
-    return any(d.action not in ("keep", "drop") and (
-        d.entity in PROPAGATED_ENTITIES or (d.role or "") in PROPAGATED_ROLES)
-        for d in td.fields.values())
-
-
-def _label(f: InputFile) -> str:
-    return f"{f.path} (bytes {f.start}-{f.end})" if f.is_range else f.path
-
-
-def part_key(f: InputFile) -> str:
-    """Names one unit of work: the file, or the file and its range's first byte."""
-    return f"{f.path}@{f.start}" if f.is_range else f.path
-
-
-def _sha(f: InputFile) -> tuple[str | None, int]:
-    """SHA-256 and size of what this unit reads (the range's bytes for a range)."""
-    if _not_a_regular_file(f.path) is not None:
-        return None, 0  # never opened (a FIFO would block); the reader reports it
-    try:
-        if f.is_range:
-            return file_sha256(f.path, f.start, f.end - f.start)
-        return file_sha256(f.path)
-    except OSError as exc:
-        log.warning("cannot read %s: %s", f.path, exc.strerror)
-        return None, 0
-
-
 # ----------------------------------------------------------------------------- pass 1
 class ProfileFileFn(beam.DoFn):
     """InputFile -> (table, (records, {path: FieldProfile})) partial profiles; plus the
-    file's SHA-256 as ("sha", path, digest) under the ``sha`` output."""
+    unit's SHA-256 as (unit key, digest) under the ``sha`` output."""
 
     def __init__(self, sample_size: int, default_year: int | None,
                  limits: readers.ReadLimits | None) -> None:
@@ -158,16 +126,7 @@ class ProfileFileFn(beam.DoFn):
                 yield from sorted(accs.items())
                 accs, held = {}, 0
         yield from sorted(accs.items())
-        yield pvalue.TaggedOutput("sha", (part_key(f), _sha(f)[0]))
-
-
-class MergeProfilesFn(TableProfileFn):
-    """Merges partial profiles (accumulators as inputs)."""
-
-    def add_input(self, acc: tuple[int, dict[str, FieldProfile]],
-                  other: tuple[int, dict[str, FieldProfile]],  # type: ignore[override]
-                  ) -> tuple[int, dict[str, FieldProfile]]:
-        return self.merge_accumulators([acc, other])
+        yield pvalue.TaggedOutput("sha", (unit_key(f), unit_sha256(f)[0]))
 
 
 # ----------------------------------------------------------------------------- pass 2
@@ -181,10 +140,11 @@ class KnownFromFileFn(beam.DoFn):
                 ) -> Iterator[tuple[str, str]]:
         td = decisions.get(f.table)
         seen: set[tuple[str, str]] = set()
-        if td is not None and needs_known(td):  # else: the file is not read again
+        if td is not None and needs_known(td.fields.values()):  # else: not read again
+            lookup = FrozenDecisions(decisions)
             for item in read_unit(f, self.lim):
                 if isinstance(item, Record):
-                    seen.update(known_values(item, decisions))
+                    seen.update(known_values(item, lookup))
         yield from sorted(seen)
 
 
@@ -203,23 +163,14 @@ class ScrubFileFn(beam.DoFn):
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
-        self.acting = RecordActor(self.policy, self.key)
+        self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key))
         self._layouts: dict[str, tuple[TableDecision, TableLayout, frozenset[str]]] = {}
-        self._paths: dict[str, tuple[TableDecision, frozenset[str]]] = {}
-
-    def _profiled(self, td: TableDecision) -> frozenset[str]:
-        """The field paths the profile pass decided: taken the first time this worker sees
-        the table's decisions, before any record is acted on (records with other paths never
-        reach ``act_batch``, so the decisions are never extended here)."""
-        hit = self._paths.get(td.table)
-        if hit is None or hit[0] is not td:
-            hit = self._paths[td.table] = (td, frozenset(td.fields))
-        return hit[1]
+        self._frozen: tuple[object, FrozenDecisions] | None = None
 
     def _layout(self, td: TableDecision) -> tuple[TableLayout, frozenset[str]]:
         hit = self._layouts.get(td.table)
         if hit is None or hit[0] is not td:
-            layout = layout_for(td, self.policy)
+            layout = layout_for(td.fields, td.table, self.policy)
             hit = self._layouts[td.table] = (td, layout,
                                              frozenset(c.name for c in layout.columns))
         return hit[1], hit[2]
@@ -227,16 +178,19 @@ class ScrubFileFn(beam.DoFn):
     def process(self, f: InputFile, decisions: dict[str, TableDecision],
                 known: list[tuple[str, str]], shas: dict[str, str | None]) -> Iterator[Any]:
         started = time.monotonic()
-        self.acting.set_known(known)
+        if self._frozen is None or self._frozen[0] is not decisions:
+            self._frozen = (decisions, FrozenDecisions(decisions))
+        lookup = self._frozen[1]
+        self.acting.set_known(known, lambda: KnownValues(known))
         self.acting.reset_stats()
-        tag = source_tag(part_key(f))
-        sha, size = _sha(f)
-        changed = sha != shas.get(part_key(f))
+        tag = source_tag(unit_key(f))
+        sha, size = unit_sha256(f)
+        changed = sha != shas.get(unit_key(f))
         if changed:
             log.warning("%s changed while the run read it: its records are quarantined", f.path)
         buffers: dict[tuple[str, str], list[ScrubbedRecord]] = {}
         pending: list[Record] = []
-        buffered = chunk = records = bad = dropped = 0
+        buffered = chunk = records = bad = 0
         items = read_unit(f, self.lim)
         while True:
             item = next(items, None)
@@ -247,75 +201,58 @@ class ScrubFileFn(beam.DoFn):
             if item is not None:
                 records += 1
                 if records % PROGRESS_EVERY == 0:
-                    log.info("scrubbing %s: %d records so far", _label(f), records)
+                    log.info("scrubbing %s: %d records so far", unit_label(f), records)
                 pending.append(item)
                 if len(pending) < ACT_BATCH:
                     continue
-            for out in self._act(pending, decisions, changed):
+            for out in self._act(pending, lookup, changed):
                 if isinstance(out, BadRecord):
                     yield pvalue.TaggedOutput(QUARANTINE, out)
-                elif out is None:
-                    dropped += 1
-                else:
+                elif out is not None:
                     buffers.setdefault((out.table, out.event_date or ""), []).append(out)
                     buffered += 1
             pending = []
             if item is None:
                 break
             if buffered >= self.rows_per_file:
-                yield from self._flush(buffers, decisions, tag, chunk)
-                buffers, buffered, chunk = {}, 0, chunk + 1
+                files = list(self._flush(buffers, decisions, tag, chunk))
+                yield from files
+                chunk += _chunks_used(files)
+                buffers, buffered = {}, 0
         yield from self._flush(buffers, decisions, tag, chunk)
-        log.info("scrubbed %s: %d records, %d bad (%.1fs)", _label(f), records, bad,
+        log.info("scrubbed %s: %d records, %d bad (%.1fs)", unit_label(f), records, bad,
                  time.monotonic() - started)
-        after, _ = _sha(f)
+        after, _ = unit_sha256(f)
         if after != sha:
             # appended or rewritten while this pass read it: what was read is written and
             # counted (the accounting holds), but it is not the content the hash names
             log.warning("%s changed while telescrub read it; its sha256 is of the content "
-                        "before", _label(f))
+                        "before", unit_label(f))
         if f.is_range:  # the report adds up the ranges of one file
             sha, size = f.sha256, f.size
-        yield pvalue.TaggedOutput(STATS, {
-            "kind": "input", "source": f.path, "table": f.table, "format": f.fmt,
-            "sha256": sha, "bytes": size, "records": records, "bad": bad})
-        stats = self.acting.stats()
-        if dropped:
-            stats.append({"kind": "act", "entities": [], "guard": [],
-                          "dropped": {f.path: dropped}})
-        for s in stats:
+        yield pvalue.TaggedOutput(STATS, InputStat(f.path, f.table, f.fmt, sha, size, records,
+                                                   bad))
+        for s in self.acting.stats():
             yield pvalue.TaggedOutput(STATS, s)
 
-    def _act(self, recs: list[Record], decisions: dict[str, TableDecision], changed: bool,
+    def _act(self, recs: list[Record], lookup: FrozenDecisions, changed: bool,
              ) -> list[ScrubbedRecord | BadRecord | None]:
-        """Acts on a batch of records, column by column (``RecordActor.act_batch``)."""
+        """Acts on a batch of records, column by column (``BatchActor.act_batch``)."""
         if not recs:
             return []
         if changed:
             # a file that changed since it was profiled has no reviewed layout: its records
             # are quarantined, never written with guessed columns
-            return [_changed(r, "input file changed while telescrub read it") for r in recs]
-        # a field the profile pass never saw has no reviewed column: the record is quarantined
-        # before acting, so the shared decisions never grow a drift field mid-run (which
-        # would make the layout depend on the order records reach a worker)
-        fit = [r for r in recs if r.table in decisions
-               and self._profiled(decisions[r.table]).issuperset(r.fields)]
-        fitting = {id(r) for r in fit}
-        outs = iter(self.acting.act_batch(fit, decisions))
-        result: list[ScrubbedRecord | BadRecord | None] = []
-        for rec in recs:
-            if rec.table not in decisions:
-                result.append(_changed(rec, "a table the profile pass did not see"))
-                continue
-            if id(rec) not in fitting:
-                result.append(_changed(rec, "a field the profile pass did not see"))
-                continue
-            out = next(outs)
+            return [undecided(r, "input file changed while telescrub read it") for r in recs]
+        result = self.acting.act_batch(recs, lookup)
+        for i, out in enumerate(result):
             if isinstance(out, ScrubbedRecord):
-                _, names = self._layout(decisions[rec.table])
+                td = lookup.table(out.table)
+                assert td is not None
+                _, names = self._layout(td)
                 if not names.issuperset(out.fields):
-                    out = _changed(rec, "a field appeared that the profile pass did not see")
-            result.append(out)
+                    result[i] = undecided(recs[i], "a field appeared that the profile pass "
+                                                   "did not see")
         return result
 
     def _flush(self, buffers: dict[tuple[str, str], list[ScrubbedRecord]],
@@ -325,14 +262,18 @@ class ScrubFileFn(beam.DoFn):
             validate_table(table)
             validate_event_date(date_key or None)
             layout, _ = self._layout(decisions[table])
-            result = write_partition_file(self.out_dir, layout, self.run_info,
-                                          date_key or None, rows, f"{tag}-{chunk}")
-            yield (table, date_key), result
+            for result in write_rows(self.out_dir, layout, self.run_info,
+                                     PartitionKey(date_key or None), rows, tag,
+                                     self.rows_per_file, first_chunk=chunk):
+                yield (table, date_key), result
 
 
-def _changed(rec: Record, detail: str) -> BadRecord:
-    return BadRecord(rec.table, rec.source, rec.line, "changed_during_run", detail,
-                     json.dumps(rec.fields, default=str, ensure_ascii=False)[:4096])
+def _chunks_used(files: list[tuple[tuple[str, str], FileResult]]) -> int:
+    """How many chunk numbers a flush used (a partition's rows may fill several files)."""
+    counts: dict[tuple[str, str], int] = {}
+    for k, _ in files:
+        counts[k] = counts.get(k, 0) + 1
+    return max(counts.values(), default=1)
 
 
 # ----------------------------------------------------------------------------- composite
@@ -345,8 +286,6 @@ class FilesResult(NamedTuple):
 
 def _is_file(x: Any) -> bool:
     return isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], FileResult)
-
-
 
 
 def _is_profile(x: Any) -> bool:
@@ -396,4 +335,4 @@ class ScrubFiles(beam.PTransform):
             out.files | "OnlyFiles" >> beam.Filter(_is_file),
             out[QUARANTINE] | "OnlyQuarantine" >> beam.Filter(is_bad_record),
             decisions,
-            out[STATS] | "OnlyStats" >> beam.Filter(is_stats))
+            out[STATS] | "OnlyStats" >> beam.Filter(is_stat))

@@ -116,14 +116,15 @@ def _child_telescrub(out: str, inputs: list[str], beam_args: list[str]) -> dict[
     logging.getLogger().setLevel(logging.ERROR)
     logging.getLogger("telescrub").setLevel(logging.WARNING)
     import telescrub
-    from telescrub.app.batch import RunConfig, run_batch
+    from telescrub.app.batch import run_batch
+    from telescrub.app.settings import Settings
 
     split = [a for a in beam_args if a.startswith("--split-bytes=")]
     beam_args = [a for a in beam_args if a not in split]
     t1, c1 = time.perf_counter(), cpu_seconds()
-    report = run_batch(RunConfig(inputs=inputs, output=out, mode="overwrite",
-                                 beam_args=beam_args,
-                                 split_bytes=int(split[0].split("=")[1]) if split else None))
+    report = run_batch(Settings(inputs=inputs, output=out, mode="overwrite",
+                                beam_args=beam_args,
+                                split_bytes=int(split[0].split("=")[1]) if split else None))
     t2, c2 = time.perf_counter(), cpu_seconds()
     return {"seconds": t2 - t1, "cpu_seconds": c2 - c1, "import_seconds": t1 - t0,
             "records": report["totals"]["read"], "written": report["totals"]["written"],

@@ -20,7 +20,7 @@ from telescrub.classifiers.text import TextScrubber
 from telescrub.core.keys import DEMO_KEY, HashKey, key_id_for
 from telescrub.core.policy import Policy
 from telescrub.formats.readers import table_name_for
-from telescrub.store.parquet import hive_partitioning
+from telescrub.store.layout import hive_partitioning
 
 #: our entity -> the label type it answers in Presidio's synthetic dataset
 ENTITY_TO_LABEL = {

@@ -3,8 +3,9 @@ write Parquet partitions with retention metadata — on Apache Beam, batch and s
 
 Public API (stable names; the CLI is a thin layer over these)::
 
-    from telescrub import load_policy, load_key, Scrub, ReadInputs, WritePartitions
-    from telescrub import ScrubFiles, WriteManifests, ScrubFilesToParquet, RunConfig, run_batch
+    from telescrub import load_policy, load_key, Scrub, FromProfile, FromSchemas
+    from telescrub import ReadInputs, InputFile, WritePartitions, WriteManifests
+    from telescrub import ScrubFiles, ScrubFilesToParquet, Settings, run_batch, run_streaming
 """
 
 from __future__ import annotations
@@ -19,15 +20,22 @@ _EXPORTS = {
     "load_key": "telescrub.core.keys",
     "HashKey": "telescrub.core.keys",
     "Scrub": "telescrub.pipelines.scrub",
+    "RunWide": "telescrub.pipelines.scrub",
+    "PerBatch": "telescrub.pipelines.scrub",
     "Classify": "telescrub.pipelines.classify",
+    "FromProfile": "telescrub.pipelines.classify",
+    "FromSchemas": "telescrub.pipelines.classify",
     "ReadInputs": "telescrub.pipelines.read",
-    "InputFile": "telescrub.pipelines.read",
+    "InputFile": "telescrub.formats.units",
+    "split_inputs": "telescrub.formats.units",
     "WritePartitions": "telescrub.pipelines.write",
-    "ScrubFilesToParquet": "telescrub.pipelines.assemble",
-    "ScrubFiles": "telescrub.pipelines.scrub_files",
     "WriteManifests": "telescrub.pipelines.write",
-    "RunConfig": "telescrub.app.batch",
+    "ScrubFiles": "telescrub.pipelines.scrub_files",
+    "ScrubFilesToParquet": "telescrub.pipelines.assemble",
+    "StreamingScrubToParquet": "telescrub.pipelines.streaming",
+    "Settings": "telescrub.app.settings",
     "run_batch": "telescrub.app.batch",
+    "run_streaming": "telescrub.app.streaming",
     "TextScrubber": "telescrub.classifiers.text",
 }
 

@@ -25,7 +25,9 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import telescrub
 
-from telescrub.store.parquet import RunInfo, expires_on, hive_partitioning, verify_manifest
+from telescrub.store.layout import hive_partitioning
+from telescrub.store.manifest import verify_manifest
+from telescrub.store.parquet import RunInfo, expires_on
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT, SAMPLE, SAMPLE_INPUTS, TEST_KEY, leakcheck
 
 from telescrub.app import cli
-from telescrub.store.parquet import hive_partitioning
+from telescrub.store.layout import hive_partitioning
 
 pytestmark = pytest.mark.slow
 

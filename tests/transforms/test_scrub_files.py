@@ -1,6 +1,7 @@
-"""The file-pass hot path (pipelines/scrub_files.py): same rows, tokens and counts as the
-per-record path; every record arrives however the files are chunked; re-runs overwrite the
-same files; a file that changes between passes is quarantined, never written."""
+"""The batch engine: the act stage gives the same rows, tokens and counts however records are
+batched; the file passes (pipelines/scrub_files.py) and the public per-record composite
+(``Scrub``) give the same rows; every record arrives however the files are chunked; re-runs
+overwrite the same files; a file that changes between passes is quarantined, never written."""
 
 from __future__ import annotations
 
@@ -16,22 +17,25 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from telescrub.classifiers.text import TextScrubber
+from telescrub.core.act import BatchActor
 from telescrub.core.actions import Actor, Failed
-from telescrub.core.decisions import FieldDecision
+from telescrub.core.decisions import FieldDecision, FrozenDecisions
 from telescrub.core.keys import HashKey, key_id_for
 from telescrub.core.policy import load_policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord
+from telescrub.core.stats import InputStat
 from telescrub.formats import readers
+from telescrub.formats.units import InputFile
 from telescrub.pipelines.classify import DecideFn, TableProfileFn
-from telescrub.pipelines.read import InputFile
-from telescrub.pipelines.scrub import RecordActor, Scrub
+from telescrub.pipelines.scrub import Scrub
 from telescrub.pipelines.scrub_files import (
     ProfileFileFn,
     ScrubFileFn,
     ScrubFiles,
     source_tag,
 )
-from telescrub.store.parquet import RunInfo, hive_partitioning
+from telescrub.store.layout import hive_partitioning
+from telescrub.store.parquet import RunInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
@@ -64,24 +68,32 @@ def _decide(table: str, recs: list[Record]):
     return td
 
 
+def _actor() -> BatchActor:
+    return BatchActor(POLICY, KEY, TextScrubber(POLICY, KEY))
+
+
 @pytest.mark.parametrize("name,table", INPUTS)
-def test_act_batch_equals_act_per_record(name: str, table: str) -> None:
+def test_act_batch_does_not_depend_on_how_records_are_batched(name: str, table: str) -> None:
+    """The file passes act on 4,096 records at a time, Scrub on BatchElements' batches,
+    streaming on one record: the rows, tokens and counts must not depend on it."""
     f = InputFile(str(SAMPLE / name), table, readers.detect_format(str(SAMPLE / name)))
     recs = _records(f)
-    decisions = {table: _decide(table, recs)}
-    one, many = RecordActor(POLICY, KEY), RecordActor(POLICY, KEY)
-    per_record = [one.act(r, decisions, []) for r in recs]
-    batched = many.act_batch(recs[:37], decisions) + many.act_batch(recs[37:], decisions)
-    assert batched == per_record
-    assert many.stats() == one.stats()
-    assert any(isinstance(r, ScrubbedRecord) for r in batched)
+    decisions = FrozenDecisions({table: _decide(table, recs)})
+    one, some, all_ = _actor(), _actor(), _actor()
+    singles = [o for r in recs for o in one.act_batch([r], decisions)]
+    split = some.act_batch(recs[:37], decisions) + some.act_batch(recs[37:], decisions)
+    whole = all_.act_batch(recs, decisions)
+    assert singles == split == whole
+    assert one.stats() == some.stats() == all_.stats()
+    assert any(isinstance(r, ScrubbedRecord) for r in whole)
 
 
 def test_apply_column_counts_every_occurrence_and_keeps_types_apart() -> None:
     d = FieldDecision(path="u", category="euii", action="hash", keep_last=0,
                       entity="EMAIL_ADDRESS", role=None, evidence="test", confidence=1.0)
     values = ["a@x.io", "a@x.io", None, True, 1, "a@x.io", "b@x.io"]
-    col, row = Actor(POLICY, KEY, TextScrubber(POLICY, KEY)), Actor(POLICY, KEY, TextScrubber(POLICY, KEY))
+    col, row = (Actor(POLICY, KEY, TextScrubber(POLICY, KEY)),
+                Actor(POLICY, KEY, TextScrubber(POLICY, KEY)))
     out = col.apply_column(d, values, "t")
     assert out == [row.apply(d, v, "t") for v in values]
     assert out[3] != out[4]  # True and 1 are equal dict keys but different values
@@ -91,8 +103,8 @@ def test_apply_column_counts_every_occurrence_and_keeps_types_apart() -> None:
 
 def test_a_value_whose_action_fails_dead_letters_only_its_record(monkeypatch) -> None:
     recs = [Record("t", "src", i, {"msg": f"hello {i}", "n": i}) for i in range(1, 5)]
-    decisions = {"t": _decide("t", recs)}
-    acting = RecordActor(POLICY, KEY)
+    decisions = FrozenDecisions({"t": _decide("t", recs)})
+    acting = _actor()
     real = acting.actor._compute
 
     def boom(d, value):
@@ -185,14 +197,14 @@ def test_a_file_that_changes_between_passes_is_quarantined(tmp_path: Path) -> No
     assert len(bad) == 5 and {b.reason for b in bad} == {"changed_during_run"}
     assert not [o for o in got if not hasattr(o, "tag")]  # nothing written
     assert not os.path.exists(tmp_path / "out" / "events")
-    counts = Counter(o.value["kind"] for o in got if getattr(o, "tag", None) == "stats")
-    assert counts["input"] == 1
+    counts = Counter(type(o.value).__name__ for o in got if getattr(o, "tag", None) == "stats")
+    assert counts["InputStat"] == 1
 
 
 def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
         tmp_path: Path) -> None:
     from telescrub.core import report as build
-    from telescrub.pipelines.read import split_inputs
+    from telescrub.formats.units import split_inputs
 
     files = [f for f in _files() if f.fmt in ("jsonl", "text") and not f.path.endswith(".gz")]
     units = split_inputs(files, 2048)
@@ -207,15 +219,15 @@ def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
     for u in units:
         part = [r for r in readers.read_records(u.path, u.table, u.fmt,
                                                 byte_range=(u.start, u.end, u.first_line))]
-        acc = build.add(acc, {"kind": "input", "source": u.path, "records": len(part), "bad": 0,
-                              "sha256": u.sha256, "bytes": u.size})
+        acc = build.add(acc, InputStat(u.path, u.table, u.fmt, u.sha256, u.size, len(part), 0))
     for f in files:
         assert acc["inputs"][f.path]["records"] == len(list(
             readers.read_records(f.path, f.table, f.fmt)))
 
 
 def test_read_inputs_reads_each_range_once() -> None:
-    from telescrub.pipelines.read import ReadInputs, split_inputs
+    from telescrub.formats.units import split_inputs
+    from telescrub.pipelines.read import ReadInputs
 
     f = next(f for f in _files() if f.fmt == "jsonl" and not f.path.endswith(".gz"))
     units = split_inputs([f], 2048)
@@ -254,7 +266,8 @@ def test_a_field_the_profile_never_saw_is_quarantined_whatever_the_order(
         tmp_path: Path) -> None:
     recs = [Record("t", "src", i, {"a": f"v{i}", "ts": "2026-11-20T00:00:00Z"})
             for i in range(1, 4)]
-    decisions = {"t": _decide("t", recs)}
+    tables = {"t": _decide("t", recs)}
+    decisions = FrozenDecisions(tables)
     drifted = Record("t", "src", 9, {"a": "v9", "new": "x@y.io", "ts": "2026-11-20T00:00:00Z"})
     for order in ([drifted, *recs], [*recs, drifted]):
         fn = ScrubFileFn(POLICY, KEY, str(tmp_path / "o"), RUN, None, None, 100)
@@ -262,5 +275,5 @@ def test_a_field_the_profile_never_saw_is_quarantined_whatever_the_order(
         out = fn._act(order, decisions, changed=False)
         bad = [o for o in out if isinstance(o, BadRecord)]
         assert [b.line for b in bad] == [9] and bad[0].reason == "changed_during_run"
-        assert "new" not in decisions["t"].fields  # the shared decisions are untouched
-        assert fn._layout(decisions["t"])[1] == {"a", "ts"}
+        assert "new" not in tables["t"].fields  # the shared decisions are untouched
+        assert fn._layout(tables["t"])[1] == {"a", "ts"}

@@ -12,10 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from telescrub.core.records import ScrubbedRecord
+from telescrub.store import layout
 from telescrub.store import parquet as po
 from telescrub.store.fs import sha256_file
+from telescrub.store.layout import NULL_PARTITION, PartitionKey
+from telescrub.store.manifest import merge_manifest, read_manifest, verify_manifest
 from telescrub.store.parquet import (
-    NULL_PARTITION,
     CoercionError,
     ColumnSpec,
     RunInfo,
@@ -23,9 +25,6 @@ from telescrub.store.parquet import (
     arrow_schema,
     coerce,
     partition_retention,
-    read_manifest,
-    verify_manifest,
-    write_manifest,
     write_partition_file,
 )
 
@@ -308,7 +307,7 @@ def test_only_null_partition_needs_explicit_partitioning(tmp_path):
     write_partition_file(out, LAYOUT, RUN, None, [rec(2, event_date=None)], "s00-0")
     with pytest.raises(pa.ArrowInvalid):
         ds.dataset(os.path.join(out, "events"), partitioning="hive")
-    t = ds.dataset(os.path.join(out, "events"), partitioning=po.hive_partitioning()).to_table()
+    t = ds.dataset(os.path.join(out, "events"), partitioning=layout.hive_partitioning()).to_table()
     assert t.column("event_date").to_pylist() == [None]
     assert duckdb.sql(
         f"select event_date from read_parquet('{out}/events/*/*.parquet', hive_partitioning=true)"
@@ -338,12 +337,12 @@ def test_only_null_partition_needs_explicit_partitioning(tmp_path):
 def test_hostile_path_components_rejected_before_writing(tmp_path, table, event_date, shard):
     out = tmp_path / "out"
     out.mkdir()
-    layout = TableLayout(table, (col("a"),))
+    tl = TableLayout(table, (col("a"),))
     row = ScrubbedRecord(table, "s", 1, event_date, {"a": "v"})
     with pytest.raises(ValueError):
-        write_partition_file(str(out), layout, RUN, event_date, [row], shard)
+        write_partition_file(str(out), tl, RUN, event_date, [row], shard)
     with pytest.raises(ValueError):
-        po.partition_dir(str(out), table, event_date) if shard == "s0" else po.validate_shard(shard)
+        layout.partition_dir(str(out), table, event_date) if shard == "s0" else layout.validate_shard(shard)
     assert _files(tmp_path) == []
 
 
@@ -391,7 +390,7 @@ def _partition(tmp_path):
         write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(1), rec(2)], "s01-0"),
         write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(3, email="x")], "s00-0"),
     ]
-    manifest = write_manifest(out, "events", "2026-03-01", files, RUN)
+    manifest = merge_manifest(out, "events", PartitionKey("2026-03-01"), files, RUN)
     return out, os.path.join(out, "events", "event_date=2026-03-01"), files, manifest
 
 
@@ -412,7 +411,7 @@ def test_write_and_read_manifest(tmp_path):
 def test_manifest_null_partition(tmp_path):
     out = str(tmp_path)
     f = write_partition_file(out, LAYOUT, RUN, None, [rec(1, event_date=None)], "s0")
-    m = write_manifest(out, "events", None, [f], RUN)
+    m = merge_manifest(out, "events", PartitionKey(None), [f], RUN)
     assert m["event_date"] is None
     assert verify_manifest(os.path.join(out, "events", f"event_date={NULL_PARTITION}")) == []
 
@@ -421,7 +420,7 @@ def test_manifest_rejects_foreign_files(tmp_path):
     out = str(tmp_path)
     f = write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(1)], "s0")
     with pytest.raises(ValueError, match="not in partition"):
-        write_manifest(out, "events", "2026-03-02", [f], RUN)
+        merge_manifest(out, "events", PartitionKey("2026-03-02"), [f], RUN)
 
 
 def test_verify_manifest_reports_problems(tmp_path):
@@ -449,3 +448,19 @@ def test_verify_manifest_reports_problems(tmp_path):
     assert any("missing file" in p and second in p for p in verify_manifest(pdir))
     os.remove(os.path.join(pdir, "_manifest.json"))
     assert verify_manifest(pdir) == ["missing manifest _manifest.json"]
+
+
+def test_merge_manifest_adds_files_and_keeps_the_earliest_expiry(tmp_path):
+    """One merge for every writer: a second file is added to the partition's manifest, the
+    first stays listed, a file named again (same rows) is listed once, and the partition
+    expires when its first file does."""
+    out, pdir, files, first = _partition(tmp_path)
+    late = write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(9)], "s02-0")
+    m = merge_manifest(out, "events", PartitionKey("2026-03-01"), [late], RUN)
+    assert sorted(e["path"] for e in m["files"]) == sorted(
+        [e["path"] for e in first["files"]] + [os.path.basename(late.path)])
+    assert m["rows"] == first["rows"] + 1
+    again = merge_manifest(out, "events", PartitionKey("2026-03-01"), [late], RUN)
+    assert len(again["files"]) == len(m["files"]) and again["rows"] == m["rows"]
+    assert again["expires_on"] == min(e["expires_on"] for e in again["files"])
+    assert verify_manifest(pdir) == []

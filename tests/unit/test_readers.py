@@ -938,7 +938,7 @@ def test_byte_ranges_refuse_gzip_and_csv(tmp_path: Path) -> None:
 
 
 def test_split_inputs_cuts_only_large_uncompressed_line_files(tmp_path: Path) -> None:
-    from telescrub.pipelines.read import InputFile, split_inputs
+    from telescrub.formats.units import InputFile, split_inputs
 
     big = tmp_path / "big.jsonl"
     big.write_text("".join(f'{{"n": {i}}}\n' for i in range(2000)))

@@ -99,8 +99,28 @@ def _summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _settings(args: argparse.Namespace, beam_args: list[str]) -> Any:
+    """The one Settings of ``run``, batch or streaming, from the command line."""
+    from telescrub.app.settings import Settings
+
+    return Settings(
+        output=args.output, inputs=list(args.inputs), policy_path=args.policy,
+        schema_dir=args.schema_dir, fmt=args.format, table=args.table,
+        key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
+        default_year=args.default_year, shards=args.shards, beam_args=beam_args,
+        max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
+        ner_model=args.ner_model, verify=not args.no_verify,
+        rows_per_file=args.rows_per_file, split_bytes=args.split_bytes,
+        watch=[*(args.watch or []), *(args.inputs if args.streaming else [])],
+        input_subscription=args.input_subscription, input_topic=args.input_topic,
+        bootstrap_servers=args.bootstrap_servers,
+        topics=[t.strip() for t in (args.topics or "").split(",") if t.strip()],
+        window=args.window, allowed_lateness=args.allowed_lateness,
+        stop_after_idle=args.stop_after_idle, max_runtime=args.max_runtime)
+
+
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.app.batch import RunConfig, run_batch
+    from telescrub.app.batch import run_batch
 
     if not any(a.startswith("--default_sdk_harness_log_level") for a in beam_args):
         level = logging.getLevelName(_third_party_level(args.verbose))
@@ -115,38 +135,19 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if not args.inputs:
         raise TelescrubError("run: give INPUT files, directories or globs (or --streaming "
                              "with --watch DIR, --input_subscription or --bootstrap_servers)")
-    cfg = RunConfig(inputs=args.inputs, output=args.output, policy_path=args.policy,
-                    schema_dir=args.schema_dir, fmt=args.format, table=args.table,
-                    key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
-                    default_year=args.default_year, shards=args.shards, beam_args=beam_args,
-                    max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
-                    verify=not args.no_verify, rows_per_file=args.rows_per_file,
-                    split_bytes=args.split_bytes, ner_model=args.ner_model)
-    report = run_batch(cfg)
+    report = run_batch(_settings(args, beam_args))
     print(_summary(report))
     verified = report.get("verification", {}).get("ok", True)
     return 0 if report["accounting_ok"] and verified else 1
 
 
 def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.app.streaming import StreamingConfig, run_streaming
+    from telescrub.app.streaming import run_streaming
 
     for d in args.inputs:  # INPUT arguments are landing directories in streaming mode
         if not os.path.isdir(d):
             raise TelescrubError(f"--streaming: INPUT {d!r} is not a directory to watch")
-    cfg = StreamingConfig(
-        output=args.output, watch=[*(args.watch or []), *args.inputs],
-        input_subscription=args.input_subscription, input_topic=args.input_topic,
-        bootstrap_servers=args.bootstrap_servers,
-        topics=[t.strip() for t in (args.topics or "").split(",") if t.strip()],
-        window=args.window, allowed_lateness=args.allowed_lateness,
-        stop_after_idle=args.stop_after_idle, max_runtime=args.max_runtime,
-        policy_path=args.policy, schema_dir=args.schema_dir, fmt=args.format, table=args.table,
-        key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
-        default_year=args.default_year, beam_args=beam_args,
-        max_file_bytes=getattr(args, "max_file_bytes", None),
-        max_line_bytes=getattr(args, "max_line_bytes", None), ner_model=args.ner_model)
-    report = run_streaming(cfg)
+    report = run_streaming(_settings(args, beam_args))
     if report is None:
         return 0
     print(_summary(report))
@@ -154,15 +155,16 @@ def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from telescrub.store.layout import HTML_NAME, report_path
     from telescrub.store.report_html import write_html
 
-    path = os.path.join(args.output, "_report", "report.json")
+    path = report_path(args.output)
     try:
         with open(path, encoding="utf-8") as fh:
             report = json.load(fh)
     except OSError as exc:
         raise TelescrubError(f"cannot read {path}: {exc.strerror}") from None
-    html_path = os.path.join(args.output, "_report", "index.html")
+    html_path = report_path(args.output, HTML_NAME)
     write_html(report, html_path)
     print(html_path)
     return 0
@@ -209,15 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--key-file", help="hash key file (default: $TELESCRUB_HASH_KEY)")
     r.add_argument("--demo-key", action="store_true",
                    help="use the public demo key when no key is set (flagged in every output)")
-    r.add_argument("--mode", default="overwrite",
+    r.add_argument("--mode", default=None,
                    choices=["overwrite", "append", "error-if-exists"],
                    help="what to do with an existing output (default: overwrite a previous "
-                   "telescrub output; never an unrelated directory)")
+                   "telescrub output, never an unrelated directory; streaming: append)")
     r.add_argument("--default-year", type=int,
                    help="year for log timestamps that carry none (syslog); default: this year")
-    r.add_argument("--shards", type=int, default=4,
-                   help="files per quarantine partition (batch) or per window partition "
-                   "(streaming)")
+    r.add_argument("--shards", type=int, default=None,
+                   help="files per quarantine partition (batch, default 4) or per window "
+                   "partition (streaming, default 1)")
     r.add_argument("--rows-per-file", type=int, default=50_000, metavar="N",
                    help="batch: rows per Parquet file, and the most rows a worker holds at "
                    "once (default 50000)")

@@ -51,7 +51,7 @@ def schema_yaml(td: Any, reviewer: str = "PENDING REVIEW") -> str:
 
 
 def _write_schema(out_dir: str, kv: tuple[str, Any]) -> str:
-    from telescrub.store.parquet import validate_table
+    from telescrub.store.layout import validate_table
 
     table, td = kv
     path = os.path.join(out_dir, f"{validate_table(table)}.yaml")

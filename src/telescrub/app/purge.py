@@ -123,13 +123,26 @@ from typing import Any
 from telescrub.core.errors import TelescrubError
 from telescrub.store import parquet as po
 from telescrub.store.fs import fsync_dir, read_json, sha256_file, write_json_atomic
+from telescrub.store.layout import (
+    AUDIT_DIR,
+    MANIFEST_NAME,
+    PURGE_AUDIT,
+    PURGE_INTENT,
+    PURGE_WORKDIR,
+    find_tables,
+    nested_partitions,
+    parquet_files,
+    partition_dirs,
+    partition_event_date,
+)
+from telescrub.store.manifest import verify_manifest
+from telescrub.store.parquet import field_meta, footer
 
 log = logging.getLogger("telescrub")
 
-AUDIT_DIR = "_audit"
-AUDIT_NAME = "purge.jsonl"
-WORK_DIR = ".purge"
-INTENT_NAME = ".purge-intent.json"
+AUDIT_NAME = PURGE_AUDIT
+WORK_DIR = PURGE_WORKDIR
+INTENT_NAME = PURGE_INTENT
 CRASH_ENV = "TELESCRUB_PURGE_CRASH_AFTER"
 NO_EXCHANGE_ENV = "TELESCRUB_PURGE_NO_EXCHANGE"
 AUDIT_VERSION = 1
@@ -255,36 +268,6 @@ class Plan:
     fallback_days: int = 0  # retention of a data column without its own (the partition's)
 
 
-def _tables(out: str) -> dict[str, str]:
-    from telescrub.app.verify import find_tables
-
-    return find_tables(out)
-
-
-def _partitions(table_dir: str) -> list[str]:
-    from telescrub.app.verify import partition_dirs
-
-    return partition_dirs(table_dir)
-
-
-def _files(pdir: str) -> list[str]:
-    from telescrub.app.verify import parquet_files
-
-    return parquet_files(pdir)
-
-
-def _event_date(pdir: str) -> str | None:
-    from telescrub.app.verify import partition_event_date
-
-    return partition_event_date(pdir)
-
-
-def _nested(pdir: str) -> list[str]:
-    from telescrub.app.verify import nested_partitions
-
-    return nested_partitions(pdir)
-
-
 def work_name(out: str, table: str, pdir: str) -> str:
     """A partition's name in ``.purge/<table>/``: its path below the table directory, with
     ``/`` quoted (``event_date=D`` as before, ``event_date=D%2Fevent_window=HHMM`` for a
@@ -330,7 +313,6 @@ def _prune_empty(out: str, table: str, start: str) -> None:
 def _footer(path: str) -> tuple[dict[str, str], list[tuple[str, dict[str, str]]]]:
     import pyarrow.parquet as pq
 
-    from telescrub.app.verify import field_meta, footer
 
     schema = pq.read_schema(path)
     return footer(schema), [(f.name, field_meta(f)) for f in schema]
@@ -374,13 +356,13 @@ def _holding(files: list[str], names: Iterable[str]) -> set[str]:
 def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | None:
     """What purge does to one partition as of ``as_of`` (None: nothing)."""
     rel = os.path.relpath(pdir, out)
-    nested = _nested(pdir)
+    nested = nested_partitions(pdir)
     if nested:
         raise TelescrubError(f"it holds files and the partition directory "
                              f"{os.path.basename(nested[0])}: purging it would take that along")
-    files = _files(pdir)
-    manifest = read_json(os.path.join(pdir, po.MANIFEST_NAME))
-    problems = po.verify_manifest(pdir)
+    files = parquet_files(pdir)
+    manifest = read_json(os.path.join(pdir, MANIFEST_NAME))
+    problems = verify_manifest(pdir)
     if not files and manifest is None:
         return None
     try:
@@ -396,7 +378,7 @@ def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | No
             category = best.get("retention_category", "")
     except (KeyError, ValueError) as exc:
         raise TelescrubError(f"no usable expiry in manifest or footers ({exc})") from None
-    event_date = _event_date(pdir)
+    event_date = partition_event_date(pdir)
     base = (exp - dt.timedelta(days=days) if event_date is None
             else dt.date.fromisoformat(event_date))
     cols = _columns(files, days)
@@ -429,11 +411,11 @@ def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | No
 def _record(plan: Plan, as_of: dt.date, dry_run: bool) -> dict[str, Any]:
     m = plan.manifest or {}
     msha = None
-    mpath = os.path.join(plan.pdir, po.MANIFEST_NAME)
+    mpath = os.path.join(plan.pdir, MANIFEST_NAME)
     if os.path.exists(mpath):
         msha = sha256_file(mpath)
     files_before = [{"path": os.path.basename(f), "rows": _rows(f), "sha256": sha256_file(f)}
-                    for f in _files(plan.pdir)]
+                    for f in parquet_files(plan.pdir)]
     return {
         "audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": plan.action,
         "at": _now(), "as_of": as_of.isoformat(), "dry_run": dry_run,
@@ -544,7 +526,7 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
     # launch, pane and batch that wrote the file, its retention) carry over to the new file
     old_entries = {str(e.get("path")): e for e in (plan.manifest or {}).get("files", [])
                    if isinstance(e, dict)}
-    for path in _files(plan.pdir):
+    for path in parquet_files(plan.pdir):
         data = pq.read_table(path, partitioning=None)
         keep = [n for n in data.column_names if n not in dropped]
         new = data.select(keep)
@@ -580,10 +562,10 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
         "purged_columns": sorted({*manifest.get("purged_columns", []), *dropped}),
         "last_purge": {"action_id": rec["action_id"], "at": now, "as_of": rec["as_of"]},
     })
-    write_json_atomic(os.path.join(staged, po.MANIFEST_NAME), manifest)
+    write_json_atomic(os.path.join(staged, MANIFEST_NAME), manifest)
     rec.update({
         "files_after": manifest["files"],
-        "manifest_sha256_after": sha256_file(os.path.join(staged, po.MANIFEST_NAME)),
+        "manifest_sha256_after": sha256_file(os.path.join(staged, MANIFEST_NAME)),
         "retention_days_after": days, "retention_category_after": category,
         "expires_on_after": manifest["expires_on"],
     })
@@ -626,8 +608,8 @@ def leftovers(out: str) -> list[str]:
             tdir = os.path.join(work, table)
             if os.path.isdir(tdir):
                 found.extend(os.path.join(WORK_DIR, table, e) for e in sorted(os.listdir(tdir)))
-    for tdir in _tables(out).values():
-        for pdir in _partitions(tdir):
+    for tdir in find_tables(out).values():
+        for pdir in partition_dirs(tdir):
             if os.path.exists(os.path.join(pdir, INTENT_NAME)):
                 found.append(os.path.relpath(os.path.join(pdir, INTENT_NAME), out))
     return found
@@ -689,8 +671,8 @@ def recover(out: str, audit: Audit) -> list[str]:
         _prune_tree(os.path.join(out, table))
     with contextlib.suppress(OSError):
         os.rmdir(work)
-    for tdir in _tables(out).values():
-        for pdir in _partitions(tdir):
+    for tdir in find_tables(out).values():
+        for pdir in partition_dirs(tdir):
             rel = os.path.relpath(pdir, out)
             for name in os.listdir(pdir):
                 if name.startswith(".") and ".tmp-" in name:
@@ -745,8 +727,8 @@ def purge(out: str, as_of: dt.date | None = None, dry_run: bool = False) -> Purg
         result.pending_recovery = leftovers(out)
     else:
         result.recovered = recover(out, audit)
-    for table, tdir in _tables(out).items():
-        for pdir in _partitions(tdir):
+    for table, tdir in find_tables(out).items():
+        for pdir in partition_dirs(tdir):
             result.checked += 1
             try:
                 plan = plan_partition(out, table, pdir, as_of)
@@ -844,7 +826,7 @@ def _parse_date(text: str) -> dt.date:
 
 
 def _cmd_purge(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.store.commit import OutputLock
+    from telescrub.store.lock import OutputLock
 
     out = os.path.abspath(args.output)
     if not os.path.isdir(out):

@@ -31,7 +31,6 @@ import secrets
 import shutil
 import signal
 import time
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -40,16 +39,24 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from telescrub.app.batch import DEFAULT_RUNNER, make_run_info
-from telescrub.classifiers.source_schema import SourceSchema, load_source_schemas
+from telescrub.app.batch import make_run_info
+from telescrub.app.settings import DEFAULT_RUNNER, Settings
+from telescrub.classifiers.source_schema import SourceSchema
+from telescrub.core import report as build
+from telescrub.core.digest import sha256_range
 from telescrub.core.errors import InputError, OutputError
-from telescrub.core.keys import HashKey, load_key
-from telescrub.core.policy import Policy, load_policy, with_ner_model
-from telescrub.formats.readers import ReadLimits, detect_format, table_name_for
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.formats.readers import detect_format, table_name_for
+from telescrub.formats.units import InputFile
 from telescrub.pipelines import streaming as st
-from telescrub.pipelines.read import InputFile, ReadInputs, file_sha256
-from telescrub.pipelines.report import write_report
-from telescrub.store.commit import OutputLock
+from telescrub.pipelines.read import ReadInputs
+from telescrub.pipelines.report import ReportCombineFn
+from telescrub.pipelines.scrub import RunWide
+from telescrub.store.fs import append_lines, read_jsonl, write_atomic, write_json_atomic
+from telescrub.store.layout import ROLLING_REPORT, STREAMING_DIR
+from telescrub.store.lock import OutputLock, merge_lock
+from telescrub.store.report import write_report
 
 log = logging.getLogger("telescrub.streaming")
 
@@ -63,98 +70,33 @@ _DIRECT = {"", "directrunner", "direct", "bundlebaseddirectrunner", "switchingdi
 _KEEP_BATCH_IDS = 100
 
 
-@dataclass
-class StreamingConfig:
-    output: str
-    watch: list[str] = field(default_factory=list)
-    input_subscription: str | None = None
-    input_topic: str | None = None
-    bootstrap_servers: str | None = None
-    topics: list[str] = field(default_factory=list)
-    window: str = "5m"
-    allowed_lateness: str = "10m"
-    stop_after_idle: float | None = None
-    max_runtime: float | None = None
-    policy_path: str | None = None
-    schema_dir: str | None = None
-    fmt: str = "auto"
-    table: str | None = None
-    key_file: str | None = None
-    demo_key: bool = False
-    mode: str = "append"
-    default_year: int | None = None
-    shards: int = 1
-    beam_args: list[str] = field(default_factory=list)
-    poll_interval: float = 1.0
-    settle_seconds: float = 1.0
-    max_files_per_batch: int = 64
-    max_file_bytes: int | None = None  # reader caps (None: the readers' defaults)
-    max_line_bytes: int | None = None
-    #: Kafka only: an expansion service (address or in-process servicer); None = Beam default
-    expansion_service: Any = None
-    ner_model: str | None = None  # --ner-model (classifiers/ner.py); None: the policy's
+def source_kind(cfg: Settings) -> str:
+    kinds = [k for k, on in (("watch", bool(cfg.watch)),
+                             ("pubsub", bool(cfg.input_subscription or cfg.input_topic)),
+                             ("kafka", bool(cfg.bootstrap_servers or cfg.topics))) if on]
+    if len(kinds) != 1:
+        raise InputError("--streaming needs exactly one source: --watch DIR (or INPUT "
+                         "directories), --input_subscription/--input_topic, or "
+                         "--bootstrap_servers with --topics"
+                         + (f" (got {', '.join(kinds)})" if kinds else ""))
+    if kinds[0] == "pubsub" and cfg.input_subscription and cfg.input_topic:
+        raise InputError("give --input_subscription or --input_topic, not both")
+    if kinds[0] == "kafka" and not (cfg.bootstrap_servers and cfg.topics):
+        raise InputError("Kafka needs both --bootstrap_servers and --topics")
+    return kinds[0]
 
-    def source_kind(self) -> str:
-        kinds = [k for k, on in (("watch", bool(self.watch)),
-                                 ("pubsub", bool(self.input_subscription or self.input_topic)),
-                                 ("kafka", bool(self.bootstrap_servers or self.topics))) if on]
-        if len(kinds) != 1:
-            raise InputError("--streaming needs exactly one source: --watch DIR (or INPUT "
-                             "directories), --input_subscription/--input_topic, or "
-                             "--bootstrap_servers with --topics"
-                             + (f" (got {', '.join(kinds)})" if kinds else ""))
-        if kinds[0] == "pubsub" and self.input_subscription and self.input_topic:
-            raise InputError("give --input_subscription or --input_topic, not both")
-        if kinds[0] == "kafka" and not (self.bootstrap_servers and self.topics):
-            raise InputError("Kafka needs both --bootstrap_servers and --topics")
-        return kinds[0]
 
-    def read_limits(self) -> ReadLimits:
-        lim = ReadLimits()
-        for name, value in (("max-file-bytes", self.max_file_bytes),
-                            ("max-line-bytes", self.max_line_bytes)):
-            if value is not None and value < 1:
-                raise InputError(f"--{name} must be at least 1 byte")
-        return ReadLimits(max_bytes=self.max_file_bytes or lim.max_bytes,
-                          max_line_bytes=self.max_line_bytes or lim.max_line_bytes)
-
-    def window_spec(self) -> st.WindowSpec:
-        try:
-            size = st.parse_duration(self.window)
-            lateness = st.parse_duration(self.allowed_lateness)
-            return st.WindowSpec(size, lateness, margin_s=max(st.DEFAULT_MARGIN_S, size))
-        except ValueError as exc:
-            raise InputError(f"--window/--allowed-lateness: {exc}") from None
+def window_spec(cfg: Settings) -> st.WindowSpec:
+    try:
+        size = st.parse_duration(cfg.window)
+        lateness = st.parse_duration(cfg.allowed_lateness)
+        return st.WindowSpec(size, lateness, margin_s=max(st.DEFAULT_MARGIN_S, size))
+    except ValueError as exc:
+        raise InputError(f"--window/--allowed-lateness: {exc}") from None
 
 
 def _now_us() -> int:
     return st.micros_of(dt.datetime.now(dt.timezone.utc))
-
-
-def _atomic_json(path: str, obj: Any) -> None:
-    tmp = f"{path}.tmp-{secrets.token_hex(4)}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=True, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _read_jsonl(path: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if not os.path.exists(path):
-        return out
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except ValueError:  # a torn last line of a crashed append: ignored, rewritten
-                log.warning("ignoring an unreadable line in %s", path)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,7 +121,7 @@ class Ledger:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.entries = _read_jsonl(path)
+        self.entries = read_jsonl(path)  # a torn last line of a crashed append: skipped
         self.keys = {ledger_key(e) for e in self.entries}
         self.stats = {(_abs(e), int(e["size"]), int(e["mtime_ns"])) for e in self.entries}
         self.contents = {(_abs(e), e["sha256"]) for e in self.entries}
@@ -188,12 +130,7 @@ class Ledger:
         new = [e for e in entries if ledger_key(e) not in self.keys]
         if not new:
             return
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            for e in new:
-                fh.write(json.dumps(e, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        append_lines(self.path, new)
         for e in new:
             self.entries.append(e)
             self.keys.add(ledger_key(e))
@@ -213,11 +150,11 @@ def _ignored(name: str) -> bool:
 class LandingDriver:
     """Poll landing directories and run micro-batches until told to stop."""
 
-    def __init__(self, cfg: StreamingConfig, policy: Policy, key: HashKey,
+    def __init__(self, cfg: Settings, policy: Policy, key: HashKey,
                  schemas: dict[str, SourceSchema], spec: st.WindowSpec) -> None:
         self.cfg, self.policy, self.key, self.schemas, self.spec = cfg, policy, key, schemas, spec
         self.out = os.path.abspath(cfg.output)
-        self.sdir = os.path.join(self.out, st.STREAMING_DIR)
+        self.sdir = os.path.join(self.out, STREAMING_DIR)
         self.watch = list(cfg.watch)  # as given: sources are recorded as given, as in batch
         for d in self.watch:
             if not os.path.isdir(d):
@@ -241,7 +178,7 @@ class LandingDriver:
                 state: dict[str, Any] = json.load(fh)
                 return state
         except FileNotFoundError:
-            return {"format_version": 1, "acc": st.StreamReportCombineFn().create_accumulator(),
+            return {"format_version": 1, "acc": build.new_acc(),
                     "watermarks": {}, "committed": [], "batch_seq": 0,
                     "key_id": self.key.key_id, "window_s": self.spec.size_s,
                     "first_run_id": self.run_info.run_id}
@@ -315,7 +252,7 @@ class LandingDriver:
 
     def _describe(self, f: dict[str, Any]) -> dict[str, Any] | None:
         """Hash, table and format of a settled file; None if it is old content re-touched."""
-        sha, size = file_sha256(f["path"])
+        sha, size = sha256_range(f["path"])
         if (os.path.abspath(f["path"]), sha) in self.ledger.contents:
             log.info("%s: touched but unchanged (same sha256 as processed): skipped", f["path"])
             self._unchanged.add((os.path.abspath(f["path"]), f["size"], f["mtime_ns"]))
@@ -335,17 +272,13 @@ class LandingDriver:
         files = [InputFile(f["path"], f["table"], f["format"]) for f in batch["files"]
                  if f.get("status") != "rejected"]
         if not files:
-            _atomic_json(os.path.join(bdir, "stats.json"),
-                         st.StreamReportCombineFn().create_accumulator())
+            write_json_atomic(os.path.join(bdir, "stats.json"), build.new_acc())
             return
         options = PipelineOptions(self.cfg.beam_args)
         std = options.view_as(StandardOptions)
         std.streaming = False
         if not std.runner:
-            # Beam's DirectRunner first tries Prism, which it downloads at run time; telescrub
-            # must never reach for the network, so the default is the local FnApiRunner it
-            # would fall back to (it honours --direct_num_workers/--direct_running_mode)
-            std.runner = DEFAULT_RUNNER
+            std.runner = DEFAULT_RUNNER  # never Prism, which Beam would download
         arrival = Timestamp(micros=int(batch["arrival_us"]))
         stats_path = os.path.join(bdir, "stats.json")
         with beam.Pipeline(options=options) as p:
@@ -359,10 +292,11 @@ class LandingDriver:
                 self.out, self.policy, self.key, self.run_info, self.spec, self.schemas,
                 tables=sorted({f.table for f in files}), watermarks=dict(batch["watermarks"]),
                 lines_path=os.path.join(bdir, "lines.jsonl"), batch=batch["batch_id"],
-                shards=self.cfg.shards, known_scope="batch")
+                shards=self.cfg.resolved_shards(1), known=RunWide())
             _ = ((read.stats, result.stats) | "AllStats" >> beam.Flatten()
-                 | "MergeStats" >> beam.CombineGlobally(st.StreamReportCombineFn())
-                 | "SaveStats" >> beam.Map(lambda acc, path=stats_path: _atomic_json(path, acc)))
+                 | "MergeStats" >> beam.CombineGlobally(ReportCombineFn())
+                 | "SaveStats" >> beam.Map(
+                     lambda acc, path=stats_path: write_json_atomic(path, acc)))
 
     def _merge(self, cum: dict[str, Any], acc: dict[str, Any]) -> dict[str, Any]:
         # batch's "input" stats are one per file: add them up per path (a file dropped again
@@ -376,20 +310,21 @@ class LandingDriver:
                 for k in ("records", "bad", "bytes"):
                     cur[k] = int(cur.get(k) or 0) + int(info.get(k) or 0)
                 cur["sha256"] = info.get("sha256")
-        merged = st.StreamReportCombineFn().merge_accumulators([cum, acc])
+        merged = build.merge([cum, acc])
         merged["inputs"] = inputs
         return merged
 
     def _commit(self, batch: dict[str, Any], state: dict[str, Any]) -> None:
         bid = batch["batch_id"]
         bdir = self._path(BATCHES, bid)
-        rolling = os.path.join(self.out, st.ROLLING_REPORT)
+        rolling = os.path.join(self.out, ROLLING_REPORT)
         if bid not in state["committed"]:
             with open(os.path.join(bdir, "stats.json"), encoding="utf-8") as fh:
                 acc = json.load(fh)
-            lines = _read_jsonl(os.path.join(bdir, "lines.jsonl"))
+            lines = read_jsonl(os.path.join(bdir, "lines.jsonl"))
             lines.sort(key=lambda x: (x["table"], x["window_start"], x["shard"]))
-            st.append_lines(self.out, rolling, lines)
+            with merge_lock(self.out):
+                append_lines(rolling, lines)
             state["acc"] = self._merge(state["acc"], acc)
             cap = _now_us() + self.spec.max_future_s * st.MICROS
             for table, us in acc.get("watermarks", {}).items():
@@ -398,7 +333,7 @@ class LandingDriver:
             state["committed"] = (state["committed"] + [bid])[-_KEEP_BATCH_IDS:]
             state.update(policy_hash=self.policy.digest, key_id=self.key.key_id,
                          window_s=self.spec.size_s)
-            _atomic_json(self._path(STATE), state)  # the commit point of output + report
+            write_json_atomic(self._path(STATE), state)  # the commit point of output + report
         inputs = state["acc"].get("inputs", {})
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         self.ledger.append([{
@@ -413,12 +348,13 @@ class LandingDriver:
         self.write_summary(state)
 
     def _strip_lines(self, bid: str) -> None:
-        rolling = os.path.join(self.out, st.ROLLING_REPORT)
-        lines = _read_jsonl(rolling)
+        rolling = os.path.join(self.out, ROLLING_REPORT)
+        lines = read_jsonl(rolling)
         keep = [x for x in lines if x.get("batch") != bid]
         if len(keep) != len(lines):
-            with st.output_lock(self.out):
-                _atomic_json_lines(rolling, keep)
+            with merge_lock(self.out):
+                write_atomic(rolling, "".join(json.dumps(x, sort_keys=True, default=str) + "\n"
+                                              for x in keep))
 
     def process(self, batch: dict[str, Any], state: dict[str, Any]) -> None:
         names = ", ".join(os.path.basename(f["path"]) for f in batch["files"])
@@ -466,12 +402,14 @@ class LandingDriver:
     def run(self) -> dict[str, Any]:
         started = time.monotonic()
         with OutputLock(self.out):
-            if self.cfg.mode == "error-if-exists" and not os.path.exists(self._path(STATE)) \
+            if self.cfg.resolved_mode("append") == "error-if-exists" \
+                    and not os.path.exists(self._path(STATE)) \
                     and [e for e in os.listdir(self.out) if e != ".telescrub.lock"]:
                 raise OutputError(f"output directory {self.out} is not empty "
                                   "(--mode error-if-exists)")
             os.makedirs(self.sdir, exist_ok=True)
-            shutil.rmtree(os.path.join(self.out, st.STAGING_DIR), ignore_errors=True)
+            # staging of earlier versions (files are now written in place, content-named)
+            shutil.rmtree(os.path.join(self.sdir, "staging"), ignore_errors=True)
             self.ledger = Ledger(self._path(LEDGER))
             state = self._load_state()
             self._check_state(state)
@@ -489,7 +427,7 @@ class LandingDriver:
                              "files": batch_files, "arrival_us": _now_us(),
                              "watermarks": dict(state["watermarks"]),
                              "run_id": self.run_info.run_id}
-                    _atomic_json(self._path(INFLIGHT), batch)
+                    write_json_atomic(self._path(INFLIGHT), batch)
                     self.process(batch, state)
                     idle_since = time.monotonic()
                 elif pending or ready:
@@ -507,34 +445,24 @@ class LandingDriver:
         return report
 
 
-def _atomic_json_lines(path: str, lines: list[dict[str, Any]]) -> None:
-    tmp = f"{path}.tmp-{secrets.token_hex(4)}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(json.dumps(line, sort_keys=True, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 # --------------------------------------------------------------------------------------------
 # Deployed (unbounded) pipeline
 # --------------------------------------------------------------------------------------------
 
 
-def build_streaming_pipeline(cfg: StreamingConfig, options: PipelineOptions | None = None,
+def build_streaming_pipeline(cfg: Settings, options: PipelineOptions | None = None,
                              policy: Policy | None = None, key: HashKey | None = None,
                              schemas: dict[str, SourceSchema] | None = None,
                              ) -> beam.Pipeline:
     """The unbounded Pub/Sub or Kafka pipeline, constructed but not run (tests walk it)."""
-    kind = cfg.source_kind()
+    kind = source_kind(cfg)
     if kind == "watch":
         raise InputError("build_streaming_pipeline is for Pub/Sub and Kafka; --watch runs "
                          "as local micro-batches (LandingDriver)")
-    policy = policy or with_ner_model(load_policy(cfg.policy_path), cfg.ner_model)
-    key = key or load_key(cfg.key_file, cfg.demo_key)
-    schemas = schemas if schemas is not None else load_source_schemas(cfg.schema_dir)
-    spec = cfg.window_spec()
+    policy = policy or cfg.load_policy()
+    key = key or cfg.load_key()
+    schemas = schemas if schemas is not None else cfg.load_schemas()
+    spec = window_spec(cfg)
     options = options or PipelineOptions(cfg.beam_args)
     std = options.view_as(StandardOptions)
     std.streaming = True
@@ -564,13 +492,13 @@ def build_streaming_pipeline(cfg: StreamingConfig, options: PipelineOptions | No
     src = p | "Source" >> source
     result = (src.records, src.bad) | "Streaming" >> st.StreamingScrubToParquet(
         out, policy, key, run_info, spec, schemas, tables=sorted(schemas),
-        shards=cfg.shards)
+        shards=cfg.resolved_shards(1))
     _ = ((src.stats, result.stats) | "AllStats" >> beam.Flatten()
          | "Report" >> st.ContinuousReport(out, run_meta, policy, schemas))
     return p
 
 
-def _run_deployed(cfg: StreamingConfig) -> None:
+def _run_deployed(cfg: Settings) -> None:
     options = PipelineOptions(cfg.beam_args)
     runner = str(options.view_as(StandardOptions).runner or "")
     if runner.lower() in _DIRECT:
@@ -586,7 +514,7 @@ def _run_deployed(cfg: StreamingConfig) -> None:
     try:
         p = build_streaming_pipeline(cfg, options)
     except (RuntimeError, OSError) as exc:
-        if cfg.source_kind() != "kafka":
+        if source_kind(cfg) != "kafka":
             raise
         raise InputError(
             "could not expand ReadFromKafka (a Java cross-language transform): "
@@ -605,10 +533,10 @@ def _run_deployed(cfg: StreamingConfig) -> None:
         result.wait_until_finish()
 
 
-def run_streaming(cfg: StreamingConfig) -> dict[str, Any] | None:
+def run_streaming(cfg: Settings) -> dict[str, Any] | None:
     """Run ``telescrub run --streaming``. Returns the summary report (local landing mode),
     or None for a deployed job (its report is rewritten by the job itself)."""
-    kind = cfg.source_kind()
+    kind = source_kind(cfg)
     if kind != "watch":
         _run_deployed(cfg)
         return None
@@ -618,10 +546,10 @@ def run_streaming(cfg: StreamingConfig) -> dict[str, Any] | None:
                          f"{runner}; deployments read Pub/Sub or Kafka (docs/streaming.md)")
     if "://" in cfg.output:
         raise OutputError(f"--output {cfg.output}: local streaming writes to a local path")
-    policy = with_ner_model(load_policy(cfg.policy_path), cfg.ner_model)
-    schemas = load_source_schemas(cfg.schema_dir)
-    key = load_key(cfg.key_file, cfg.demo_key)
-    driver = LandingDriver(cfg, policy, key, schemas, cfg.window_spec())
+    policy = cfg.load_policy()
+    schemas = cfg.load_schemas()
+    key = cfg.load_key()
+    driver = LandingDriver(cfg, policy, key, schemas, window_spec(cfg))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if driver.stop_reason is not None:
@@ -636,5 +564,5 @@ def run_streaming(cfg: StreamingConfig) -> dict[str, Any] | None:
             signal.signal(s, h)
 
 
-__all__ = ["Ledger", "LandingDriver", "StreamingConfig", "build_streaming_pipeline",
+__all__ = ["Ledger", "LandingDriver", "build_streaming_pipeline",
            "run_streaming"]

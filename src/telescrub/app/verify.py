@@ -65,14 +65,24 @@ from telescrub.core.policy import Policy, load_policy
 from telescrub.core.report import QUARANTINE_TABLE
 from telescrub.core.timeparse import parse_timestamp
 from telescrub.store import parquet as po
+from telescrub.store.layout import (
+    PARTITION_COLUMN,
+    PURGE_INTENT,
+    PURGE_WORKDIR,
+    ROLLING_REPORT,
+    VERIFY_NAME,
+    find_tables,
+    nested_partitions,
+    parquet_files,
+    partition_dirs,
+    partition_event_date,
+    partition_keys,
+)
+from telescrub.store.manifest import read_manifest, verify_manifest
+from telescrub.store.parquet import field_meta, footer
 
 log = logging.getLogger("telescrub")
 
-VERIFY_NAME = "verify.json"
-REPORT_DIRS = ("_report", "_audit")
-PURGE_WORKDIR = ".purge"  # telescrub.app.purge.WORK_DIR
-PURGE_INTENT = ".purge-intent.json"  # telescrub.app.purge.INTENT_NAME
-ROLLING_REPORT = os.path.join("_report", "streaming.jsonl")  # pipelines.streaming.ROLLING_REPORT
 ROLLING_COUNTS = ("read", "written", "quarantined", "dropped_by_policy")
 #: footer keys that must be present and non-empty
 FOOTER_REQUIRED = ("run_id", "policy_version", "policy_hash", "key_id", "retention_days",
@@ -90,109 +100,6 @@ EXPECTED_TRANSFORMED = {("truncate_ip", "IPV4"), ("truncate_ip", "IPV6"),
 
 
 # ------------------------------------------------------------------------------- discovery
-
-
-def find_tables(out: str) -> dict[str, str]:
-    """``{table: directory}`` for every table directory (``_quarantine`` included)."""
-    tables: dict[str, str] = {}
-    try:
-        entries = sorted(os.listdir(out))
-    except OSError:
-        return tables
-    for name in entries:
-        path = os.path.join(out, name)
-        if name.startswith(".") or name in REPORT_DIRS or not os.path.isdir(path):
-            continue
-        if any(e.startswith(po.PARTITION_COLUMN + "=") for e in os.listdir(path)):
-            tables[name] = path
-    return tables
-
-
-def _is_partition_name(name: str) -> bool:
-    """A Hive ``key=value`` directory name (``event_date=...``, ``event_window=...``)."""
-    return "=" in name and not name.startswith((".", "_"))
-
-
-def _hive_subdirs(path: str) -> list[str]:
-    return sorted(os.path.join(path, e) for e in os.listdir(path)
-                  if _is_partition_name(e) and os.path.isdir(os.path.join(path, e)))
-
-
-def _holds_partition_files(path: str) -> bool:
-    """True when ``path`` holds a partition's own content: Parquet files, a manifest, a purge
-    journal or leftovers of an interrupted write."""
-    for e in os.listdir(path):
-        if e in (po.MANIFEST_NAME, PURGE_INTENT) or (e.startswith(".") and ".tmp-" in e):
-            return True
-        if e.endswith(".parquet") and os.path.isfile(os.path.join(path, e)):
-            return True
-    return False
-
-
-def partition_dirs(table_dir: str) -> list[str]:
-    """Every partition directory of a table: a directory holding the Parquet files and their
-    ``_manifest.json``, at any depth below ``<table>/event_date=...`` (batch:
-    ``event_date=D``; streaming: ``event_date=D/event_window=HHMM``). A directory without
-    Hive sub-directories is a partition even when empty (it then lacks its manifest); one with
-    sub-directories is only a level of the layout, unless it also holds files itself (see
-    :func:`nested_partitions`)."""
-    found: list[str] = []
-
-    def walk(path: str) -> None:
-        subs = _hive_subdirs(path)
-        if not subs or _holds_partition_files(path):
-            found.append(path)
-        for sub in subs:
-            walk(sub)
-
-    for top in sorted(os.path.join(table_dir, e) for e in os.listdir(table_dir)
-                      if e.startswith(po.PARTITION_COLUMN + "=")
-                      and os.path.isdir(os.path.join(table_dir, e))):
-        walk(top)
-    return sorted(found)
-
-
-def nested_partitions(pdir: str) -> list[str]:
-    """Hive sub-directories of a partition directory (a mixed layout: a partition must not
-    hold further partitions, deleting or swapping it would take them along)."""
-    return _hive_subdirs(pdir)
-
-
-def parquet_files(pdir: str) -> list[str]:
-    return sorted(os.path.join(pdir, e) for e in os.listdir(pdir)
-                  if e.endswith(".parquet") and not e.startswith((".", "_")))
-
-
-def partition_keys(pdir: str) -> dict[str, str]:
-    """The Hive keys of a partition directory's path, outermost first (``event_date`` and, in
-    a streaming output, ``event_window``)."""
-    keys: dict[str, str] = {}
-    parts = os.path.normpath(pdir).split(os.sep)
-    start = max((i for i, p in enumerate(parts) if p.startswith(po.PARTITION_COLUMN + "=")),
-                default=len(parts))
-    for part in parts[start:]:
-        k, _, v = part.partition("=")
-        keys[k] = v
-    return keys
-
-
-def partition_event_date(pdir: str) -> str | None:
-    """The event date of a partition directory (``None``: the null partition), taken from the
-    ``event_date=`` component of its path, wherever it sits."""
-    value = partition_keys(pdir).get(po.PARTITION_COLUMN)
-    if value is None:
-        raise ValueError(f"{pdir} is not below an {po.PARTITION_COLUMN}= directory")
-    return None if value == po.NULL_PARTITION else value
-
-
-def footer(schema: pa.Schema) -> dict[str, str]:
-    return {k.decode()[len(po.META_PREFIX):]: v.decode()
-            for k, v in (schema.metadata or {}).items()
-            if k.decode(errors="replace").startswith(po.META_PREFIX)}
-
-
-def field_meta(f: pa.Field) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
 
 
 def _now() -> str:
@@ -571,13 +478,13 @@ def verify_output(out: str, policy: Policy | None = None,
         for pdir in partition_dirs(tdir):
             scan.partitions += 1
             prel = os.path.relpath(pdir, out)
-            for problem in po.verify_manifest(pdir):
+            for problem in verify_manifest(pdir):
                 man_c.fail(f"{prel}: {problem}")
             if os.path.exists(os.path.join(pdir, PURGE_INTENT)):
                 man_c.fail(f"{prel}: an interrupted purge left its journal: run "
                            "`telescrub purge` to finish it")
             try:
-                manifest: dict[str, Any] | None = po.read_manifest(pdir)
+                manifest: dict[str, Any] | None = read_manifest(pdir)
             except (OSError, ValueError):
                 manifest = None
             for sub in nested_partitions(pdir):
@@ -585,7 +492,7 @@ def verify_output(out: str, policy: Policy | None = None,
                            f"{os.path.basename(sub)} (a partition must not nest another)")
             keys = partition_keys(pdir)
             for k, v in keys.items():
-                if k == po.PARTITION_COLUMN or not manifest or k not in manifest:
+                if k == PARTITION_COLUMN or not manifest or k not in manifest:
                     continue
                 if str(manifest[k]) != v:
                     man_c.fail(f"{prel}: manifest {k} {manifest[k]!r} != directory {v!r}")
@@ -731,7 +638,7 @@ def verdict(result: dict[str, Any]) -> str:
 
 
 def _cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from telescrub.store.commit import OutputLock
+    from telescrub.store.lock import OutputLock
 
     out = os.path.abspath(args.output)
     if not os.path.isdir(out):

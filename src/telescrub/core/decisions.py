@@ -1,18 +1,19 @@
 """Decisions: what telescrub decided for each field (category, action, evidence) and table.
 
 Frozen values: the classifiers make them (``telescrub.classifiers.decide``), the pipelines ship
-them to workers, the actor applies them. A field a table's decisions do not name is resolved
-by the table's ``resolver`` (a picklable callable the classifiers provide: rules only, or
-"fail closed" drift), never guessed here.
+them to workers (a side input), the actor applies them. Lookups go through a
+:class:`Decisions` strategy: :class:`FrozenDecisions` (batch: a field the profile never saw
+has no decision, and its record is quarantined) or the classifiers' ``ReviewedDecisions``
+(streaming: a field is decided from the reviewed schema and the rules when it appears).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from telescrub.core.policy import ActionSpec, Policy
+from telescrub.core.policy import ActionSpec
 
 #: what a value is after an action, for retention (DESIGN §3: "the category after the action
 #: is what the output holds"). None = the action leaves nothing identifying.
@@ -62,27 +63,45 @@ _TS_PREFERENCE = ("timestamp", "@timestamp", "time", "event_time", "eventtime", 
                   "createdat", "date", "ts")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableDecision:
     table: str
-    fields: dict[str, FieldDecision]
+    fields: dict[str, FieldDecision]  # read-only once made
     timestamp_path: str | None = None
     records: int = 0
     schema_path: str | None = None
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # counts only, no values
-    #: decides a field these decisions do not name (streaming: rules and the reviewed
-    #: schema; batch: fail closed, as drift); None: an unknown field is an error
-    resolver: Callable[[str, str], FieldDecision] | None = None
 
-    def decision(self, policy: Policy, path: str) -> FieldDecision:
-        d = self.fields.get(path)
-        if d is None:
-            if self.resolver is None:
-                raise KeyError(f"table {self.table!r} has no decision for a field")
-            d = self.fields[path] = self.resolver(self.table, path)
-            if self.timestamp_path is None and d.timestamp:
-                self.timestamp_path = choose_timestamp(self.fields)
-        return d
+
+class Decisions(Protocol):
+    """How the engine looks decisions up (a strategy; see the module docstring)."""
+
+    def table(self, name: str) -> TableDecision | None:
+        """The table's decisions, or None when this run has none for the table."""
+
+    def field(self, table: str, path: str) -> FieldDecision | None:
+        """A field's decision, or None when the field has none (its record is quarantined)."""
+
+    def timestamp_path(self, table: str, paths: Iterable[str]) -> str | None:
+        """The field holding the event time of a record of ``table`` with these fields."""
+
+
+class FrozenDecisions:
+    """Batch: exactly the decisions the profile made (``{table: TableDecision}``)."""
+
+    def __init__(self, tables: Mapping[str, TableDecision]) -> None:
+        self.tables = tables
+
+    def table(self, name: str) -> TableDecision | None:
+        return self.tables.get(name)
+
+    def field(self, table: str, path: str) -> FieldDecision | None:
+        td = self.tables.get(table)
+        return None if td is None else td.fields.get(path)
+
+    def timestamp_path(self, table: str, paths: Iterable[str]) -> str | None:
+        td = self.tables.get(table)
+        return None if td is None else td.timestamp_path
 
 
 def choose_timestamp(decisions: dict[str, FieldDecision],

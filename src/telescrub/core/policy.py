@@ -110,7 +110,7 @@ class Policy:
 
 
 # -------------------------------------------------------------------- validation
-class _Checker:
+class Checker:
     def __init__(self, where: Callable[[KeyPath], str]) -> None:
         self.where = where
 
@@ -168,7 +168,7 @@ def _entity_names() -> tuple[str, ...]:
 def _load_rules(path: str) -> tuple[tuple[RoleRule, ...], dict[str, dict[str, str]],
                                     dict[str, str]]:
     data, where = load_yaml(path)
-    c = _Checker(where)
+    c = Checker(where)
     doc = c.mapping(data, (), {"version", "roles", "entity_categories",
                                "text_entity_categories"}, ("roles", "entity_categories"))
     known_entities = _entity_names()
@@ -217,7 +217,7 @@ def load_policy(path: str | None = None) -> Policy:
     """Load and validate a policy file (default: the bundled schemas/policy.yaml)."""
     path = path or default_policy_path()
     data, where = load_yaml(path)
-    c = _Checker(where)
+    c = Checker(where)
     doc = c.mapping(data, (), {"version", "rules", "thresholds", "categories", "entities",
                                "fields", "text", "drift"}, ("version", "categories"))
     if not isinstance(doc["version"], (str, int, float)) or isinstance(doc["version"], bool):

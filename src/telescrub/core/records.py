@@ -42,12 +42,29 @@ class ScrubbedRecord(NamedTuple):
     fields: dict[str, Any]
 
 
+#: column names the output reserves (Hive partition column, lineage columns)
+RESERVED_NAMES = frozenset({"event_date", "_source_file", "_source_line"})
+
+
+def output_name(path: str) -> str:
+    """Column name for a field path: reserved names get a trailing underscore."""
+    return f"{path}_" if path in RESERVED_NAMES else path
+
+
+def path_of(name: str) -> str:
+    """Field path of an output column name (inverse of :func:`output_name`)."""
+    return name[:-1] if name.endswith("_") and name[:-1] in RESERVED_NAMES else name
+
+
 # Module-level type predicates for the ``Filter`` steps after multi-output ``ParDo``s (pickled
 # by reference; Beam 2.77's DaskRunner hands every tagged output the union of all outputs).
 def is_bad_record(x: Any) -> bool:
     return isinstance(x, BadRecord)
 
 
-def is_stats(x: Any) -> bool:
-    """Report count records are plain dicts."""
-    return isinstance(x, dict)
+def is_record(x: Any) -> bool:
+    return isinstance(x, Record)
+
+
+def is_scrubbed(x: Any) -> bool:
+    return isinstance(x, ScrubbedRecord)

@@ -1,10 +1,9 @@
-"""The run report: merged from the pipeline's count records, never from raw values.
+"""The run report: merged from the stages' typed count records (``telescrub.core.stats``),
+never from raw values. One accumulator serves batch and streaming runs.
 
-Stats records (dicts) come from the stages: ``input`` (per file: sha256, records, bad),
-``decision`` (per table: the field decisions and their evidence), ``act`` (entity counts,
-guard hits, records dropped by policy), ``example`` (one masked before/after per field) and
-``partition`` (files written, rows per source file, retention). ``finalize`` turns the merged
-accumulator into ``report.json`` with the accounting identity checked per input file:
+``add`` folds one record into the accumulator (a JSON-able dict: the streaming driver keeps it
+across micro-batches in its state file), ``merge`` combines accumulators, ``finalize`` turns
+one into ``report.json`` with the accounting identity checked per input file:
 ``read = written + quarantined + dropped``.
 """
 
@@ -13,7 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from telescrub.core.stats import (
+    ActStat,
+    DecisionStat,
+    ExampleStat,
+    InputStat,
+    PartitionStat,
+    QuarantineStat,
+    Stat,
+    StreamInputStat,
+    WatermarkStat,
+)
+
 QUARANTINE_TABLE = "_quarantine"
+WINDOW_KEY = "event_window"
 
 
 def new_acc() -> dict[str, Any]:
@@ -21,29 +33,74 @@ def new_acc() -> dict[str, Any]:
             "examples": {}, "partitions": [], "quarantine_reasons": {}}
 
 
-def add(acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
-    kind = s.get("kind")
-    if kind == "input":
-        _add_input(acc["inputs"], {k: v for k, v in s.items() if k != "kind"})
-    elif kind == "decision":
-        acc["decisions"][s["table"]] = {k: v for k, v in s.items() if k != "kind"}
-    elif kind == "act":
-        for t, p, e, n in s.get("entities", []):
+def partition_dict(s: PartitionStat) -> dict[str, Any]:
+    """A partition as the report lists it (``event_window`` only for streaming windows)."""
+    d = s._asdict()
+    if d[WINDOW_KEY] is None:
+        del d[WINDOW_KEY]
+    return d
+
+
+def add(acc: dict[str, Any], s: Stat) -> dict[str, Any]:
+    if isinstance(s, InputStat):
+        _add_input(acc["inputs"], s._asdict())
+    elif isinstance(s, DecisionStat):
+        acc["decisions"][s.table] = s._asdict()
+    elif isinstance(s, ActStat):
+        for t, p, e, n in s.entities:
             key = f"{t}\x00{p}\x00{e}"
             acc["entities"][key] = acc["entities"].get(key, 0) + n
-        for t, p, n in s.get("guard", []):
+        for t, p, n in s.guard:
             key = f"{t}\x00{p}"
             acc["guard"][key] = acc["guard"].get(key, 0) + n
-        for src, n in s.get("dropped", {}).items():
+        for src, n in s.dropped.items():
             acc["dropped"][src] = acc["dropped"].get(src, 0) + n
-    elif kind == "example":
-        acc["examples"].setdefault(f"{s['table']}\x00{s['path']}", [s["before"], s["after"]])
-    elif kind == "partition":
-        acc["partitions"].append({k: v for k, v in s.items() if k != "kind"})
-    elif kind == "quarantine":
-        key = f"{s['table']}\x00{s['reason']}"
-        acc["quarantine_reasons"][key] = acc["quarantine_reasons"].get(key, 0) + s["n"]
+    elif isinstance(s, ExampleStat):
+        acc["examples"].setdefault(f"{s.table}\x00{s.path}", [s.before, s.after])
+    elif isinstance(s, PartitionStat):
+        acc["partitions"].append(partition_dict(s))
+        if s.event_window is not None:  # one entry per window directory, not per pane
+            parts = acc["partitions"]
+            if len(parts) > 2 * int(acc.get("_compacted", 0)) + 64:
+                acc["partitions"] = merge_partitions(parts)
+                acc["_compacted"] = len(acc["partitions"])
+    elif isinstance(s, QuarantineStat):
+        key = f"{s.table}\x00{s.reason}"
+        acc["quarantine_reasons"][key] = acc["quarantine_reasons"].get(key, 0) + s.n
+    elif isinstance(s, StreamInputStat):
+        cur = acc.setdefault("stream_inputs", {}).setdefault(
+            s.source, {"source": s.source, "table": s.table, "format": "jsonl",
+                       "records": 0, "bad": 0})
+        cur["records"] += s.records
+        cur["bad"] += s.bad
+    elif isinstance(s, WatermarkStat):
+        wm = acc.setdefault("watermarks", {})
+        for table, us in s.max_event_us.items():
+            wm[table] = max(int(us), int(wm.get(table, us)))
+    else:
+        raise TypeError(f"not a report count record: {type(s).__name__}")
     return acc
+
+
+def merge_partitions(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per (table, event_date, window) however many panes or batches wrote it."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for p in parts:
+        k = (p["table"], p.get("event_date") or "", str(p.get(WINDOW_KEY, "")))
+        cur = merged.get(k)
+        if cur is None:
+            merged[k] = {**p, "files": sorted(set(p.get("files", []))),
+                         "sources": dict(p.get("sources", {}))}
+            continue
+        cur["files"] = sorted(set(cur["files"]) | set(p.get("files", [])))
+        cur["rows"] += p["rows"]
+        for src, n in p.get("sources", {}).items():
+            cur["sources"][src] = cur["sources"].get(src, 0) + n
+        if (p["retention_days"], p["retention_category"]) < (cur["retention_days"],
+                                                              cur["retention_category"]):
+            cur.update(retention_days=p["retention_days"], expires_on=p["expires_on"],
+                       retention_category=p["retention_category"])
+    return [merged[k] for k in sorted(merged)]
 
 
 def _add_input(inputs: dict[str, Any], info: dict[str, Any]) -> None:
@@ -60,6 +117,7 @@ def _add_input(inputs: dict[str, Any], info: dict[str, Any]) -> None:
 
 def merge(accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     out = new_acc()
+    streaming = False
     for a in accs:
         for info in a["inputs"].values():
             _add_input(out["inputs"], info)
@@ -70,6 +128,22 @@ def merge(accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for k, v in a["examples"].items():
             out["examples"].setdefault(k, v)
         out["partitions"].extend(a["partitions"])
+        for src, c in a.get("stream_inputs", {}).items():
+            streaming = True
+            cur = out.setdefault("stream_inputs", {}).setdefault(
+                src, {**c, "records": 0, "bad": 0})
+            cur["records"] += c["records"]
+            cur["bad"] += c["bad"]
+        for table, us in a.get("watermarks", {}).items():
+            streaming = True
+            wm = out.setdefault("watermarks", {})
+            wm[table] = max(int(us), int(wm.get(table, us)))
+        streaming = streaming or "_compacted" in a
+    if streaming or any(WINDOW_KEY in p for p in out["partitions"]):
+        out.setdefault("stream_inputs", {})
+        out.setdefault("watermarks", {})
+        out["partitions"] = merge_partitions(out["partitions"])
+        out["_compacted"] = len(out["partitions"])
     return out
 
 

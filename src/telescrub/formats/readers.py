@@ -412,7 +412,7 @@ def _too_long(table: str, source: str, line: int, item: LineTooLong, cap: int) -
     )
 
 
-def _read_jsonl(
+def read_jsonl_lines(
     lines: Iterator[tuple[int, bytes | LineTooLong]], table: str, source: str, lim: ReadLimits
 ) -> Generator[Record | BadRecord, None, None]:
     for n, raw in lines:
@@ -943,7 +943,7 @@ def read_records(
         raise ValueError("CSV files are read whole (a quoted field may span lines)")
     lines = open_text_lines(path, lim.max_bytes, lim.max_line_bytes, byte_range)
     if fmt == "jsonl":
-        records = _read_jsonl(lines, table, source, lim)
+        records = read_jsonl_lines(lines, table, source, lim)
     elif fmt == "csv":
         delimiter = "\t" if _extension(path) == ".tsv" else None
         records = _read_csv(lines, table, source, lim, delimiter)

@@ -51,63 +51,34 @@ describes). In ``append`` mode, ``_report`` describes the latest run only.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 from collections.abc import Iterator
-from types import TracebackType
 from typing import Any
 
 from telescrub.core.errors import OutputError
-from telescrub.store.fs import fsync_dir, read_json, sha256_file, write_json_atomic
+from telescrub.store.fs import fsync_dir, read_json, write_json_atomic
+from telescrub.store.layout import (
+    MANIFEST_NAME,
+    NULL_PARTITION,
+    PARTITION_COLUMN,
+    REPORT_DIR,
+    WINDOW_COLUMN,
+    PartitionKey,
+    partition_keys,
+)
+from telescrub.store.lock import LOCK_NAME
+from telescrub.store.manifest import merge_manifest
 
-LOCK_NAME = ".telescrub.lock"
 STAGING_PREFIX = ".staging-"
 TRASH_PREFIX = ".trash-"
 COMMIT_PREFIX = ".commit-"
 COMMIT_SUFFIX = ".json"
-REPORT_DIR = "_report"
-MANIFEST_NAME = "_manifest.json"
 MODES = ("overwrite", "append", "error-if-exists")
 DEFAULT_MODE = "overwrite"
 #: top-level entries an overwrite keeps
 KEEP_ON_OVERWRITE = ("_audit",)
 _MARKERS = ("_report", "_quarantine", "_audit")
-
-
-class OutputLock:
-    """An exclusive ``flock`` on ``<out>/.telescrub.lock``; released by the OS if we die."""
-
-    def __init__(self, out: str) -> None:
-        self.out = out
-        self.fd: int | None = None
-
-    def __enter__(self) -> OutputLock:
-        try:
-            os.makedirs(self.out, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot create output directory {self.out}: {exc.strerror}") \
-                from None
-        path = os.path.join(self.out, LOCK_NAME)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise OutputError(f"output directory {self.out} is in use by another telescrub run "
-                              "(lock held); wait for it to finish or choose another --output") \
-                from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self.fd = fd
-        return self
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
 
 
 # ------------------------------------------------------------------------------ inspection
@@ -225,55 +196,21 @@ def _link(src: str, dst: str) -> None:
 
 
 
-def _old_files(old_p: str, old_m: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The files of a previous partition: those its manifest lists, plus readable Parquet
-    files it does not list (left by older telescrub versions' append)."""
-    import pyarrow.parquet as pq
-
-    present = set(os.listdir(old_p))
-    out: list[dict[str, Any]] = []
-    listed: set[str] = set()
-    for e in (old_m or {}).get("files", []):
-        name = str(e.get("path"))
-        if os.path.basename(name) == name and name in present:
-            out.append({"path": name, "rows": int(e.get("rows", 0)), "sha256": e.get("sha256")})
-            listed.add(name)
-    for name in sorted(present - listed):
-        if name.startswith((".", "_")) or not name.endswith(".parquet"):
-            continue
-        path = os.path.join(old_p, name)
-        try:
-            rows = pq.read_metadata(path).num_rows
-        except Exception:  # noqa: BLE001 - an unreadable leftover is not carried over
-            continue
-        out.append({"path": name, "rows": rows, "sha256": sha256_file(path)})
-    return out
-
-
-def _merge_partition(old_p: str, new_p: str) -> None:
-    new_m = read_json(os.path.join(new_p, MANIFEST_NAME))
-    if new_m is None:
+def _merge_partition(out: str, staging: str, table: str, old_p: str, new_p: str) -> None:
+    """The staged partition, completed with the previous output's files (hard links) and one
+    manifest listing both (``telescrub.store.manifest``: the staged copy of a file with the
+    same content-named file name wins, so appending the same input twice adds nothing)."""
+    if read_json(os.path.join(new_p, MANIFEST_NAME)) is None:
         raise OutputError(f"staged partition {new_p} has no readable manifest")
-    old_m = read_json(os.path.join(old_p, MANIFEST_NAME))
-    entries = {str(e["path"]): e for e in new_m.get("files", [])}
-    for e in _old_files(old_p, old_m):
-        if e["path"] in entries:  # same content hash: the same rows, the new copy wins
-            continue
-        _link(os.path.join(old_p, e["path"]), os.path.join(new_p, e["path"]))
-        entries[e["path"]] = e
-    merged = dict(new_m)
-    merged["files"] = [entries[k] for k in sorted(entries)]
-    merged["rows"] = sum(int(e["rows"]) for e in merged["files"])
-    if old_m is not None and all(k in old_m for k in ("retention_days", "expires_on",
-                                                       "retention_category")):
-        # the shortest retention wins, as within one run
-        cands = [(int(m["retention_days"]), str(m["retention_category"]), str(m["expires_on"]))
-                 for m in (new_m, old_m)]
-        days = min(c[0] for c in cands)
-        merged["retention_days"] = days
-        merged["retention_category"] = min(c[1] for c in cands if c[0] == days)
-        merged["expires_on"] = min(c[2] for c in cands)
-    write_json_atomic(os.path.join(new_p, MANIFEST_NAME), merged)
+    for name in sorted(os.listdir(old_p)):
+        src, dst = os.path.join(old_p, name), os.path.join(new_p, name)
+        if name.endswith(".parquet") and not name.startswith((".", "_")) \
+                and os.path.isfile(src) and not os.path.exists(dst):
+            _link(src, dst)
+    keys = partition_keys(new_p)
+    date = keys.get(PARTITION_COLUMN)
+    key = PartitionKey(None if date == NULL_PARTITION else date, keys.get(WINDOW_COLUMN))
+    merge_manifest(staging, table, key, [], None, inherit_from=old_p)
 
 
 def _link_partition(old_p: str, new_p: str) -> None:
@@ -296,7 +233,7 @@ def _merge_for_append(out: str, staging: str) -> None:
             if part.startswith(".") or os.path.islink(old_p) or not os.path.isdir(old_p):
                 continue
             if os.path.isdir(new_p):
-                _merge_partition(old_p, new_p)
+                _merge_partition(out, staging, table, old_p, new_p)
             else:
                 _link_partition(old_p, new_p)
 

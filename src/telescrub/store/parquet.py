@@ -33,29 +33,32 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import math
 import os
-import re
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from telescrub.core.records import ScrubbedRecord
-from telescrub.store.fs import sha256_file
+from telescrub.store.fs import sha256_file, write_atomic
+from telescrub.store.layout import (
+    PARTITION_COLUMN,
+    QUARANTINE_TABLE,
+    PartitionKey,
+    check_inside,
+    partition_dir,
+    partition_relpath,
+    validate_event_date,
+    validate_shard,
+)
 
 FORMAT_VERSION = "1"
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-PARTITION_COLUMN = "event_date"
-MANIFEST_NAME = "_manifest.json"
 SOURCE_FILE_COLUMN = "_source_file"
 SOURCE_LINE_COLUMN = "_source_line"
 SYSTEM_COLUMNS = (SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN)
@@ -75,10 +78,6 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     **{f"list<{name}>": pa.list_(typ) for name, typ in _SCALAR_TYPES.items()},
 }
 
-# fullmatch everywhere: with re.match/search, "$" also matches before a trailing "\n".
-_TABLE_RE = re.compile(r"[a-z0-9_]{1,64}", re.ASCII)
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-_SHARD_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _EXACT_FLOAT_INT = 2**53
 
@@ -130,64 +129,11 @@ class FileResult:
     sources: dict[str, int] = field(default_factory=dict)  # source file -> rows in this file
     table: str = ""
     event_date: str | None = None
+    window: str | None = None
 
 
 class CoercionError(ValueError):
     """A value cannot be stored in its column without losing it. Never carries the value."""
-
-
-# --------------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------------
-
-
-def validate_table(table: object) -> str:
-    if not isinstance(table, str) or not _TABLE_RE.fullmatch(table):
-        raise ValueError(f"invalid table name {table!r}: must match ^[a-z0-9_]{{1,64}}$")
-    return table
-
-
-def validate_event_date(event_date: object) -> str | None:
-    if event_date is None:
-        return None
-    if not isinstance(event_date, str) or not _DATE_RE.fullmatch(event_date):
-        raise ValueError(f"invalid event_date {event_date!r}: must be YYYY-MM-DD or None")
-    try:
-        dt.date.fromisoformat(event_date)
-    except ValueError:
-        raise ValueError(f"invalid event_date {event_date!r}: not a real date") from None
-    return event_date
-
-
-def validate_shard(shard: object) -> str:
-    if not isinstance(shard, str) or not _SHARD_RE.fullmatch(shard):
-        raise ValueError(f"invalid shard {shard!r}: must match ^[A-Za-z0-9_-]{{1,64}}$")
-    return shard
-
-
-def partition_dirname(event_date: str | None) -> str:
-    """``event_date=YYYY-MM-DD``, or the Hive null partition for ``None``."""
-    value = validate_event_date(event_date)
-    return f"{PARTITION_COLUMN}={NULL_PARTITION if value is None else value}"
-
-
-def partition_dir(out_dir: str, table: str, event_date: str | None) -> str:
-    """The validated partition directory; raises ValueError if it would leave ``out_dir``."""
-    path = os.path.join(out_dir, validate_table(table), partition_dirname(event_date))
-    _check_inside(out_dir, path)
-    return path
-
-
-def _check_inside(out_dir: str, path: str) -> None:
-    root = os.path.realpath(out_dir)
-    real = os.path.realpath(path)
-    if real == root or os.path.commonpath([root, real]) != root:
-        raise ValueError(f"output path {path!r} resolves outside the output directory")
-
-
-def hive_partitioning() -> ds.Partitioning:
-    """Explicit partitioning for ``pyarrow.dataset.dataset`` (works even with only nulls)."""
-    return ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.date32())]), flavor="hive")
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,18 +360,6 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _atomic_write(final_path: str, write: Any) -> None:
-    directory, name = os.path.split(final_path)
-    tmp = os.path.join(directory, f".{name}.tmp-{uuid.uuid4().hex}")
-    try:
-        write(tmp)
-        os.replace(tmp, final_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
 def _footer_metadata(
     layout: TableLayout,
     run: RunInfo,
@@ -456,8 +390,10 @@ def write_partition_file(
     event_date: str | None,
     rows: Sequence[ScrubbedRecord],
     shard: str,
+    window: str | None = None,
 ) -> FileResult:
-    """Write ``rows`` (all of ``layout.table`` and ``event_date``) as one Parquet file.
+    """Write ``rows`` (all of ``layout.table`` and ``event_date``) as one Parquet file, in
+    the event date's partition or, given a streaming ``window`` (``HHMM``), in that window's.
 
     Deterministic: rows are sorted by (source, line) and the file name hashes the canonical
     row data, so writing the same rows again overwrites the same file. Raises ValueError for
@@ -465,7 +401,7 @@ def write_partition_file(
     that do not fit their column — before anything is written.
     """
     validate_shard(shard)
-    pdir = partition_dir(out_dir, layout.table, event_date)
+    pdir = partition_dir(out_dir, layout.table, event_date, window)
     if not rows:
         raise ValueError("write_partition_file needs at least one row")
     schema = arrow_schema(layout)
@@ -511,7 +447,7 @@ def write_partition_file(
         content.update(b"\n" + _canonical([src, line, values]).encode())
     name = f"part-{shard}-{content.hexdigest()[:12]}.parquet"
     final_path = os.path.join(pdir, name)
-    _check_inside(out_dir, final_path)
+    check_inside(out_dir, final_path)
 
     retention = partition_retention(layout, rows)
     expires = expires_on(event_date, retention[0], run)
@@ -523,13 +459,13 @@ def write_partition_file(
     schema = schema.with_metadata(_footer_metadata(layout, run, event_date, retention, expires))
     table = pa.Table.from_arrays(arrays, schema=schema)
 
-    os.makedirs(pdir, exist_ok=True)
-    _atomic_write(final_path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION))
+    write_atomic(final_path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION),
+                 durable=False)
 
     sources: dict[str, int] = {}
     for src, _line, _values in prepared:
         sources[src] = sources.get(src, 0) + 1
-    rel = "/".join([layout.table, partition_dirname(event_date), name])
+    rel = partition_relpath(layout.table, PartitionKey(event_date, window)) + "/" + name
     return FileResult(
         path=rel,
         rows=len(prepared),
@@ -540,110 +476,29 @@ def write_partition_file(
         sources=dict(sorted(sources.items())),
         table=layout.table,
         event_date=event_date,
+        window=window,
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Manifests
-# --------------------------------------------------------------------------------------------
+def quarantine_layout(retention_days: int) -> TableLayout:
+    """The quarantine table's columns: kept as customer content (its scrubbed text) for
+    ``retention_days``."""
+    cols = [ColumnSpec(name, "string", cat, cat, action, "quarantine", 1.0, None,
+                       retention_days)
+            for name, cat, action in (("table", "system_metadata", "keep"),
+                                      ("reason", "system_metadata", "keep"),
+                                      ("detail", "system_metadata", "keep"),
+                                      ("text_scrubbed", "customer_content", "scrub_text"))]
+    return TableLayout(QUARANTINE_TABLE, tuple(cols))
 
 
-def write_manifest(
-    out_dir: str,
-    table: str,
-    event_date: str | None,
-    files: Sequence[FileResult],
-    run: RunInfo,
-) -> dict[str, Any]:
-    """Write ``<partition dir>/_manifest.json`` atomically and return its content.
-
-    The partition's retention is the shortest over its files (the category of that file; ties
-    name the alphabetically first category). The manifest replaces any earlier one: it lists
-    the files of this run only.
-    """
-    pdir = partition_dir(out_dir, table, event_date)
-    if not files:
-        raise ValueError("write_manifest needs at least one file")
-    prefix = "/".join([table, partition_dirname(event_date)]) + "/"
-    entries: list[dict[str, Any]] = []
-    for f in files:
-        if not f.path.startswith(prefix) or "/" in f.path[len(prefix) :]:
-            raise ValueError(f"file {f.path!r} is not in partition {prefix!r}")
-        entries.append({"path": f.path[len(prefix) :], "rows": f.rows, "sha256": f.sha256})
-    entries.sort(key=lambda e: e["path"])
-    if len({e["path"] for e in entries}) != len(entries):
-        raise ValueError(f"duplicate file names in manifest for {prefix!r}")
-    days = min(f.retention_days for f in files)
-    category = min(f.retention_category for f in files if f.retention_days == days)
-    manifest: dict[str, Any] = {
-        "table": table,
-        "event_date": event_date,
-        "run_id": run.run_id,
-        "files": entries,
-        "rows": sum(f.rows for f in files),
-        "retention_days": days,
-        "expires_on": expires_on(event_date, days, run),
-        "retention_category": category,
-        "policy_version": run.policy_version,
-        "policy_hash": run.policy_hash,
-        "key_id": run.key_id,
-        "format_version": FORMAT_VERSION,
-    }
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-
-    def _write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-
-    os.makedirs(pdir, exist_ok=True)
-    _atomic_write(os.path.join(pdir, MANIFEST_NAME), _write)
-    return manifest
+def footer(schema: pa.Schema) -> dict[str, str]:
+    """A file's telescrub footer keys (``run_id``, ``retention_days``, ...) without prefix."""
+    return {k.decode()[len(META_PREFIX):]: v.decode()
+            for k, v in (schema.metadata or {}).items()
+            if k.decode(errors="replace").startswith(META_PREFIX)}
 
 
-def read_manifest(partition_dir: str) -> dict[str, Any]:
-    with open(os.path.join(partition_dir, MANIFEST_NAME), encoding="utf-8") as fh:
-        manifest: dict[str, Any] = json.load(fh)
-    return manifest
-
-
-def verify_manifest(partition_dir: str) -> list[str]:
-    """Problems with a partition directory against its manifest; empty list = consistent.
-
-    Reports: missing/unreadable manifest, listed files that are missing, parquet files not in
-    the manifest, per-file row count or sha256 mismatches, a total row count that does not
-    add up, and leftover temporary files of interrupted writes.
-    """
-    try:
-        manifest = read_manifest(partition_dir)
-    except FileNotFoundError:
-        return [f"missing manifest {MANIFEST_NAME}"]
-    except (OSError, ValueError) as exc:
-        return [f"unreadable manifest: {exc}"]
-    problems: list[str] = []
-    listed: dict[str, Mapping[str, Any]] = {}
-    for entry in manifest.get("files", []):
-        listed[str(entry.get("path"))] = entry
-    present = set(os.listdir(partition_dir))
-    for name, entry in sorted(listed.items()):
-        path = os.path.join(partition_dir, name)
-        if os.path.basename(name) != name or name not in present:
-            problems.append(f"missing file {name}")
-            continue
-        try:
-            rows = pq.read_metadata(path).num_rows
-        except Exception as exc:  # unreadable Parquet is a problem to report, not to raise
-            problems.append(f"unreadable parquet {name}: {exc}")
-            rows = None
-        if rows is not None and rows != entry.get("rows"):
-            problems.append(f"row count mismatch {name}: manifest {entry.get('rows')}, file {rows}")
-        if sha256_file(path) != entry.get("sha256"):
-            problems.append(f"sha256 mismatch {name}")
-    for name in sorted(present):
-        if name.startswith(".") and ".tmp-" in name:
-            problems.append(f"leftover temporary file {name}")
-        elif name.endswith(".parquet") and name not in listed:
-            problems.append(f"extra file not in manifest {name}")
-    total = sum(int(e.get("rows", 0)) for e in listed.values())
-    if manifest.get("rows") != total:
-        problems.append(f"total rows mismatch: manifest {manifest.get('rows')}, files {total}")
-    return problems
+def field_meta(f: pa.Field) -> dict[str, str]:
+    """A column's field metadata (category, action, entity, retention_days, ...)."""
+    return {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}

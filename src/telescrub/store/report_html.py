@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
 
 from telescrub.core.masking import mask_keep_tokens
-from telescrub.store.fs import read_json
+from telescrub.store.fs import read_json, read_jsonl, write_atomic
+from telescrub.store.layout import AUDIT_DIR, PURGE_AUDIT, VERIFY_NAME
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 CATEGORY_COLOURS = {
@@ -33,7 +33,6 @@ CATEGORY_COLOURS = {
 MAX_CHART_ROWS = 40
 MAX_EXPIRY_ROWS = 24
 AUDIT_ROWS = 50
-VERIFY_NAME = "verify.json"
 
 _CSS = """
 html{--fg:#1d2330;--muted:#5b6472;--line:#d7dbe2;--bg:#f6f7f9;--ok:#1e7d32;--bad:#b3261e}
@@ -529,19 +528,7 @@ def render(report: dict[str, Any], verify: dict[str, Any] | None = None,
 
 def read_audit(out_dir: str) -> list[dict[str, Any]]:
     """Records of ``<out>/_audit/purge.jsonl`` (a torn last line is skipped)."""
-    recs: list[dict[str, Any]] = []
-    try:
-        with open(os.path.join(out_dir, "_audit", "purge.jsonl"), encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(rec, dict):
-                    recs.append(rec)
-    except OSError:
-        pass
-    return recs
+    return read_jsonl(os.path.join(out_dir, AUDIT_DIR, PURGE_AUDIT))
 
 
 def write_html(report: dict[str, Any], path: str) -> None:
@@ -549,7 +536,4 @@ def write_html(report: dict[str, Any], path: str) -> None:
     rdir = os.path.dirname(os.path.abspath(path))
     verify = read_json(os.path.join(rdir, VERIFY_NAME))
     audit = read_audit(os.path.dirname(rdir))
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(render(report, verify, audit))
-    os.replace(tmp, path)
+    write_atomic(path, render(report, verify, audit))

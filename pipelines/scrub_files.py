@@ -61,6 +61,7 @@ from telescrub.formats.units import (
     unit_sha256,
 )
 from telescrub.pipelines.classify import DecideFn, MergeProfilesFn, TableProfileFn
+from telescrub.pipelines.outputs import outputs
 from telescrub.store.layout import PartitionKey, validate_event_date, validate_table
 from telescrub.store.parquet import ColumnSpec, FileResult, RunInfo, TableLayout
 from telescrub.store.writer import write_rows
@@ -313,11 +314,9 @@ class ScrubFiles(beam.PTransform):
         prof = files | "ProfileFiles" >> beam.ParDo(ProfileFileFn(
             self.policy.sample_size, self.default_year, self.limits)).with_outputs(
                 "sha", main="profiles")
-        # the type filters are no-ops where output tags work (Beam 2.77's DaskRunner merges
-        # the outputs of a multi-output ParDo into every tagged PCollection)
-        shas = prof.sha | "OnlySha" >> beam.Filter(_is_sha)
-        decisions = (prof.profiles
-                     | "OnlyProfiles" >> beam.Filter(_is_profile)
+        profiled = outputs(prof, profiles=_is_profile, sha=_is_sha)
+        shas = profiled["sha"]
+        decisions = (profiled["profiles"]
                      | "MergeProfiles" >> beam.CombinePerKey(
                          MergeProfilesFn(self.policy.sample_size))
                      | "DecideFields" >> beam.ParDo(DecideFn(self.policy, self.schemas)))
@@ -331,8 +330,5 @@ class ScrubFiles(beam.PTransform):
                         self.default_year, self.limits, self.rows_per_file),
             beam.pvalue.AsDict(decisions), beam.pvalue.AsList(known),
             beam.pvalue.AsDict(shas)).with_outputs(QUARANTINE, STATS, main="files")
-        return FilesResult(
-            out.files | "OnlyFiles" >> beam.Filter(_is_file),
-            out[QUARANTINE] | "OnlyQuarantine" >> beam.Filter(is_bad_record),
-            decisions,
-            out[STATS] | "OnlyStats" >> beam.Filter(is_stat))
+        typed = outputs(out, files=_is_file, quarantine=is_bad_record, stats=is_stat)
+        return FilesResult(typed["files"], typed[QUARANTINE], decisions, typed[STATS])

@@ -158,3 +158,29 @@ def needs_known(fields: Iterable[FieldDecision]) -> bool:
     return any(d.action not in ("keep", "drop") and (
         d.entity in PROPAGATED_ENTITIES or (d.role or "") in PROPAGATED_ROLES)
         for d in fields)
+
+
+def known_values_of_block(table: str, data: Any, decisions: Decisions,
+                          ) -> Iterator[tuple[str, str]]:
+    """``known_values`` of every record of a columnar block at once: the distinct strings of
+    its name / user / host columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if decisions.table(table) is None:
+        return
+    for path in data.column_names:
+        d = decisions.field(table, path)
+        if d is None or d.action in ("keep", "drop"):
+            continue
+        entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
+            d.role or "")
+        if entity is None:
+            continue
+        col = data.column(path).combine_chunks()
+        if pa.types.is_list(col.type):
+            col = col.flatten()
+        if not pa.types.is_string(col.type):
+            continue
+        for v in pc.unique(pc.drop_null(col)).to_pylist():
+            yield from propagatable(entity, v)

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -102,6 +102,27 @@ class TextScrubber:
         if dets is None:
             dets = self._by_entity[entity] = [d for d in self.detectors if entity == d.ENTITY]
         return any(d.match_value(value) >= self.policy.min_score for d in dets)
+
+    def exact_mask(self, entity: str, arr: Any) -> Any | None:
+        """For an Arrow string column: True where the value is, by a detector's declared
+        exact form (``Detector.EXACT``), one instance of ``entity`` — a subset of where
+        :meth:`is_exactly` holds, found without calling the detectors; None when no
+        detector of the entity declares one strong enough for the policy."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        dets = [d for d in self.detectors if entity == d.ENTITY and d.EXACT
+                and self.policy.min_score <= d.EXACT_SCORE]
+        if not dets:
+            return None
+        mask = None
+        for d in dets:
+            m = pc.fill_null(pc.match_substring_regex(arr, d.EXACT), False)
+            if d.EXACT_EXCLUDE:
+                m = pc.and_(m, pc.invert(pc.fill_null(
+                    pc.is_in(arr, pa.array(list(d.EXACT_EXCLUDE), pa.string())), False)))
+            mask = m if mask is None else pc.or_(mask, m)
+        return mask
 
     @property
     def analyzer(self) -> AnalyzerEngine:

@@ -31,6 +31,9 @@ class Ipv4Detector(Detector):
     ]
     CONTEXT: ClassVar[list[str]] = ["ip", "ipv4", "address", "host", "client", "from", "src"]
     PREFILTER = r"\d\.\d{1,3}\.\d{1,3}\.\d"
+    EXACT = r"^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|0?[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|0?[1-9]?[0-9])){3}$"
+    EXACT_SCORE = 0.6
+    EXACT_EXCLUDE = ("0.0.0.0", "255.255.255.255")
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return pattern_text in ("0.0.0.0", "255.255.255.255")  # "any" and broadcast: nobody's

@@ -57,13 +57,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from telescrub.core.errors import TelescrubError
 from telescrub.core.masking import mask_example
 from telescrub.core.policy import Policy, load_policy
 from telescrub.core.report import QUARANTINE_TABLE
-from telescrub.core.timeparse import parse_timestamp
+from telescrub.core.timeparse import fast_utc_mask, parse_timestamp
 from telescrub.store import parquet as po
 from telescrub.store.layout import (
     PARTITION_COLUMN,
@@ -94,6 +95,7 @@ MAX_EXAMPLES = 3
 MAX_PROBLEMS = 200
 #: whole cells and spans inside text that are outputs of the actions, not identifiers
 SAFE_TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}|<[A-Z_]+(?::[A-Z0-9_]+)?>")
+SAFE_TOKEN_WHOLE = f"^(?:{SAFE_TOKEN.pattern})$"
 #: (action, detected entity) pairs that are what the policy asked for
 EXPECTED_TRANSFORMED = {("truncate_ip", "IPV4"), ("truncate_ip", "IPV6"),
                         ("email_domain", "HOSTNAME")}
@@ -136,19 +138,22 @@ class _FieldHits:
         return d
 
 
-def _string_values(col: pa.ChunkedArray) -> Counter[str]:
-    """Distinct string values (list elements too) with their number of cells."""
-    typ = col.type
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
-        col = pa.chunked_array([c.flatten() for c in col.chunks], type=typ.value_type)
-        typ = typ.value_type
-    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
-        return Counter()
+def _string_column(col: pa.ChunkedArray) -> pa.Array | None:
+    """A column's string values as one array (list elements too, nulls dropped), or None
+    for a column that holds no text."""
+    arr = col.combine_chunks()
+    if pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type):
+        arr = arr.flatten()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    return pc.drop_null(arr)
+
+
+def _string_values(arr: pa.Array) -> Counter[str]:
+    """Distinct string values with their number of cells."""
     counts: Counter[str] = Counter()
-    for chunk in col.chunks:
-        if len(chunk) == 0:
-            continue
-        vc = chunk.value_counts()
+    if len(arr):
+        vc = arr.value_counts()
         for value, n in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
             if value is not None:
                 counts[value] += int(n)
@@ -438,14 +443,27 @@ def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, path: str,
     for i, f in enumerate(data.schema):
         fm = field_meta(schema.field(f.name)) if f.name in schema.names else {}
         action, entity = fm.get("action", ""), fm.get("entity", "")
-        values = _string_values(data.column(i))
         timestamps = action == "keep" and fm.get("evidence", "").startswith("role:timestamp")
         exact = entity if action == "keep" else ""
-        for value, n in values.items():
+        col = _string_column(data.column(i))
+        if col is None:
+            continue
+        # values known to hold nothing to find, by Arrow kernels: hash tokens and
+        # placeholders, and (the keep guard's rule) a kept column's exact own identifiers
+        # and well-formed time stamps in a time stamp column; counted, not scanned
+        skip = pc.fill_null(pc.match_substring_regex(col, SAFE_TOKEN_WHOLE), False)
+        if exact:
+            mask = scanner.scrubber.exact_mask(exact, col)
+            if mask is not None:
+                skip = pc.or_(skip, mask)
+        if timestamps:
+            skip = pc.or_(skip, fast_utc_mask(col)[0])
+        skipped = pc.filter(col, skip)
+        scan.values += int(pc.count_distinct(skipped).as_py())
+        scan.cells += len(skipped)
+        for value, n in _string_values(pc.filter(col, pc.invert(skip))).items():
             scan.values += 1
             scan.cells += n
-            # the keep guard's rule: a value that is exactly the column's own identifier, or a
-            # well-formed time stamp in a time stamp column, holds no other identifier
             if (exact and scanner.scrubber.is_exactly(exact, value)) or (
                     timestamps and parse_timestamp(value) is not None):
                 continue

@@ -43,6 +43,8 @@ class TextEngine(Protocol):
 
     def is_exactly(self, entity: str, value: str) -> bool: ...
 
+    def exact_mask(self, entity: str, arr: Any) -> Any | None: ...
+
 
 class KnownIndex(Protocol):
     """The run's known identifiers (``telescrub.classifiers.known.KnownValues``)."""
@@ -163,6 +165,25 @@ class Actor:
             hit = memo[k][1]
             if hit is not None:
                 self._count(d, table, hit, n)
+        return out
+
+    def apply_distinct(self, d: FieldDecision, values: list[Any], occurrences: list[int],
+                       table: str = "") -> list[Any]:
+        """``apply`` to the distinct scalar values of a column, each counted as many times as
+        it occurs (``occurrences``): what ``apply_column`` gives over the whole column. A value
+        whose action raised comes back as :class:`Failed`."""
+        out: list[Any] = []
+        for v, n in zip(values, occurrences, strict=True):
+            try:
+                hit = self._result(d, v, table)
+            except Exception as exc:  # noqa: BLE001 - its records are dead-lettered
+                out.append(Failed(type(exc).__name__))
+                continue
+            if hit is None:
+                out.append(v)
+            else:
+                self._count(d, table, hit, n)
+                out.append(hit[0])
         return out
 
     def _one(self, d: FieldDecision, value: Any, table: str) -> Any:

@@ -41,8 +41,8 @@ class HashKey:
         return f"HashKey(key_id={self.key_id!r}, demo={self.demo})"
 
     def token(self, value: str) -> str:
-        digest = hmac.new(self.key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
-        return f"{TOKEN_PREFIX}:{self.key_id}:{digest.hexdigest()[:DIGEST_HEX]}"
+        digest = hmac.digest(self.key, value.encode("utf-8", "surrogatepass"), "sha256")
+        return f"{TOKEN_PREFIX}:{self.key_id}:{digest.hex()[:DIGEST_HEX]}"
 
 
 def _check(key: bytes, where: str) -> bytes:

@@ -325,3 +325,55 @@ def event_date(value: Any) -> str | None:
     if dt is None:
         return None
     return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
+
+
+#: ISO-8601 in UTC with a ``Z`` and valid field ranges: what nearly every telemetry time
+#: stamp looks like, and the one form :func:`event_dates` reads without Python per value
+FAST_UTC = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):"
+            r"[0-5][0-9]:[0-5][0-9]([.,][0-9]{1,9})?[Zz]$")
+
+
+def _whole_day(day: str, check: Any) -> bool:
+    """Does every time of ``day`` (UTC) pass ``check`` the same way its first and last
+    microsecond do (so a value of that day needs no check of its own)?"""
+    return check(f"{day}T00:00:00Z") == check(f"{day}T23:59:59.999999Z")
+
+
+def fast_utc_mask(arr: Any) -> tuple[Any, Any]:
+    """(mask of the values in the :data:`FAST_UTC` form whose whole day parses and dates the
+    same way, their ``YYYY-MM-DD``): values for which :func:`parse_timestamp` succeeds and
+    :func:`event_date` is that day, known without parsing each one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fast = pc.fill_null(pc.match_substring_regex(arr, FAST_UTC), False)
+    days = pc.utf8_slice_codeunits(arr, 0, 10)
+    candidates = pc.unique(pc.filter(days, fast)).to_pylist()
+    ok = [d for d in candidates
+          if event_date(f"{d}T00:00:00Z") == d and _whole_day(d, event_date)]
+    if len(ok) != len(candidates):
+        fast = pc.and_(fast, pc.fill_null(pc.is_in(days, pa.array(ok, pa.string())), False))
+    return fast, days
+
+
+def event_dates(arr: Any) -> Any:
+    """:func:`event_date` of every value of an Arrow column (null where there is none): the
+    :data:`FAST_UTC` form by Arrow kernels, every other distinct value once in Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    if pa.types.is_string(arr.type):
+        fast, days = fast_utc_mask(arr)
+        out = pc.if_else(fast, days, pa.nulls(n, pa.string()))
+        slow = pc.and_(pc.invert(fast), pc.is_valid(arr))
+    else:
+        out = pa.nulls(n, pa.string())
+        slow = pc.is_valid(arr)
+    if not pc.any(slow).as_py():
+        return out
+    enc = pc.dictionary_encode(pc.filter(arr, slow))
+    dates = pa.array([event_date(v) for v in enc.dictionary.to_pylist()], pa.string())
+    return pc.replace_with_mask(out, slow, pc.take(dates, enc.indices))

@@ -443,11 +443,46 @@ def rows_to_table(layout: TableLayout, event_date: str | None,
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def conform(layout: TableLayout, data: pa.Table) -> pa.Table:
+    """An acted columnar block as :func:`rows_to_table` would have made it from the same
+    records: the layout's columns in order (null where the block has none), each of its
+    column type (cast where Arrow converts exactly as ``coerce`` does, else value by value
+    through ``coerce``), then the lineage columns. Raises ValueError for a column the
+    layout does not have."""
+    schema = arrow_schema(layout)
+    names = {c.name for c in layout.columns}
+    extra = [n for n in data.column_names
+             if n not in names and n not in (*SYSTEM_COLUMNS, PARTITION_COLUMN)]
+    if extra:
+        raise ValueError(f"columns without a place in the layout of {layout.table!r}: "
+                         f"{sorted(extra)}")
+    arrays = []
+    for i, col in enumerate(layout.columns):
+        want = schema.field(i).type
+        if col.name not in data.column_names:
+            arrays.append(pa.nulls(data.num_rows, want))
+            continue
+        arr = data.column(col.name).combine_chunks()
+        if arr.type != want:
+            exact = (pa.types.is_string(want) and (pa.types.is_integer(arr.type)
+                                                   or pa.types.is_boolean(arr.type))) or \
+                (pa.types.is_list(want) and pa.types.is_string(want.value_type) and
+                 pa.types.is_list(arr.type) and (pa.types.is_integer(arr.type.value_type)
+                                                 or pa.types.is_boolean(arr.type.value_type)))
+            arr = pc.cast(arr, want) if exact else pa.array(
+                [coerce(v, col.arrow_type) for v in arr.to_pylist()], type=want)
+        arrays.append(arr)
+    arrays += [data.column(SOURCE_FILE_COLUMN).combine_chunks(),
+               data.column(SOURCE_LINE_COLUMN).combine_chunks()]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 # the JSON escapes ``json.dumps`` writes for these control characters; any other below 0x20
 # (``\u00XX``) sends a column to the Python path
 _SHORT_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"),
                   ("\t", "\\t"), ("\b", "\\b"), ("\f", "\\f"))
 _OTHER_CONTROL = "[\\x00-\\x07\\x0b\\x0e-\\x1f]"
+_ANY_ESCAPE = '[\\\\"\\x00-\\x1f]'
 
 
 def _json_fragments(arr: pa.Array) -> pa.Array:
@@ -455,12 +490,14 @@ def _json_fragments(arr: pa.Array) -> pa.Array:
     ``null`` for None; vectorised for strings, integers and booleans."""
     t = arr.type
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        if not pc.any(pc.match_substring_regex(arr, _OTHER_CONTROL)).as_py():
-            text = arr
+        text = arr
+        if pc.any(pc.match_substring_regex(arr, _ANY_ESCAPE)).as_py():
+            if pc.any(pc.match_substring_regex(arr, _OTHER_CONTROL)).as_py():
+                return pa.array([_canonical(v) for v in arr.to_pylist()], type=pa.string())
             for raw, esc in _SHORT_ESCAPES:
                 text = pc.replace_substring(text, raw, esc)
-            quoted = pc.binary_join_element_wise('"', text, '"', "")
-            return pc.fill_null(quoted, "null")
+        quoted = pc.binary_join_element_wise('"', text, '"', "")
+        return pc.fill_null(quoted, "null")
     elif pa.types.is_integer(t) or pa.types.is_boolean(t):
         return pc.fill_null(pc.cast(arr, pa.string()), "null")
     return pa.array([_canonical(v) for v in arr.to_pylist()], type=pa.string())

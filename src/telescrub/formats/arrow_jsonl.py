@@ -123,10 +123,15 @@ def flatten_table(table: pa.Table) -> list[tuple[str, pa.Array]]:
     return [(p, a) for p, a in out if a.null_count < len(a) and not pa.types.is_null(a.type)]
 
 
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"{}[]")
+
+
 def _bracket_depth(raw: bytes) -> int:
     """The deepest bracket nesting in ``raw`` (brackets inside strings counted too: an
     over-estimate in practice, which only sends a block to the Python reader)."""
-    b = np.frombuffer(raw, dtype=np.uint8)
+    b = np.frombuffer(raw.translate(None, _NOT_BRACKETS), dtype=np.uint8)
+    if not len(b):
+        return 0
     delta = ((b == 0x7B) | (b == 0x5B)).astype(np.int32) - ((b == 0x7D) | (b == 0x5D))
     return int(np.cumsum(delta).max(initial=0))
 

@@ -8,8 +8,10 @@ to find the tables and partitions in one.
     <out>/_quarantine/...                                           unparseable records, scrubbed
     <out>/_report/report.json, index.html, verify.json, streaming.jsonl
     <out>/_audit/purge.jsonl                                        what purge deleted
+    <out>/_audit/subject.jsonl                                      what subject erase erased
     <out>/_streaming/                                               the streaming driver's state
     <out>/.purge/, .purge-intent.json                               an interrupted purge
+    <out>/.subject/, .subject-intent.json                           an interrupted erasure
 
 Every path component that comes from data (table, date, window) is validated before it
 reaches a path, and a path is checked to stay inside the output directory.
@@ -37,6 +39,9 @@ PURGE_AUDIT = "purge.jsonl"
 STREAMING_DIR = "_streaming"
 PURGE_WORKDIR = ".purge"
 PURGE_INTENT = ".purge-intent.json"
+SUBJECT_AUDIT = "subject.jsonl"
+SUBJECT_WORKDIR = ".subject"
+SUBJECT_INTENT = ".subject-intent.json"
 #: top-level directories of an output that are not tables
 NOT_TABLES = (REPORT_DIR, AUDIT_DIR, STREAMING_DIR)
 

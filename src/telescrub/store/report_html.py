@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from telescrub.core.masking import mask_keep_tokens
-from telescrub.store.fs import read_json, read_jsonl, write_atomic
-from telescrub.store.layout import AUDIT_DIR, PURGE_AUDIT, VERIFY_NAME
+from telescrub.store.audit import read_audit as _read_audit
+from telescrub.store.fs import read_json, write_atomic
+from telescrub.store.layout import PURGE_AUDIT, VERIFY_NAME
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 CATEGORY_COLOURS = {
@@ -526,9 +527,10 @@ def render(report: dict[str, Any], verify: dict[str, Any] | None = None,
 
 
 
-def read_audit(out_dir: str) -> list[dict[str, Any]]:
-    """Records of ``<out>/_audit/purge.jsonl`` (a torn last line is skipped)."""
-    return read_jsonl(os.path.join(out_dir, AUDIT_DIR, PURGE_AUDIT))
+def read_audit(out_dir: str, name: str = PURGE_AUDIT) -> list[dict[str, Any]]:
+    """Records of ``<out>/_audit/purge.jsonl`` (or another audit log; a torn last line is
+    skipped)."""
+    return _read_audit(out_dir, name)
 
 
 def write_html(report: dict[str, Any], path: str) -> None:

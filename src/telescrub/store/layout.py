@@ -177,9 +177,10 @@ def _hive_subdirs(path: str) -> list[str]:
 
 def _holds_partition_files(path: str) -> bool:
     """True when ``path`` holds a partition's own content: Parquet files, a manifest, a purge
-    journal or leftovers of an interrupted write."""
+    or erasure journal or leftovers of an interrupted write."""
     for e in os.listdir(path):
-        if e in (MANIFEST_NAME, PURGE_INTENT) or (e.startswith(".") and ".tmp-" in e):
+        if e in (MANIFEST_NAME, PURGE_INTENT, SUBJECT_INTENT) or (
+                e.startswith(".") and ".tmp-" in e):
             return True
         if e.endswith(".parquet") and os.path.isfile(os.path.join(path, e)):
             return True

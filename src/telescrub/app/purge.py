@@ -674,10 +674,12 @@ def purge(out: str, as_of: dt.date | None = None, dry_run: bool = False) -> Purg
     as_of = as_of or dt.datetime.now(dt.timezone.utc).date()
     audit = Audit(out)
     result = PurgeResult(as_of.isoformat(), dry_run)
+    from telescrub.app import subject  # an interrupted subject erasure is finished first
+
     if dry_run:
-        result.pending_recovery = leftovers(out)
+        result.pending_recovery = leftovers(out) + subject.leftovers(out)
     else:
-        result.recovered = recover(out, audit)
+        result.recovered = recover(out, audit) + subject.recover(out)
     for table, tdir in find_tables(out).items():
         for pdir in partition_dirs(tdir):
             result.checked += 1

@@ -355,7 +355,12 @@ class Subject:
             related = {e, *FAMILY.get(e, ())}
             self._clear[e] = tuple(sorted({normalise(e, raw) for ce, raw in cands
                                            if ce in related}))
-        self._raw = tuple(sorted({raw for _, raw in cands}, key=len))
+        pieces = {raw for _, raw in cands}
+        for raw in list(pieces):  # the parts that name the person: local part, account name
+            name = re.sub(r"^sips?:", "", raw).split("@")[0].split("%40")[0].rpartition("\\")[2]
+            if len(name) >= 3:
+                pieces.add(name)
+        self._raw = tuple(sorted(pieces, key=len))
 
     def __repr__(self) -> str:
         return f"Subject({', '.join(i.kind for i in self.identifiers)})"
@@ -371,8 +376,9 @@ class Subject:
         return self.keys[0].token(normalise(e, raw))
 
     def mentions(self, text: str) -> bool:
-        """True when ``text`` contains one of the subject's raw values (case-insensitive): a
-        request id must not carry the identifier into the audit."""
+        """True when ``text`` contains one of the subject's raw values or the part of one that
+        names the person (an e-mail's local part, an account name; case-insensitive): a request
+        id must not carry the identifier into the audit."""
         low = text.lower()
         return any(len(r) >= 3 and r.lower() in low for r in self._raw)
 

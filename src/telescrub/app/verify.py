@@ -552,7 +552,8 @@ def verify_output(out: str, policy: Policy | None = None,
         man_c.fail(f"{PURGE_WORKDIR}/ holds leftovers of an interrupted purge: run "
                    "`telescrub purge` to finish it")
     swork = os.path.join(out, SUBJECT_WORKDIR)
-    if os.path.isdir(swork) and any(os.scandir(swork)):
+    if os.path.isdir(swork) and any(not e.is_dir() or any(os.scandir(e.path))
+                                    for e in os.scandir(swork)):
         man_c.fail(f"{SUBJECT_WORKDIR}/ holds leftovers of an interrupted subject erasure: run "
                    "`telescrub subject recover` to finish it")
     meta_c.summary = f"{scan.files} files"

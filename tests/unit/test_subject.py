@@ -69,6 +69,9 @@ def test_user_ip_and_value_identifiers():
     assert {ent.USERNAME, ent.PERSON, ent.DOMAIN_USER} == u.entities
     s = _subject(u)
     assert K1.token(r"contoso\jdoe") in s.tokens and K1.token("jdoe") in s.tokens
+    names = _subject(user_identifier("jane doe"))
+    for spelling in ("jane doe", "Jane Doe", "JANE DOE"):
+        assert K1.token(spelling) in names.tokens
     v6 = _subject(ip_identifier("2001:DB8::1"))
     for form in ("2001:db8::1", "2001:0db8:0000:0000:0000:0000:0000:0001"):
         assert K1.token(form) in v6.tokens

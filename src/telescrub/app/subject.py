@@ -10,8 +10,9 @@ into the *entity types* it may have been stored as, and the raw spellings each t
 * ``--email a@b.c``: EMAIL_ADDRESS and UPN (``a@b.c``), SIP_URI (``sip:a@b.c``,
   ``sips:a@b.c``), the URL-encoded form in text (``a%40b.c``) and USERNAME (an account named
   by its UPN);
-* ``--user NAME``: USERNAME and PERSON (``NAME``); ``DOMAIN\\NAME`` also as DOMAIN_USER and the
-  bare ``NAME``; a name holding ``@`` also as an e-mail address;
+* ``--user NAME``: USERNAME (as given and lower case) and PERSON (as given, lower, title and
+  upper case: names hash case-sensitively); ``DOMAIN\\NAME`` also as DOMAIN_USER and the bare
+  ``NAME``; a name holding ``@`` also as an e-mail address;
 * ``--ip ADDR``: IPV4 (as given and canonical) or IPV6 (as given, compressed, exploded);
 * ``--value TYPE=VALUE``: exactly that entity type (any name of ``telescrub.core.entities``).
 
@@ -293,7 +294,9 @@ def user_identifier(value: str) -> Identifier:
     v = value.strip()
     if not v:
         raise TelescrubError("--user: empty user name")
-    cands: list[tuple[str, str]] = [(ent.USERNAME, v), (ent.PERSON, v)]
+    # user and person names hash case-sensitively: the spellings other systems commonly use
+    cands: list[tuple[str, str]] = [(ent.USERNAME, v), (ent.USERNAME, v.lower())]
+    cands += [(ent.PERSON, x) for x in (v, v.lower(), v.title(), v.upper())]
     if "\\" in v:
         domain, _, name = v.partition("\\")
         if not domain or not name:

@@ -322,3 +322,40 @@ def test_masks_are_numpy_booleans():
     m = role_mask(Role("c", "text", False, "string"), s,
                   pa.chunked_array([["a", None], [f"x {K1.token('jane.doe@contoso.com')}"]]))
     assert isinstance(m, np.ndarray) and m.tolist() == [False, False, True]
+
+
+def test_a_streaming_window_partition_is_erased_and_recovered(tmp_path):
+    """event_date=D/event_window=HHMM: the nested layout of a streaming output."""
+    out, _ = _output(tmp_path)
+    date_dir = out / "crm" / "event_date=2026-11-20"
+    window = date_dir / "event_window=0805"
+    tmp = out / "crm" / "tmp-window"
+    date_dir.rename(tmp)
+    window.parent.mkdir()
+    tmp.rename(window)
+    m = json.loads((window / "_manifest.json").read_text())
+    (window / "_manifest.json").write_text(json.dumps({**m, "event_window": "0805"}))
+    s = _subject(email_identifier(EMAIL))
+    assert find(str(out), s).to_json()["tables"]["crm"]["partitions"][
+        "event_date=2026-11-20/event_window=0805"]["rows"] == 2
+
+    def hook(name: str) -> None:
+        if name == "erase-swapped":
+            raise RuntimeError(name)
+
+    sj.set_step_hook(hook)
+    try:
+        with pytest.raises(RuntimeError):
+            erase(str(out), s, "REQ-W")
+    finally:
+        sj.set_step_hook(None)
+    assert any("event_window" in p for p in leftovers(str(out)))
+    erase(str(out), s, "REQ-W")
+    assert leftovers(str(out)) == [] and po.verify_manifest(str(window)) == []
+    rows = pq.read_table(next(window.glob("*.parquet")), partitioning=None)
+    assert rows.column("n").to_pylist() == [3]
+    recs = [r for r in read_audit(str(out), SUBJECT_AUDIT) if r["action"] == "erase_rows"]
+    assert {r["partition"] for r in recs} == {"event_date=2026-11-20/event_window=0805",
+                                              "event_date=2026-11-21"}
+    assert next(r for r in recs if "0805" in r["partition"])["event_window"] == "0805"
+    assert not (out / "crm" / "event_date=2026-11-21").exists()

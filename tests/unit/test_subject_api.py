@@ -36,6 +36,8 @@ from telescrub.core.keys import DEMO_KEY, HashKey, key_id_for, load_keys
 from telescrub.core.records import ScrubbedRecord
 from telescrub.store import parquet as po
 from telescrub.store.audit import PURGE_AUDIT, SUBJECT_AUDIT, Audit, read_audit
+from telescrub.store.layout import PartitionKey
+from telescrub.store.manifest import merge_manifest, verify_manifest
 from telescrub.store.report_html import render
 
 K1 = HashKey(b"a" * 32, key_id_for(b"a" * 32))
@@ -158,8 +160,9 @@ LAYOUT = po.TableLayout("crm", (
 ))
 
 
-def _output(tmp_path: Path) -> tuple[Path, str]:
-    """crm: 2026-11-20 (3 rows, 1 hers, 1 mentioning her), 2026-11-21 (1 row, hers)."""
+def _output(tmp_path: Path, window: str | None = None) -> tuple[Path, str]:
+    """crm: 2026-11-20 (3 rows, 1 hers, 1 mentioning her; in a streaming ``window`` if
+    given), 2026-11-21 (1 row, hers)."""
     out = tmp_path / "out"
     tok, other = K1.token("jane.doe@contoso.com"), K1.token("omar@fabrikam.com")
     rows = {"2026-11-20": [(tok, "hello", 1), (other, f"cc {tok} please", 2), (other, "x", 3)],
@@ -167,8 +170,9 @@ def _output(tmp_path: Path) -> tuple[Path, str]:
     for date, rs in rows.items():
         recs = [ScrubbedRecord("crm", "in.jsonl", n, date, {"email": e, "notes": t, "n": n})
                 for e, t, n in rs]
-        f = po.write_partition_file(str(out), LAYOUT, RUN, date, recs, "s0")
-        po.write_manifest(str(out), "crm", date, [f], RUN)
+        win = window if date == "2026-11-20" else None
+        f = po.write_partition_file(str(out), LAYOUT, RUN, date, recs, "s0", win)
+        merge_manifest(str(out), "crm", PartitionKey(date, win), [f], RUN)
     (out / "_report").mkdir()
     (out / "_report" / "report.json").write_text(json.dumps({"run": {
         "run_id": RUN.run_id, "key_id": K1.key_id, "other_key_ids": [K2.key_id]}}))
@@ -189,7 +193,7 @@ def test_find_and_erase_on_a_small_output(tmp_path):
     assert er.rows_removed == 3 and er.remaining == 0
     assert er.partitions_deleted == ["crm/event_date=2026-11-21"]
     assert _lines(out) == {"event_date=2026-11-20": [3]}
-    assert po.verify_manifest(str(out / "crm" / "event_date=2026-11-20")) == []
+    assert verify_manifest(str(out / "crm" / "event_date=2026-11-20")) == []
     audit = read_audit(str(out), SUBJECT_AUDIT)
     assert [r["action"] for r in audit] == ["erase_rows", "erase_rows", "request"]
     assert read_audit(str(out)) == []  # the purge log is untouched
@@ -326,15 +330,9 @@ def test_masks_are_numpy_booleans():
 
 def test_a_streaming_window_partition_is_erased_and_recovered(tmp_path):
     """event_date=D/event_window=HHMM: the nested layout of a streaming output."""
-    out, _ = _output(tmp_path)
-    date_dir = out / "crm" / "event_date=2026-11-20"
-    window = date_dir / "event_window=0805"
-    tmp = out / "crm" / "tmp-window"
-    date_dir.rename(tmp)
-    window.parent.mkdir()
-    tmp.rename(window)
-    m = json.loads((window / "_manifest.json").read_text())
-    (window / "_manifest.json").write_text(json.dumps({**m, "event_window": "0805"}))
+    out, _ = _output(tmp_path, window="0805")
+    window = out / "crm" / "event_date=2026-11-20" / "event_window=0805"
+    assert json.loads((window / "_manifest.json").read_text())["event_window"] == "0805"
     s = _subject(email_identifier(EMAIL))
     assert find(str(out), s).to_json()["tables"]["crm"]["partitions"][
         "event_date=2026-11-20/event_window=0805"]["rows"] == 2
@@ -351,7 +349,7 @@ def test_a_streaming_window_partition_is_erased_and_recovered(tmp_path):
         sj.set_step_hook(None)
     assert any("event_window" in p for p in leftovers(str(out)))
     erase(str(out), s, "REQ-W")
-    assert leftovers(str(out)) == [] and po.verify_manifest(str(window)) == []
+    assert leftovers(str(out)) == [] and verify_manifest(str(window)) == []
     rows = pq.read_table(next(window.glob("*.parquet")), partitioning=None)
     assert rows.column("n").to_pylist() == [3]
     recs = [r for r in read_audit(str(out), SUBJECT_AUDIT) if r["action"] == "erase_rows"]

@@ -274,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-EXTRA_COMMANDS = ("telescrub.app.verify", "telescrub.app.purge", "telescrub.app.profile")
+EXTRA_COMMANDS = ("telescrub.app.verify", "telescrub.app.purge", "telescrub.app.profile",
+                  "telescrub.app.subject")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,9 +104,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import datetime as dt
-import errno
 import hashlib
 import json
 import logging
@@ -122,7 +120,8 @@ from typing import Any
 
 from telescrub.core.errors import TelescrubError
 from telescrub.store import parquet as po
-from telescrub.store.fs import fsync_dir, read_json, sha256_file, write_json_atomic
+from telescrub.store.audit import Audit
+from telescrub.store.fs import exchange_dirs, fsync_dir, read_json, sha256_file, write_json_atomic
 from telescrub.store.layout import (
     AUDIT_DIR,
     MANIFEST_NAME,
@@ -150,8 +149,6 @@ CRASH_STEPS = ("delete-intent", "delete-renamed", "delete-audited", "delete-remo
                "rewrite-staging-file", "rewrite-staged", "rewrite-old-moved", "rewrite-swapped",
                "rewrite-audited", "rewrite-cleaned", "rewrite-done", "recovered")
 _PART_NAME = re.compile(r"part-(.+)-[0-9a-f]{12}\.parquet")
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
 _step_counts: dict[str, int] = {}
 
 
@@ -183,64 +180,18 @@ def _now() -> str:
 
 
 def _exchange(a: str, b: str) -> bool:
-    """Atomically swap two directories (Linux renameat2); False where unsupported."""
+    """Atomically swap two directories (:func:`telescrub.store.fs.exchange_dirs`); False where
+    unsupported or turned off by ``TELESCRUB_PURGE_NO_EXCHANGE``."""
     if os.environ.get(NO_EXCHANGE_ENV):
         return False
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), a)
+    return exchange_dirs(a, b)
 
 
 # ------------------------------------------------------------------------------------ audit
 
 
-class Audit:
-    """``<out>/_audit/purge.jsonl``: one JSON object per line, appended and fsynced."""
-
-    def __init__(self, out: str) -> None:
-        self.path = os.path.join(out, AUDIT_DIR, AUDIT_NAME)
-        self.ids: set[str] = {str(r.get("action_id")) for r in self.records()}
-
-    def records(self) -> list[dict[str, Any]]:
-        recs: list[dict[str, Any]] = []
-        try:
-            with open(self.path, encoding="utf-8") as fh:
-                for line in fh:
-                    with contextlib.suppress(ValueError):
-                        rec = json.loads(line)
-                        if isinstance(rec, dict):
-                            recs.append(rec)
-        except OSError:
-            pass
-        return recs
-
-    def append(self, rec: dict[str, Any]) -> None:
-        if str(rec.get("action_id")) in self.ids:
-            return
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        line = json.dumps(rec, sort_keys=True, ensure_ascii=False) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            if size:  # a torn last line (crash mid-write) must not swallow this record
-                with open(self.path, "rb") as fh:
-                    fh.seek(size - 1)
-                    if fh.read(1) != b"\n":
-                        line = "\n" + line
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self.ids.add(str(rec.get("action_id")))
+# ``Audit`` (the append-only, fsynced log) lives in telescrub.store.audit, shared with
+# ``telescrub subject``; imported above and still importable from here.
 
 
 # --------------------------------------------------------------------------------- planning
@@ -723,10 +674,12 @@ def purge(out: str, as_of: dt.date | None = None, dry_run: bool = False) -> Purg
     as_of = as_of or dt.datetime.now(dt.timezone.utc).date()
     audit = Audit(out)
     result = PurgeResult(as_of.isoformat(), dry_run)
+    from telescrub.app import subject  # an interrupted subject erasure is finished first
+
     if dry_run:
-        result.pending_recovery = leftovers(out)
+        result.pending_recovery = leftovers(out) + subject.leftovers(out)
     else:
-        result.recovered = recover(out, audit)
+        result.recovered = recover(out, audit) + subject.recover(out)
     for table, tdir in find_tables(out).items():
         for pdir in partition_dirs(tdir):
             result.checked += 1

@@ -71,6 +71,9 @@ from telescrub.store.layout import (
     PURGE_INTENT,
     PURGE_WORKDIR,
     ROLLING_REPORT,
+    SUBJECT_AUDIT,
+    SUBJECT_INTENT,
+    SUBJECT_WORKDIR,
     VERIFY_NAME,
     find_tables,
     nested_partitions,
@@ -280,10 +283,12 @@ def read_rolling(out: str) -> list[dict[str, Any]] | None:
     return list(lines.values())
 
 
-def read_audit(out: str) -> list[dict[str, Any]]:
-    from telescrub.store.report_html import read_audit as _read
+def read_audit(out: str, name: str | None = None) -> list[dict[str, Any]]:
+    """The purge audit (default) or another log of ``<out>/_audit``."""
+    from telescrub.store.audit import PURGE_AUDIT
+    from telescrub.store.audit import read_audit as _read
 
-    return _read(out)
+    return _read(out, name or PURGE_AUDIT)
 
 
 def _check_rolling(c: Check, report: dict[str, Any], rolling: list[dict[str, Any]] | None) -> str:
@@ -362,7 +367,8 @@ def check_accounting(report: dict[str, Any] | None,
 
 
 def _expected_rows(report: dict[str, Any], audit: list[dict[str, Any]],
-                   rolling: list[dict[str, Any]] | None = None) -> dict[str, int]:
+                   rolling: list[dict[str, Any]] | None = None,
+                   subject_audit: list[dict[str, Any]] | None = None) -> dict[str, int]:
     expected = {t: int(info.get("rows_written", 0))
                 for t, info in report.get("tables", {}).items()}
     expected[QUARANTINE_TABLE] = int(
@@ -376,6 +382,14 @@ def _expected_rows(report: dict[str, Any], audit: list[dict[str, Any]],
         if (rec.get("action") == "delete_partition" and not rec.get("dry_run")
                 and rec.get("run_id") in run_ids and rec.get("table") in expected):
             expected[rec["table"]] -= int(rec.get("rows", 0))
+    # rows removed by `telescrub subject erase` (one record per file) from this report's
+    # output: files of one of its runs, or erased while this report described the output
+    report_run = report.get("run", {}).get("run_id")
+    for rec in subject_audit or []:
+        if (rec.get("action") == "erase_rows" and not rec.get("dry_run")
+                and rec.get("table") in expected
+                and (rec.get("run_id") in run_ids or rec.get("report_run_id") == report_run)):
+            expected[rec["table"]] -= int(rec.get("rows_removed", 0))
     return expected
 
 
@@ -501,6 +515,9 @@ def verify_output(out: str, policy: Policy | None = None,
             if os.path.exists(os.path.join(pdir, PURGE_INTENT)):
                 man_c.fail(f"{prel}: an interrupted purge left its journal: run "
                            "`telescrub purge` to finish it")
+            if os.path.exists(os.path.join(pdir, SUBJECT_INTENT)):
+                man_c.fail(f"{prel}: an interrupted subject erasure left its journal: run "
+                           "`telescrub subject recover` to finish it")
             try:
                 manifest: dict[str, Any] | None = read_manifest(pdir)
             except (OSError, ValueError):
@@ -534,6 +551,11 @@ def verify_output(out: str, policy: Policy | None = None,
     if os.path.isdir(work) and any(os.scandir(work)):
         man_c.fail(f"{PURGE_WORKDIR}/ holds leftovers of an interrupted purge: run "
                    "`telescrub purge` to finish it")
+    swork = os.path.join(out, SUBJECT_WORKDIR)
+    if os.path.isdir(swork) and any(not e.is_dir() or any(os.scandir(e.path))
+                                    for e in os.scandir(swork)):
+        man_c.fail(f"{SUBJECT_WORKDIR}/ holds leftovers of an interrupted subject erasure: run "
+                   "`telescrub subject recover` to finish it")
     meta_c.summary = f"{scan.files} files"
     man_c.summary = f"{scan.partitions} partitions"
 
@@ -552,7 +574,7 @@ def verify_output(out: str, policy: Policy | None = None,
     if report is None:
         rows_c.fail("_report/report.json is missing or unreadable")
     else:
-        expected = _expected_rows(report, audit, rolling)
+        expected = _expected_rows(report, audit, rolling, read_audit(out, SUBJECT_AUDIT))
         for t in sorted(set(expected) | set(scan.rows)):
             if t not in expected:
                 rows_c.fail(f"table {t}: {scan.rows[t]} rows on disk, not in report.json")

@@ -54,7 +54,9 @@ def _check(key: bytes, where: str) -> bytes:
     return key
 
 
-def parse_key_file(path: str) -> HashKey:
+def _key_file_keys(path: str) -> tuple[list[bytes], bytes]:
+    """Every key of a key file, in file order, and the primary (the ``*`` line, else the
+    first)."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -79,7 +81,11 @@ def parse_key_file(path: str) -> HashKey:
             primary = key
     if not keys:
         raise KeyConfigError(f"key file {path} holds no key")
-    chosen = primary if primary is not None else keys[0]
+    return keys, primary if primary is not None else keys[0]
+
+
+def parse_key_file(path: str) -> HashKey:
+    keys, chosen = _key_file_keys(path)
     others = tuple(key_id_for(k) for k in keys if k != chosen)
     return HashKey(chosen, key_id_for(chosen), demo=False, other_key_ids=others)
 
@@ -99,3 +105,29 @@ def load_key(key_file: str | None = None, demo: bool = False,
         f"no hash key: set ${ENV_VAR} (>= {MIN_KEY_BYTES} bytes) or pass --key-file FILE; "
         "--demo-key uses a public key for trying telescrub out (flagged in every output)"
     )
+
+
+def load_keys(key_file: str | None = None, demo: bool = False,
+              environ: dict[str, str] | None = None) -> list[HashKey]:
+    """Every key a reviewer supplies, primary first: all keys of ``key_file`` (rotation: the
+    old ones too), else ``$TELESCRUB_HASH_KEY``; plus the public demo key with ``demo``. For
+    recomputing tokens written under any of them (``telescrub subject``); the run uses
+    :func:`load_key`."""
+    env = os.environ if environ is None else environ
+    found: list[HashKey] = []
+    if key_file:
+        keys, chosen = _key_file_keys(key_file)
+        found = [HashKey(k, key_id_for(k)) for k in [chosen, *(k for k in keys if k != chosen)]]
+    elif env.get(ENV_VAR):
+        key = _check(env[ENV_VAR].encode("utf-8"), f"${ENV_VAR}")
+        found = [HashKey(key, key_id_for(key))]
+    if demo:
+        found.append(HashKey(DEMO_KEY, key_id_for(DEMO_KEY), demo=True))
+    if not found:
+        raise KeyConfigError(
+            f"no hash key: pass --key-file FILE (every key of a rotation, one per line) or set "
+            f"${ENV_VAR}; --demo-key adds the public demo key")
+    unique: dict[str, HashKey] = {}
+    for k in found:
+        unique.setdefault(k.key_id, k)
+    return list(unique.values())

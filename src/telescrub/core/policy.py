@@ -26,6 +26,7 @@ from telescrub.core.yamlload import KeyPath, load_yaml
 CATEGORIES = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 ACTIONS = ("hash", "redact", "mask", "truncate_ip", "email_domain", "scrub_text", "drop", "keep")
 TEXT_ACTIONS = ("hash", "redact")
+SUBJECT_ERASE_MODES = ("remove_rows", "tombstone")
 
 
 def default_policy_path() -> str:
@@ -84,6 +85,9 @@ class Policy:
     #: optional spaCy NER model for person names in free text (``text.ner_model``, or
     #: ``telescrub run --ner-model``): an installed package name or a model directory
     ner_model: str | None = None
+    #: ``subject_requests.erase``: what ``telescrub subject erase`` does with a subject's rows
+    #: (``remove_rows``, default, or ``tombstone``: the subject's cells replaced, rows kept)
+    subject_erase: str = "remove_rows"
 
     # ---------------------------------------------------------------- lookups
     def action_for(self, table: str, path: str, category: str, entity: str | None) -> ActionSpec:
@@ -219,7 +223,8 @@ def load_policy(path: str | None = None) -> Policy:
     data, where = load_yaml(path)
     c = Checker(where)
     doc = c.mapping(data, (), {"version", "rules", "thresholds", "categories", "entities",
-                               "fields", "text", "drift"}, ("version", "categories"))
+                               "fields", "text", "drift", "subject_requests"},
+                  ("version", "categories"))
     if not isinstance(doc["version"], (str, int, float)) or isinstance(doc["version"], bool):
         raise c.fail(("version",), f"bad value {doc['version']!r}: expected a version string")
 
@@ -277,6 +282,10 @@ def load_policy(path: str | None = None) -> Policy:
     drift_action = c.choice(drift.get("action", "scrub_text"), ("drift", "action"),
                             ("scrub_text", "drop"), "drift action")
 
+    subj = c.mapping(doc.get("subject_requests") or {}, ("subject_requests",), {"erase"})
+    subject_erase = c.choice(subj.get("erase", "remove_rows"), ("subject_requests", "erase"),
+                             SUBJECT_ERASE_MODES, "erase mode")
+
     rules_ref = doc.get("rules", "rules.yaml")
     if not isinstance(rules_ref, str):
         raise c.fail(("rules",), f"bad value {rules_ref!r}: expected a file name")
@@ -292,7 +301,7 @@ def load_policy(path: str | None = None) -> Policy:
         field_actions=tuple(field_actions), text_default=text_default,
         text_entities=text_entities, drift_action=drift_action, roles=roles,
         entity_categories=ent_cats, text_entity_categories=text_cats,
-        ner_model=ner_model,
+        ner_model=ner_model, subject_erase=subject_erase,
     )
     return _with_digest(policy, path, rules_path)
 

@@ -13,6 +13,8 @@ directory, so the file survives process death whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
 import uuid
@@ -128,3 +130,25 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     return out
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange_dirs(a: str, b: str) -> bool:
+    """Atomically swap two directories (Linux ``renameat2(RENAME_EXCHANGE)``): after it, ``a``
+    holds what ``b`` held and the other way round, with no moment where either is missing.
+    False where the platform or file system cannot (callers fall back to two renames)."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), a)

@@ -8,8 +8,10 @@ to find the tables and partitions in one.
     <out>/_quarantine/...                                           unparseable records, scrubbed
     <out>/_report/report.json, index.html, verify.json, streaming.jsonl
     <out>/_audit/purge.jsonl                                        what purge deleted
+    <out>/_audit/subject.jsonl                                      what subject erase erased
     <out>/_streaming/                                               the streaming driver's state
     <out>/.purge/, .purge-intent.json                               an interrupted purge
+    <out>/.subject/, .subject-intent.json                           an interrupted erasure
 
 Every path component that comes from data (table, date, window) is validated before it
 reaches a path, and a path is checked to stay inside the output directory.
@@ -37,6 +39,9 @@ PURGE_AUDIT = "purge.jsonl"
 STREAMING_DIR = "_streaming"
 PURGE_WORKDIR = ".purge"
 PURGE_INTENT = ".purge-intent.json"
+SUBJECT_AUDIT = "subject.jsonl"
+SUBJECT_WORKDIR = ".subject"
+SUBJECT_INTENT = ".subject-intent.json"
 #: top-level directories of an output that are not tables
 NOT_TABLES = (REPORT_DIR, AUDIT_DIR, STREAMING_DIR)
 
@@ -172,9 +177,10 @@ def _hive_subdirs(path: str) -> list[str]:
 
 def _holds_partition_files(path: str) -> bool:
     """True when ``path`` holds a partition's own content: Parquet files, a manifest, a purge
-    journal or leftovers of an interrupted write."""
+    or erasure journal or leftovers of an interrupted write."""
     for e in os.listdir(path):
-        if e in (MANIFEST_NAME, PURGE_INTENT) or (e.startswith(".") and ".tmp-" in e):
+        if e in (MANIFEST_NAME, PURGE_INTENT, SUBJECT_INTENT) or (
+                e.startswith(".") and ".tmp-" in e):
             return True
         if e.endswith(".parquet") and os.path.isfile(os.path.join(path, e)):
             return True

@@ -126,16 +126,20 @@ class KnownValues:
         return "".join(parts), ents
 
 
+def propagated_entity(d: FieldDecision | None) -> str | None:
+    """The entity a column's values are propagated as (its own entity, or its role's), or
+    None for a column whose values are not propagated (kept, dropped, not a name/user/host)."""
+    if d is None or d.action in ("keep", "drop"):
+        return None
+    return d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(d.role or "")
+
+
 def known_items(rec: Record, decide: Callable[[str], FieldDecision | None],
                 ) -> Iterator[tuple[tuple[str, str], str]]:
     """(entity, identifier) pairs of this record's name / user / host columns, each with the
     column value it came from; ``decide`` gives a path's decision (None: not decided)."""
     for path, value in rec.fields.items():
-        d = decide(path)
-        if d is None or d.action in ("keep", "drop"):
-            continue
-        entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
-            d.role or "")
+        entity = propagated_entity(decide(path))
         if entity is None:
             continue
         for v in value if isinstance(value, list) else [value]:
@@ -155,9 +159,7 @@ def known_values(rec: Record, decisions: Decisions) -> Iterator[tuple[str, str]]
 
 def needs_known(fields: Iterable[FieldDecision]) -> bool:
     """Does a table with these decisions have a column whose values are propagated?"""
-    return any(d.action not in ("keep", "drop") and (
-        d.entity in PROPAGATED_ENTITIES or (d.role or "") in PROPAGATED_ROLES)
-        for d in fields)
+    return any(propagated_entity(d) is not None for d in fields)
 
 
 def known_values_of_block(table: str, data: Any, decisions: Decisions,
@@ -170,11 +172,7 @@ def known_values_of_block(table: str, data: Any, decisions: Decisions,
     if decisions.table(table) is None:
         return
     for path in data.column_names:
-        d = decisions.field(table, path)
-        if d is None or d.action in ("keep", "drop"):
-            continue
-        entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
-            d.role or "")
+        entity = propagated_entity(decisions.field(table, path))
         if entity is None:
             continue
         col = data.column(path).combine_chunks()

@@ -63,7 +63,7 @@ from telescrub.core.errors import TelescrubError
 from telescrub.core.masking import mask_example
 from telescrub.core.policy import Policy, load_policy
 from telescrub.core.report import QUARANTINE_TABLE
-from telescrub.core.timeparse import parse_timestamp
+from telescrub.core.timeparse import add_days, parse_timestamp
 from telescrub.store import parquet as po
 
 log = logging.getLogger("telescrub")
@@ -498,7 +498,7 @@ def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date:
         c.fail(f"{rel}: footer retention_days/expires_on are not a number/date")
         days = -1
     if event_date and days >= 0:
-        want = (dt.date.fromisoformat(event_date) + dt.timedelta(days=days)).isoformat()
+        want = add_days(dt.date.fromisoformat(event_date), days).isoformat()
         if meta["expires_on"] != want:
             c.fail(f"{rel}: footer expires_on {meta['expires_on']} != event_date + "
                    f"{days} days ({want})")

@@ -49,7 +49,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from telescrub.core.hooks import point
 from telescrub.core.records import ScrubbedRecord
+from telescrub.core.timeparse import add_days
 from telescrub.store.fs import sha256_file
 
 FORMAT_VERSION = "1"
@@ -394,13 +396,11 @@ def _created_date(created_at: str) -> dt.date:
 
 
 def expires_on(event_date: str | None, retention_days: int, run: RunInfo) -> str:
-    """event_date + retention_days; for the null partition the run's creation date is used."""
+    """event_date + retention_days; for the null partition the run's creation date is used.
+    Saturates: an event dated near 9999-12-31 expires on 9999-12-31."""
     date = validate_event_date(event_date)
     base = dt.date.fromisoformat(date) if date is not None else _created_date(run.created_at)
-    try:
-        return (base + dt.timedelta(days=int(retention_days))).isoformat()
-    except OverflowError:  # an event dated near 9999-12-31: expires at the end of time
-        return dt.date.max.isoformat()
+    return add_days(base, int(retention_days)).isoformat()
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,6 +466,8 @@ def write_partition_file(
     """
     validate_shard(shard)
     pdir = partition_dir(out_dir, layout.table, event_date)
+    rows = list(rows)
+    point("parquet.rows", table=layout.table, event_date=event_date, rows=rows)
     if not rows:
         raise ValueError("write_partition_file needs at least one row")
     schema = arrow_schema(layout)
@@ -597,6 +599,7 @@ def write_manifest(
 
     os.makedirs(pdir, exist_ok=True)
     _atomic_write(os.path.join(pdir, MANIFEST_NAME), _write)
+    point("manifest.written", table=table, event_date=event_date)
     return manifest
 
 

@@ -61,7 +61,9 @@ def at(item: object, arrival_offset: float) -> beam_window.TimestampedValue:
 
 
 def _streaming_options() -> PipelineOptions:
-    opts = PipelineOptions()
+    # TestStream runs on the Python direct runner (the FnApiRunner has no TestStream); named,
+    # so that Beam's DirectRunner never tries to download Prism
+    opts = PipelineOptions(["--runner=BundleBasedDirectRunner"])
     opts.view_as(StandardOptions).streaming = True
     return opts
 
@@ -437,7 +439,7 @@ def test_kafka_source_runs_the_shared_core_end_to_end(tmp_path, fake_kafka_expan
     """Bounded run of Kafka source -> shared streaming core: messages become rows in their
     event window, a bad message goes to quarantine."""
     out = tmp_path / "out"
-    with beam.Pipeline() as p:
+    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
         src = p | "Source" >> st.KafkaRecords("kafka:9092", ["telemetry"],
                                               expansion_service=fake_kafka_expansion)
         _ = (src.records, src.bad) | "Streaming" >> st.StreamingScrubToParquet(

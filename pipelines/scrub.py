@@ -15,6 +15,7 @@ share this one transform and ``ApplyActionsFn``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import Counter
@@ -40,7 +41,12 @@ from telescrub.core.keys import HashKey
 from telescrub.core.masking import mask_example, mask_keep_tokens
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
-from telescrub.core.timeparse import event_date
+from telescrub.core.timeparse import (
+    IMPLAUSIBLE_REASON,
+    UTC,
+    implausible_detail,
+    route_event_time,
+)
 from telescrub.pipelines.classify import Classify, static_decisions
 
 DEAD_LETTER = "dead_letter"
@@ -101,18 +107,38 @@ class RecordActor:
     """
 
     def __init__(self, policy: Policy, key: HashKey,
-                 static: dict[str, TableDecision] | None = None) -> None:
+                 static: dict[str, TableDecision] | None = None,
+                 now: dt.datetime | None = None) -> None:
         self.policy = policy
         self.actor = Actor(policy, key, TextScrubber(policy, key))
         self._known_src: list[tuple[str, str]] | None = None
         self._static = dict(static) if static is not None else None
+        #: the run's start: event times later than it plus the policy's tolerance are
+        #: implausible (the file passes give the run's creation time, the same on every worker)
+        self.now = now or dt.datetime.now(UTC)
         self.reset_stats()
 
     def reset_stats(self) -> None:
         self.actor.entity_counts.clear()
         self.actor.guard_hits.clear()
         self.dropped: Counter[str] = Counter()
+        self.implausible: Counter[tuple[str, str]] = Counter()
         self.examples: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def event_day(self, rec: Record, fields: dict[str, Any], ts: Any,
+                  ) -> tuple[str | None, BadRecord | None]:
+        """The record's event date, or None; with the policy's ``event_time.implausible:
+        quarantine``, a BadRecord for an implausible time (its text: the scrubbed fields).
+        Implausible times are counted per (table, reason) either way."""
+        day, why = route_event_time(ts, self.policy.event_time, self.now)
+        if why is None:
+            return day, None
+        self.implausible[(rec.table, why)] += 1
+        if self.policy.event_time.implausible != "quarantine":
+            return None, None
+        return None, BadRecord(rec.table, rec.source, rec.line, IMPLAUSIBLE_REASON,
+                               implausible_detail(why, self.policy.event_time),
+                               json.dumps(fields, default=str, ensure_ascii=False)[:4096])
 
     def set_known(self, known: list[tuple[str, str]] | None) -> None:
         """The run-wide known identifiers (a side input): rebuilt only when it changes."""
@@ -156,7 +182,6 @@ class RecordActor:
                         else str(new)[:96])
                     self.examples[(rec.table, path)] = (mask_example(value), after)
             ts_path = td.timestamp_path
-            day = event_date(rec.fields.get(ts_path)) if ts_path else None
         except Exception as exc:  # dead letter, never a dead job
             return BadRecord(
                 rec.table, rec.source, rec.line, "processing_error",
@@ -164,6 +189,9 @@ class RecordActor:
                     rec.fields, default=str, ensure_ascii=False)[:4096])
         if not out:
             return None
+        day, bad = self.event_day(rec, out, rec.fields.get(ts_path) if ts_path else None)
+        if bad is not None:
+            return bad
         return ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
 
     def act_batch(self, recs: list[Record], decisions: dict[str, TableDecision] | None,
@@ -206,7 +234,8 @@ class RecordActor:
                 if (table, path) not in self.examples:
                     self._example(table, path, d.action, values, new)
             ts_path = td.timestamp_path
-            days: dict[tuple[type, Any], str | None] = {}
+            days: dict[tuple[type, Any], tuple[str | None, str | None]] = {}
+            rule = self.policy.event_time
             for i in idxs:
                 rec = recs[i]
                 if i in failed:
@@ -218,14 +247,22 @@ class RecordActor:
                 out = outs[i]
                 if not out:
                     continue
-                day = None
+                day = why = None
                 if ts_path:
                     ts = rec.fields.get(ts_path)
                     k = (type(ts), ts) if not isinstance(ts, list) else (list, repr(ts))
                     if k in days:
-                        day = days[k]
+                        day, why = days[k]
                     else:
-                        day = days[k] = event_date(ts)
+                        day, why = days[k] = route_event_time(ts, rule, self.now)
+                if why is not None:
+                    self.implausible[(table, why)] += 1
+                    if rule.implausible == "quarantine":
+                        results[i] = BadRecord(
+                            rec.table, rec.source, rec.line, IMPLAUSIBLE_REASON,
+                            implausible_detail(why, rule),
+                            json.dumps(out, default=str, ensure_ascii=False)[:4096])
+                        continue
                 results[i] = ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
         return results
 
@@ -246,9 +283,10 @@ class RecordActor:
         out: list[dict[str, Any]] = [
             {"kind": "example", "table": t, "path": p, "before": before, "after": after}
             for (t, p), (before, after) in sorted(self.examples.items())]
-        if entities or guard or self.dropped:
+        implausible = [[t, why, n] for (t, why), n in sorted(self.implausible.items())]
+        if entities or guard or self.dropped or implausible:
             out.append({"kind": "act", "entities": entities, "guard": guard,
-                        "dropped": dict(self.dropped)})
+                        "dropped": dict(self.dropped), "event_time": implausible})
         return out
 
 

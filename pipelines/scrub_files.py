@@ -48,6 +48,7 @@ from telescrub.core.decisions import TableDecision
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
+from telescrub.core.timeparse import parse_timestamp
 from telescrub.formats import readers
 from telescrub.pipelines.classify import DecideFn, TableProfileFn
 from telescrub.pipelines.read import (
@@ -203,7 +204,9 @@ class ScrubFileFn(beam.DoFn):
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
-        self.acting = RecordActor(self.policy, self.key)
+        # "now" for implausible event times: the run's start, the same on every worker
+        self.acting = RecordActor(self.policy, self.key,
+                                  now=parse_timestamp(self.run_info.created_at))
         self._layouts: dict[str, tuple[TableDecision, TableLayout, frozenset[str]]] = {}
         self._paths: dict[str, tuple[TableDecision, frozenset[str]]] = {}
 

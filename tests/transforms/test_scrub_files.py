@@ -264,3 +264,42 @@ def test_a_field_the_profile_never_saw_is_quarantined_whatever_the_order(
         assert [b.line for b in bad] == [9] and bad[0].reason == "changed_during_run"
         assert "new" not in decisions["t"].fields  # the shared decisions are untouched
         assert fn._layout(decisions["t"])[1] == {"a", "ts"}
+
+
+EDGE_TIMES = ["2026-11-20T10:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+              "1970-01-01T00:00:00Z", 0, -1, "10000-01-01T00:00:00Z", "2026-11-21T08:00:00Z",
+              "9999-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("routing", ["null_partition", "quarantine"])
+def test_implausible_event_times_are_routed_per_policy_and_counted(routing: str) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from telescrub.core.timeparse import EventTimeRule
+
+    policy = dataclasses.replace(POLICY, event_time=EventTimeRule(implausible=routing))
+    recs = [Record("t", "src", i, {"timestamp": ts, "user": f"person{i}@contoso.com"})
+            for i, ts in enumerate(EDGE_TIMES, start=1)]
+    decisions = {"t": _decide("t", recs)}
+    assert decisions["t"].timestamp_path == "timestamp"
+    now = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
+    one, many = RecordActor(policy, KEY, now=now), RecordActor(policy, KEY, now=now)
+    per_record = [one.act(r, decisions, []) for r in recs]
+    batched = many.act_batch(recs, decisions)
+    assert batched == per_record and many.stats() == one.stats()
+    days = {o.line: o.event_date for o in batched if isinstance(o, ScrubbedRecord)}
+    bad = {o.line: o for o in batched if isinstance(o, BadRecord)}
+    implausible = {2, 3, 4, 9}  # 9999-12-31 twice, year 1, 1970
+    if routing == "null_partition":
+        assert not bad
+        assert days == {1: "2026-11-20", 2: None, 3: None, 4: None, 5: None, 6: None, 7: None,
+                        8: "2026-11-21", 9: None}
+    else:
+        assert set(bad) == implausible and set(days) == set(range(1, 10)) - implausible
+        for b in bad.values():
+            assert b.reason == "implausible_event_time" and "event_time" in b.detail
+            assert "9999" not in b.detail and "0001" not in b.detail  # never the value
+            assert "contoso" not in b.text  # the quarantined text is the scrubbed record
+    [act] = [s for s in many.stats() if s["kind"] == "act"]
+    assert act["event_time"] == [["t", "before_floor", 2], ["t", "in_future", 2]]

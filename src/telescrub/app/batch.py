@@ -26,6 +26,7 @@ from telescrub.classifiers.source_schema import load_source_schemas
 from telescrub.core.errors import InputError, OutputError
 from telescrub.core.keys import HashKey, load_key
 from telescrub.core.policy import Policy, load_policy, with_ner_model
+from telescrub.core.policy import describe as describe_policy
 from telescrub.formats.readers import ReadLimits, detect_format, table_name_for
 from telescrub.pipelines.assemble import ScrubFilesToParquet
 from telescrub.pipelines.read import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
@@ -161,6 +162,7 @@ def run_batch(cfg: RunConfig) -> dict[str, Any]:
                         "max_line_bytes": limits.max_line_bytes},
         "output": cfg.output, "schema_dir": cfg.schema_dir,
         "tables": sorted({f.table for f in files}),
+        "event_time": describe_policy(policy)["event_time"],
         **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
     with OutputLock(out):

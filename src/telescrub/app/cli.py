@@ -79,6 +79,15 @@ def _summary(report: dict[str, Any]) -> str:
         q[item["table"]] = q.get(item["table"], 0) + item["records"]
     if q:
         lines.append("quarantined: " + ", ".join(f"{k} {v}" for k, v in sorted(q.items())))
+    odd: dict[str, int] = {}
+    for item in report.get("implausible_event_times", []):
+        odd[item["table"]] = odd.get(item["table"], 0) + item["records"]
+    if odd:
+        rule = run.get("event_time", {})
+        where = ("quarantined" if rule.get("implausible") == "quarantine"
+                 else "written to the null event_date partition")
+        lines.append("implausible event times (policy event_time), " + where + ": "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(odd.items())))
     if report["drift"]:
         lines.append(f"schema drift: {len(report['drift'])} field(s) no rule knows were "
                      "scanned as free text (see report)")

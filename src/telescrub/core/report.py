@@ -2,7 +2,8 @@
 
 Stats records (dicts) come from the stages: ``input`` (per file: sha256, records, bad),
 ``decision`` (per table: the field decisions and their evidence), ``act`` (entity counts,
-guard hits, records dropped by policy), ``example`` (one masked before/after per field) and
+guard hits, records dropped by policy, implausible event times per table and reason),
+``example`` (one masked before/after per field) and
 ``partition`` (files written, rows per source file, retention). ``finalize`` turns the merged
 accumulator into ``report.json`` with the accounting identity checked per input file:
 ``read = written + quarantined + dropped``.
@@ -18,7 +19,7 @@ QUARANTINE_TABLE = "_quarantine"
 
 def new_acc() -> dict[str, Any]:
     return {"inputs": {}, "decisions": {}, "entities": {}, "guard": {}, "dropped": {},
-            "examples": {}, "partitions": [], "quarantine_reasons": {}}
+            "examples": {}, "partitions": [], "quarantine_reasons": {}, "event_time": {}}
 
 
 def add(acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
@@ -36,6 +37,9 @@ def add(acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
             acc["guard"][key] = acc["guard"].get(key, 0) + n
         for src, n in s.get("dropped", {}).items():
             acc["dropped"][src] = acc["dropped"].get(src, 0) + n
+        for t, why, n in s.get("event_time", []):
+            key = f"{t}\x00{why}"
+            acc["event_time"][key] = acc["event_time"].get(key, 0) + n
     elif kind == "example":
         acc["examples"].setdefault(f"{s['table']}\x00{s['path']}", [s["before"], s["after"]])
     elif kind == "partition":
@@ -64,8 +68,8 @@ def merge(accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for info in a["inputs"].values():
             _add_input(out["inputs"], info)
         out["decisions"].update(a["decisions"])
-        for name in ("entities", "guard", "dropped", "quarantine_reasons"):
-            for k, v in a[name].items():
+        for name in ("entities", "guard", "dropped", "quarantine_reasons", "event_time"):
+            for k, v in a.get(name, {}).items():
                 out[name][k] = out[name].get(k, 0) + v
         for k, v in a["examples"].items():
             out["examples"].setdefault(k, v)
@@ -122,6 +126,8 @@ def finalize(acc: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         by_entity[e] = by_entity.get(e, 0) + v
     quarantine = [{"table": k.split("\x00")[0], "reason": k.split("\x00")[1], "records": v}
                   for k, v in sorted(acc["quarantine_reasons"].items())]
+    implausible = [{"table": k.split("\x00")[0], "reason": k.split("\x00")[1], "records": v}
+                   for k, v in sorted(acc.get("event_time", {}).items())]
     totals = {
         "read": sum(i["read"] for i in inputs), "written": sum(written.values()),
         "quarantined": sum(quarantined.values()), "dropped_by_policy": sum(acc["dropped"].values()),
@@ -129,6 +135,7 @@ def finalize(acc: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     return {
         "format_version": 1, "run": run, "totals": totals, "accounting_ok": identity_ok,
         "inputs": inputs, "tables": fields_out, "drift": drift, "quarantine": quarantine,
+        "implausible_event_times": implausible,
         "detections_by_entity": dict(sorted(by_entity.items())),
         "partitions": partitions,
     }

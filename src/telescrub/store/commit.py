@@ -229,7 +229,9 @@ def _link(src: str, dst: str) -> None:
 
 def _old_files(old_p: str, old_m: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The files of a previous partition: those its manifest lists, plus readable Parquet
-    files it does not list (left by older telescrub versions' append)."""
+    files it does not list (left by older telescrub versions' append). Each names the run
+    that wrote it (``run_id``): the merged manifest is the new run's, and ``verify`` checks
+    every file's footer against its own run."""
     import pyarrow.parquet as pq
 
     present = set(os.listdir(old_p))
@@ -238,17 +240,21 @@ def _old_files(old_p: str, old_m: dict[str, Any] | None) -> list[dict[str, Any]]
     for e in (old_m or {}).get("files", []):
         name = str(e.get("path"))
         if os.path.basename(name) == name and name in present:
-            out.append({"path": name, "rows": int(e.get("rows", 0)), "sha256": e.get("sha256")})
+            run_id = e.get("run_id") or (old_m or {}).get("run_id")
+            out.append({"path": name, "rows": int(e.get("rows", 0)), "sha256": e.get("sha256"),
+                        **({"run_id": run_id} if run_id else {})})
             listed.add(name)
     for name in sorted(present - listed):
         if name.startswith((".", "_")) or not name.endswith(".parquet"):
             continue
         path = os.path.join(old_p, name)
         try:
-            rows = pq.read_metadata(path).num_rows
+            meta = pq.read_metadata(path)
         except Exception:  # noqa: BLE001 - an unreadable leftover is not carried over
             continue
-        out.append({"path": name, "rows": rows, "sha256": sha256_file(path)})
+        run_id = (meta.metadata or {}).get(b"telescrub.run_id", b"").decode()
+        out.append({"path": name, "rows": meta.num_rows, "sha256": sha256_file(path),
+                    **({"run_id": run_id} if run_id else {})})
     return out
 
 

@@ -238,3 +238,18 @@ def test_exit_3_withholds_the_message_at_every_verbosity(verbosity, tmp_path, sa
         assert res.returncode == 0, res.stdout[-3000:]
     # the failed run left the previous output as it was (its staging is gone)
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+
+
+# ---------------------------------------------------------------------------- no network
+
+
+def test_a_run_never_reaches_for_the_network(tmp_path):
+    """Every CLI run of the suite goes through tests/hooked.py --block-network (exit 97 after
+    a blocked attempt, even one Beam swallowed). The default runner passes; naming Beam's
+    DirectRunner, which first looks up github.com to download Prism, is caught."""
+    proc = telescrub("run", ROSTER, "--output", str(tmp_path / "a"), check=False)
+    assert proc.returncode == 0 and "network access attempted" not in proc.stderr
+    proc = telescrub("run", ROSTER, "--output", str(tmp_path / "b"), "--runner=DirectRunner",
+                     "--no-verify", check=False)
+    assert proc.returncode == 97, (proc.returncode, proc.stderr[-2000:])
+    assert "network access attempted (blocked): github.com:443" in proc.stderr

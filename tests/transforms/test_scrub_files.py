@@ -137,6 +137,10 @@ def test_every_record_arrives_in_small_chunks_and_reruns_overwrite(tmp_path: Pat
         assert _dataset_rows(tmp_path / "a", table) == _dataset_rows(tmp_path / "b", table)
     names = sorted(p.name for p in (tmp_path / "a").rglob("*.parquet"))
     assert len(names) > len(INPUTS) * 5  # really chunked
+    import pyarrow.parquet as pq
+
+    assert max(pq.read_metadata(p).num_rows for p in (tmp_path / "a").rglob("*.parquet")) \
+        <= 7  # --rows-per-file bounds every file (and so what a worker holds)
     assert all(n.startswith(tuple("part-" + source_tag(f.path) for f in files)) for n in names)
     _run(files, tmp_path / "a", rows_per_file=7)  # a re-executed run writes the same names
     assert sorted(p.name for p in (tmp_path / "a").rglob("*.parquet")) == names

@@ -252,7 +252,8 @@ class ScrubFileFn(beam.DoFn):
                 if records % PROGRESS_EVERY == 0:
                     log.info("scrubbing %s: %d records so far", _label(f), records)
                 pending.append(item)
-                if len(pending) < ACT_BATCH:
+                # never more than rows_per_file rows buffered: a file holds at most that many
+                if len(pending) < min(ACT_BATCH, self.rows_per_file - buffered):
                     continue
             for out in self._act(pending, decisions, changed):
                 if isinstance(out, BadRecord):

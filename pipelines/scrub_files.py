@@ -59,6 +59,7 @@ from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, output_name
 from telescrub.core.stats import InputStat, is_stat
+from telescrub.core.timeparse import parse_timestamp
 from telescrub.formats import readers
 from telescrub.formats.arrow_jsonl import row_fields
 from telescrub.formats.units import (
@@ -189,7 +190,9 @@ class ScrubFileFn(beam.DoFn):
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
-        self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key))
+        # "now" for implausible event times: the run's start, the same on every worker
+        self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key),
+                                 now=parse_timestamp(self.run_info.created_at))
         self._layouts: dict[str, tuple[TableDecision, TableLayout, frozenset[str]]] = {}
         self._frozen: tuple[object, FrozenDecisions] | None = None
 
@@ -230,7 +233,8 @@ class ScrubFileFn(beam.DoFn):
                 if records % PROGRESS_EVERY == 0:
                     log.info("scrubbing %s: %d records so far", unit_label(f), records)
                 pending.append(item)
-                if len(pending) < ACT_BATCH:
+                # never more than rows_per_file rows buffered: a file holds at most that many
+                if len(pending) < min(ACT_BATCH, self.rows_per_file - buffered):
                     continue
             # act on the records read so far: a full batch, a columnar block next, the end
             for out in self._act(pending, lookup, changed):

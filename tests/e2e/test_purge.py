@@ -18,10 +18,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub.app.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
+from telescrub.app.purge import CRASH_STEPS, WORK_DIR, purge
 from telescrub.app.purge import main as purge_main
 from telescrub.store import layout, manifest
-from tests.conftest import ROOT, telescrub
+from tests.conftest import HOOKED, ROOT, telescrub
 
 pytestmark = pytest.mark.slow
 TABLE = "teams_chat_roster"
@@ -104,11 +104,14 @@ def _partitions(out: Path, table: str = TABLE) -> set[str]:
         if tdir.exists() else set()
 
 
-def _cli_purge(out: Path, *args: str, env: dict[str, str] | None = None,
+def _cli_purge(out: Path, *args: str, hooks: tuple[str, ...] = (),
                ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "telescrub.app.purge", str(out), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, **(env or {})})
+    """``telescrub purge OUT ARGS``; with ``hooks``, through tests/hooked.py (e.g.
+    ``("--crash-at", "purge.delete-intent")``)."""
+    cmd = ([sys.executable, str(HOOKED), *hooks, "--", "purge"] if hooks
+           else [sys.executable, "-m", "telescrub.app.purge"])
+    return subprocess.run([*cmd, str(out), *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env=dict(os.environ))
 
 
 def _columns(pdir: Path) -> list[str]:
@@ -278,22 +281,28 @@ def _state(out: Path, roster_out: Path, reference: Path) -> dict[str, str]:
     return states
 
 
+NO_EXCHANGE = ("--no-exchange",)
 CRASHES = [
-    ("delete-intent", {}), ("delete-renamed", {}), ("delete-audited", {}),
-    ("delete-removed", {}), ("rewrite-staging-file", {}), ("rewrite-staged", {}),
-    ("rewrite-swapped", {}), ("rewrite-audited", {}), ("rewrite-cleaned", {}),
-    ("rewrite-done", {}), ("rewrite-swapped@2", {}), ("rewrite-staged@3", {}),
-    ("rewrite-old-moved", {NO_EXCHANGE_ENV: "1"}), ("rewrite-audited", {NO_EXCHANGE_ENV: "1"}),
+    ("delete-intent", ()), ("delete-renamed", ()), ("delete-audited", ()),
+    ("delete-removed", ()), ("rewrite-staging-file", ()), ("rewrite-staged", ()),
+    ("rewrite-swapped", ()), ("rewrite-audited", ()), ("rewrite-cleaned", ()),
+    ("rewrite-done", ()), ("rewrite-swapped@2", ()), ("rewrite-staged@3", ()),
+    ("rewrite-old-moved", NO_EXCHANGE), ("rewrite-audited", NO_EXCHANGE),
 ]
 
 
-@pytest.mark.parametrize(("step", "env"), CRASHES, ids=[
+def test_every_purge_step_has_a_crash_test():
+    assert {s.partition("@")[0] for s, _ in CRASHES} | {"recovered"} == set(CRASH_STEPS)
+
+
+@pytest.mark.parametrize(("step", "extra"), CRASHES, ids=[
     s + ("-no-exchange" if e else "") for s, e in CRASHES])
 def test_interrupted_purge_leaves_old_or_new_and_rerun_completes(
-        step, env, roster_out, reference, tmp_path):
+        step, extra, roster_out, reference, tmp_path):
     out = _copy(roster_out, tmp_path)
-    proc = _cli_purge(out, "--as-of", AS_OF, env={CRASH_ENV: step, **env})
+    proc = _cli_purge(out, "--as-of", AS_OF, hooks=("--crash-at", f"purge.{step}", *extra))
     assert proc.returncode == 1, (proc.stdout, proc.stderr)  # os._exit(1) at the step
+    assert "purge " not in proc.stdout  # it died there: the summary was never printed
     states = _state(out, roster_out, reference) if step != "rewrite-old-moved" else None
     if states is not None:
         for part in DELETED:
@@ -322,9 +331,10 @@ def test_interrupted_purge_leaves_old_or_new_and_rerun_completes(
 
 def test_crash_during_recovery_then_rerun(roster_out, reference, tmp_path):
     out = _copy(roster_out, tmp_path)
-    assert _cli_purge(out, "--as-of", AS_OF, env={CRASH_ENV: "rewrite-swapped"}).returncode == 1
-    proc = _cli_purge(out, "--as-of", AS_OF, env={CRASH_ENV: "recovered"})
-    assert proc.returncode == 1
+    assert _cli_purge(out, "--as-of", AS_OF,
+                      hooks=("--crash-at", "purge.rewrite-swapped")).returncode == 1
+    proc = _cli_purge(out, "--as-of", AS_OF, hooks=("--crash-at", "purge.recovered"))
+    assert proc.returncode == 1 and "purge " not in proc.stdout
     _state(out, roster_out, reference)
     proc = _cli_purge(out, "--as-of", AS_OF)
     assert proc.returncode == 0, proc.stderr

@@ -151,6 +151,10 @@ def test_every_record_arrives_in_small_chunks_and_reruns_overwrite(tmp_path: Pat
         assert _dataset_rows(tmp_path / "a", table) == _dataset_rows(tmp_path / "b", table)
     names = sorted(p.name for p in (tmp_path / "a").rglob("*.parquet"))
     assert len(names) > len(INPUTS) * 5  # really chunked
+    import pyarrow.parquet as pq
+
+    assert max(pq.read_metadata(p).num_rows for p in (tmp_path / "a").rglob("*.parquet")) \
+        <= 7  # --rows-per-file bounds every file (and so what a worker holds)
     assert all(n.startswith(tuple("part-" + source_tag(f.path) for f in files)) for n in names)
     _run(files, tmp_path / "a", rows_per_file=7)  # a re-executed run writes the same names
     assert sorted(p.name for p in (tmp_path / "a").rglob("*.parquet")) == names
@@ -209,28 +213,41 @@ def test_a_file_that_changes_between_passes_is_quarantined(tmp_path: Path) -> No
     assert counts["InputStat"] == 1
 
 
+def _job_report(units: list[InputFile], out: Path) -> dict:
+    """The whole batch job (ScrubFilesToParquet, what ``telescrub run`` builds) over
+    ``units``; returns the report.json it wrote."""
+    from telescrub.pipelines.assemble import ScrubFilesToParquet
+
+    with TestPipeline() as p:
+        _ = p | ScrubFilesToParquet(units, str(out), POLICY, KEY, RUN, {"run_id": RUN.run_id})
+    return json.loads((out / "_report" / "report.json").read_text())
+
+
 def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
         tmp_path: Path) -> None:
-    from telescrub.core import report as build
     from telescrub.formats.units import split_inputs
 
     files = [f for f in _files() if f.fmt in ("jsonl", "text") and not f.path.endswith(".gz")]
     units = split_inputs(files, 2048)
     assert len(units) > len(files) + 4
-    _run(units, tmp_path / "ranges", rows_per_file=50_000)
-    _run(files, tmp_path / "whole", rows_per_file=50_000)
+    ranged = _job_report(units, tmp_path / "ranges")
+    whole = _job_report(files, tmp_path / "whole")
     for f in files:
         assert _dataset_rows(tmp_path / "ranges", f.table) == _dataset_rows(
             tmp_path / "whole", f.table)
-    # per-range input counts add up to the file's
-    acc = build.new_acc()
-    for u in units:
-        part = [r for r in readers.read_records(u.path, u.table, u.fmt,
-                                                byte_range=(u.start, u.end, u.first_line))]
-        acc = build.add(acc, InputStat(u.path, u.table, u.fmt, u.sha256, u.size, len(part), 0))
+    # the report the pipeline wrote adds each file's ranges up to the whole file's numbers
+    r_in = {i["source"]: i for i in ranged["inputs"]}
+    w_in = {i["source"]: i for i in whole["inputs"]}
+    assert set(r_in) == set(w_in) == {f.path for f in files}
     for f in files:
-        assert acc["inputs"][f.path]["records"] == len(list(
-            readers.read_records(f.path, f.table, f.fmt)))
+        n = sum(1 for u in units if u.path == f.path)
+        assert n > 1 and r_in[f.path]["ranges"] == n and "ranges" not in w_in[f.path]
+        for key in ("read", "written", "quarantined", "dropped_by_policy", "records", "bad",
+                    "sha256", "bytes", "accounted"):
+            assert r_in[f.path][key] == w_in[f.path][key], (f.path, key)
+        assert r_in[f.path]["read"] == sum(1 for _ in readers.read_records(f.path, f.table,
+                                                                          f.fmt))
+    assert ranged["accounting_ok"] and ranged["totals"] == whole["totals"]
 
 
 def test_read_inputs_reads_each_range_once() -> None:

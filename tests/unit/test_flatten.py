@@ -172,8 +172,12 @@ def test_split_path_examples() -> None:
         ("", False),
         ("d\\[x", False),
     ]
-    for bad in ["", "a.", ".a", "a..b", "a[", "a[]x", "a\\", "a\\q", "x\\e", "\\ex"]:
-        with pytest.raises(ValueError):
+    for bad, why in [("", "empty segment"), ("a.", "path ends with '.'"),
+                     (".a", "empty segment"), ("a..b", "empty segment"),
+                     ("a[", "unescaped '\\['"), ("a[]x", "'\\[\\]' must end a segment"),
+                     ("a\\", "dangling escape"), ("a\\q", "unknown escape"),
+                     ("x\\e", "misplaced \\\\e"), ("\\ex", "misplaced \\\\e")]:
+        with pytest.raises(ValueError, match=why):
             split_path(bad)
 
 

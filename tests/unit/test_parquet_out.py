@@ -342,9 +342,11 @@ def test_hostile_path_components_rejected_before_writing(tmp_path, table, event_
     out.mkdir()
     tl = TableLayout(table, (col("a"),))
     row = ScrubbedRecord(table, "s", 1, event_date, {"a": "v"})
-    with pytest.raises(ValueError):
+    bad = ("invalid shard" if shard != "s0" else "invalid table name" if table != "t"
+           else "invalid event_date")
+    with pytest.raises(ValueError, match=bad):
         write_partition_file(str(out), tl, RUN, event_date, [row], shard)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=bad):
         layout.partition_dir(str(out), table, event_date) if shard == "s0" else layout.validate_shard(shard)
     assert _files(tmp_path) == []
 

@@ -26,6 +26,7 @@ from telescrub.app.settings import DEFAULT_RUNNER, Settings
 from telescrub.core.errors import InputError
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
+from telescrub.core.policy import describe as describe_policy
 from telescrub.formats.readers import detect_format, table_name_for
 from telescrub.formats.units import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
 from telescrub.pipelines.assemble import ScrubFilesToParquet
@@ -122,6 +123,7 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
                         "max_line_bytes": limits.max_line_bytes},
         "output": cfg.output, "schema_dir": cfg.schema_dir,
         "tables": sorted({f.table for f in files}),
+        "event_time": describe_policy(policy)["event_time"],
         **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
     with OutputLock(out):

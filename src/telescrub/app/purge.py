@@ -65,7 +65,7 @@ Rewrite partition ``P`` without columns:
    new checksums); fsync — ``rewrite-staging-file`` after each file, ``rewrite-staged``
 2. exchange ``P`` and ``staged-<P>`` with one ``renameat2(RENAME_EXCHANGE)``: P now holds the
    new files and manifest (and the intent), ``staged-<P>`` the old ones — ``rewrite-swapped``.
-   Where the filesystem cannot exchange (non-Linux, or ``TELESCRUB_PURGE_NO_EXCHANGE=1``):
+   Where the filesystem cannot exchange (non-Linux, or :data:`USE_EXCHANGE` is False):
    ``rename(P, replaced-<P>)`` — ``rewrite-old-moved`` — then ``rename(staged-<P>, P)``;
    only here a reader can briefly find P missing (never mixed), and recovery completes it.
 3. append the record to the audit log — ``rewrite-audited``
@@ -91,8 +91,10 @@ old or new for good, then audits what was done:
 Each recovery appends a ``recover`` audit line. Intents are matched to audit lines by
 ``action_id``, so an action is logged exactly once (a torn last audit line is skipped on read).
 
-Test hook: ``TELESCRUB_PURGE_CRASH_AFTER=<step>[@<n>]`` makes purge ``os._exit(1)`` right after
-the n-th (default first) occurrence of ``<step>``; :data:`CRASH_STEPS` lists the names.
+Crash tests: after each step purge calls the hook point ``purge.<step>``
+(:mod:`telescrub.core.hooks`; :data:`CRASH_STEPS` lists the steps). Nothing happens in
+production; a test registers a hook there that ends the process (``tests/hooked.py
+--crash-at purge.<step>[@<n>]``). :data:`USE_EXCHANGE` ``= False`` forces the rename fallback.
 
 Readers note: after a column purge the partitions of one table no longer share one schema.
 pyarrow takes the schema of the first file it sees unless given one
@@ -119,6 +121,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telescrub.core.errors import TelescrubError
+from telescrub.core.hooks import point
+from telescrub.core.timeparse import add_days
 from telescrub.store import parquet as po
 from telescrub.store.audit import Audit
 from telescrub.store.fs import exchange_dirs, fsync_dir, read_json, sha256_file, write_json_atomic
@@ -142,28 +146,19 @@ log = logging.getLogger("telescrub")
 AUDIT_NAME = PURGE_AUDIT
 WORK_DIR = PURGE_WORKDIR
 INTENT_NAME = PURGE_INTENT
-CRASH_ENV = "TELESCRUB_PURGE_CRASH_AFTER"
-NO_EXCHANGE_ENV = "TELESCRUB_PURGE_NO_EXCHANGE"
 AUDIT_VERSION = 1
 CRASH_STEPS = ("delete-intent", "delete-renamed", "delete-audited", "delete-removed",
                "rewrite-staging-file", "rewrite-staged", "rewrite-old-moved", "rewrite-swapped",
                "rewrite-audited", "rewrite-cleaned", "rewrite-done", "recovered")
 _PART_NAME = re.compile(r"part-(.+)-[0-9a-f]{12}\.parquet")
-_step_counts: dict[str, int] = {}
+#: swap a rewritten partition with renameat2(RENAME_EXCHANGE) where the file system can;
+#: False forces the two-rename fallback (crash tests of that path)
+USE_EXCHANGE = True
 
 
 def _step(name: str) -> None:
-    """Crash-test hook: exit abruptly after step ``name`` when the environment asks for it."""
-    want = os.environ.get(CRASH_ENV)
-    if not want:
-        return
-    target, _, nth = want.partition("@")
-    if target != name:
-        return
-    _step_counts[name] = _step_counts.get(name, 0) + 1
-    if _step_counts[name] == (int(nth) if nth else 1):
-        sys.stdout.flush()
-        os._exit(1)
+    """The crash-test hook point after protocol step ``name`` (see the module doc)."""
+    point(f"purge.{name}")
 
 
 def _now() -> str:
@@ -171,18 +166,10 @@ def _now() -> str:
         "+00:00", "Z")
 
 
-
-
-
-
-
-
-
-
 def _exchange(a: str, b: str) -> bool:
     """Atomically swap two directories (:func:`telescrub.store.fs.exchange_dirs`); False where
-    unsupported or turned off by ``TELESCRUB_PURGE_NO_EXCHANGE``."""
-    if os.environ.get(NO_EXCHANGE_ENV):
+    unsupported or turned off (``USE_EXCHANGE``)."""
+    if not USE_EXCHANGE:
         return False
     return exchange_dirs(a, b)
 
@@ -330,11 +317,11 @@ def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | No
     except (KeyError, ValueError) as exc:
         raise TelescrubError(f"no usable expiry in manifest or footers ({exc})") from None
     event_date = partition_event_date(pdir)
-    base = (exp - dt.timedelta(days=days) if event_date is None
+    base = (add_days(exp, -days) if event_date is None
             else dt.date.fromisoformat(event_date))
     cols = _columns(files, days)
     expired = {n: c for n, c in cols.items()
-               if base + dt.timedelta(days=c.retention_days) <= as_of}
+               if add_days(base, c.retention_days) <= as_of}
     due = exp <= as_of
     if not due and not expired:
         return None
@@ -350,7 +337,7 @@ def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | No
                     problems=problems)
     drop = sorted(expired.values(), key=lambda c: c.name)
     why = "; ".join(f"column {c.name} ({c.category}, {c.retention_days} d) expired "
-                    f"{base + dt.timedelta(days=c.retention_days)}" for c in drop)
+                    f"{add_days(base, c.retention_days)}" for c in drop)
     why += f" <= as_of {as_of}; {len(live)} column(s) with data remain"
     return Plan("drop_columns", table, pdir, rel, why, rows, manifest, base, drop, problems,
                 fallback_days=days)
@@ -383,7 +370,7 @@ def _record(plan: Plan, as_of: dt.date, dry_run: bool) -> dict[str, Any]:
         "expires_on_before": m.get("expires_on"),
         "columns_dropped": [{"name": c.name, "category": c.category,
                              "retention_days": c.retention_days,
-                             "expired_on": (plan.base + dt.timedelta(days=c.retention_days))
+                             "expired_on": add_days(plan.base, c.retention_days)
                              .isoformat()} for c in plan.drop],
         "files_before": files_before, "manifest_sha256_before": msha,
         "files_after": [], "manifest_sha256_after": None,
@@ -454,7 +441,7 @@ def _manifest_entry(e: dict[str, Any], base: dt.date) -> dict[str, Any]:
     entry = {k: v for k, v in e["old"].items() if k not in ("path", "rows", "sha256")}
     new = {"retention_days": e["retention_days"],
            "retention_category": e["retention_category"],
-           "expires_on": (base + dt.timedelta(days=e["retention_days"])).isoformat()}
+           "expires_on": add_days(base, e["retention_days"]).isoformat()}
     entry.update({k: v for k, v in new.items() if k in entry})
     entry.update(path=e["path"], rows=e["rows"], sha256=e["sha256"])
     return entry
@@ -487,7 +474,7 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
         meta.update({
             po.META_PREFIX + "retention_days": str(days),
             po.META_PREFIX + "retention_category": category,
-            po.META_PREFIX + "expires_on": (plan.base + dt.timedelta(days=days)).isoformat(),
+            po.META_PREFIX + "expires_on": add_days(plan.base, days).isoformat(),
             po.META_PREFIX + "purged_columns": json.dumps(sorted({*previous, *dropped})),
             po.META_PREFIX + "purged_at": now,
         })
@@ -509,7 +496,7 @@ def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
                         key=lambda e: e["path"]),
         "rows": sum(e["rows"] for e in entries),
         "retention_days": days, "retention_category": category,
-        "expires_on": (plan.base + dt.timedelta(days=days)).isoformat(),
+        "expires_on": add_days(plan.base, days).isoformat(),
         "purged_columns": sorted({*manifest.get("purged_columns", []), *dropped}),
         "last_purge": {"action_id": rec["action_id"], "at": now, "as_of": rec["as_of"]},
     })

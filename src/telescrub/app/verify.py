@@ -64,7 +64,7 @@ from telescrub.core.errors import TelescrubError
 from telescrub.core.masking import mask_example
 from telescrub.core.policy import Policy, load_policy
 from telescrub.core.report import QUARANTINE_TABLE
-from telescrub.core.timeparse import fast_utc_mask, parse_timestamp
+from telescrub.core.timeparse import add_days, fast_utc_mask, parse_timestamp
 from telescrub.store import parquet as po
 from telescrub.store.layout import (
     PARTITION_COLUMN,
@@ -424,7 +424,7 @@ def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date:
         c.fail(f"{rel}: footer retention_days/expires_on are not a number/date")
         days = -1
     if event_date and days >= 0:
-        want = (dt.date.fromisoformat(event_date) + dt.timedelta(days=days)).isoformat()
+        want = add_days(dt.date.fromisoformat(event_date), days).isoformat()
         if meta["expires_on"] != want:
             c.fail(f"{rel}: footer expires_on {meta['expires_on']} != event_date + "
                    f"{days} days ({want})")
@@ -575,14 +575,21 @@ def verify_output(out: str, policy: Policy | None = None,
         rows_c.fail("_report/report.json is missing or unreadable")
     else:
         expected = _expected_rows(report, audit, rolling, read_audit(out, SUBJECT_AUDIT))
+        # --mode append: the report describes the latest run only; earlier runs' rows are
+        # on disk too (their manifests are checked above), so that run's rows must be there
+        appended = report.get("run", {}).get("mode") == "append"
         for t in sorted(set(expected) | set(scan.rows)):
             if t not in expected:
-                rows_c.fail(f"table {t}: {scan.rows[t]} rows on disk, not in report.json")
-            elif scan.rows.get(t, 0) != expected[t]:
+                if not appended:
+                    rows_c.fail(f"table {t}: {scan.rows[t]} rows on disk, not in report.json")
+            elif scan.rows.get(t, 0) < expected[t] or (
+                    not appended and scan.rows.get(t, 0) != expected[t]):
                 rows_c.fail(f"table {t}: {scan.rows.get(t, 0)} rows on disk, report.json "
-                            f"(minus purged) says {expected[t]}")
+                            f"(minus purged) says {'at least ' if appended else ''}"
+                            f"{expected[t]}")
         rows_c.summary = (f"{sum(scan.rows.values())} rows in {len(scan.rows)} tables "
-                          "(quarantine included)")
+                          "(quarantine included)"
+                          + ("; append mode: at least the latest run's" if appended else ""))
 
     warnings: list[str] = []
     run = (report or {}).get("run", {})

@@ -13,6 +13,7 @@ quarantined, never written with a guessed column.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from typing import Any, NamedTuple
@@ -26,7 +27,7 @@ from telescrub.core.masking import mask_example, mask_keep_tokens
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, output_name
 from telescrub.core.stats import ActStat, ExampleStat, Stat
-from telescrub.core.timeparse import event_date
+from telescrub.core.timeparse import IMPLAUSIBLE_REASON, implausible_detail, route_event_time
 
 #: reason of a record the decisions cannot place (its input changed after profiling)
 UNDECIDED = "changed_during_run"
@@ -43,9 +44,13 @@ class BatchActor:
     Built once per worker (``DoFn.setup``): it owns the :class:`Actor` and, through it, the
     text engine (``telescrub.classifiers.text.TextScrubber``)."""
 
-    def __init__(self, policy: Policy, key: HashKey, scrubber: TextEngine) -> None:
+    def __init__(self, policy: Policy, key: HashKey, scrubber: TextEngine,
+                 now: dt.datetime | None = None) -> None:
         self.policy = policy
         self.actor = Actor(policy, key, scrubber)
+        #: the run's start: event times later than it plus the policy's tolerance are
+        #: implausible (the file passes give the run's creation time, the same on every worker)
+        self.now = now or dt.datetime.now(dt.timezone.utc)
         self._arrow = _ArrowActing(self.actor)
         self._known_src: object | None = None
         self.reset_stats()
@@ -54,6 +59,7 @@ class BatchActor:
         self.actor.entity_counts.clear()
         self.actor.guard_hits.clear()
         self.dropped: Counter[str] = Counter()
+        self.implausible: Counter[tuple[str, str]] = Counter()
         self.examples: dict[tuple[str, str], tuple[str, str]] = {}
 
     def set_known(self, source: object, build: Any) -> None:
@@ -113,8 +119,9 @@ class BatchActor:
                 outs[i][name] = nv
             if (table, path) not in self.examples:
                 self._example(table, path, d.action, values, new)
-        days: dict[tuple[type, Any], str | None] = {}
+        days: dict[tuple[type, Any], tuple[str | None, str | None]] = {}
         ts_paths: dict[frozenset[str], str | None] = {}
+        rule = self.policy.event_time
         for i in idxs:
             rec = recs[i]
             if i in failed:
@@ -130,14 +137,22 @@ class BatchActor:
             if shape not in ts_paths:
                 ts_paths[shape] = decisions.timestamp_path(table, rec.fields)
             ts_path = ts_paths[shape]
-            day = None
+            day = why = None
             if ts_path:
                 ts = rec.fields.get(ts_path)
                 k = (type(ts), ts) if not isinstance(ts, list) else (list, repr(ts))
                 if k in days:
-                    day = days[k]
+                    day, why = days[k]
                 else:
-                    day = days[k] = event_date(ts)
+                    day, why = days[k] = route_event_time(ts, rule, self.now)
+            if why is not None:
+                self.implausible[(table, why)] += 1
+                if rule.implausible == "quarantine":
+                    results[i] = BadRecord(
+                        rec.table, rec.source, rec.line, IMPLAUSIBLE_REASON,
+                        implausible_detail(why, rule),
+                        json.dumps(out, default=str, ensure_ascii=False)[:4096])
+                    continue
             results[i] = ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
 
     def act_table(self, table: str, source: str, data: Any, decisions: Decisions,
@@ -149,7 +164,7 @@ class BatchActor:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from telescrub.core.timeparse import event_dates
+        from telescrub.core.timeparse import route_event_dates
 
         lines = data.column(LINE_COLUMN)
         paths = [p for p in data.column_names if p != LINE_COLUMN]
@@ -202,8 +217,23 @@ class BatchActor:
             self.dropped[source] += dropped
         keep = pc.and_(held, pc.invert(is_failed))
         ts_path = decisions.timestamp_path(table, paths)
-        days = (event_dates(data.column(ts_path)) if ts_path in paths
-                else pa.nulls(data.num_rows, pa.string()))
+        rule = self.policy.event_time
+        if ts_path in paths:
+            days, whys = route_event_dates(data.column(ts_path), rule, self.now)
+        else:
+            days = whys = pa.nulls(data.num_rows, pa.string())
+        implausible = pc.and_(keep, pc.is_valid(whys))
+        if pc.any(implausible).as_py():
+            for why, n in _counts(pc.filter(whys, implausible)):
+                self.implausible[(table, why)] += n
+            if rule.implausible == "quarantine":
+                for i in pc.indices_nonzero(implausible).to_pylist():
+                    row = {n: a[i].as_py() for n, a in out.items() if a[i].is_valid}
+                    bad.append(BadRecord(table, source, lines[i].as_py(), IMPLAUSIBLE_REASON,
+                                         implausible_detail(whys[i].as_py(), rule),
+                                         json.dumps(row, default=str,
+                                                    ensure_ascii=False)[:4096]))
+                keep = pc.and_(keep, pc.invert(implausible))
         cols = {n: pc.filter(a, keep) for n, a in out.items()}
         cols["_source_file"] = pa.array([source] * int(pc.sum(keep).as_py() or 0), pa.string())
         cols["_source_line"] = pc.filter(lines, keep)
@@ -247,8 +277,9 @@ class BatchActor:
                            for (t, p), (before, after) in sorted(self.examples.items())]
         entities = [(t, p, e, n) for (t, p, e), n in sorted(self.actor.entity_counts.items())]
         guard = [(t, p, n) for (t, p), n in sorted(self.actor.guard_hits.items())]
-        if entities or guard or self.dropped:
-            out.append(ActStat(entities, guard, dict(self.dropped)))
+        implausible = [(t, why, n) for (t, why), n in sorted(self.implausible.items())]
+        if entities or guard or self.dropped or implausible:
+            out.append(ActStat(entities, guard, dict(self.dropped), implausible))
         return out
 
 
@@ -263,6 +294,12 @@ class ActedTable(NamedTuple):
     rows: Any  # pa.Table
     bad: list[BadRecord]
     dropped: int
+
+
+def _counts(arr: Any) -> list[tuple[str, int]]:
+    """(value, occurrences) of a string column's values."""
+    vc = arr.value_counts()
+    return list(zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True))
 
 
 def _record_text(data: Any, i: int) -> str:

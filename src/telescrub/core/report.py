@@ -30,7 +30,7 @@ WINDOW_KEY = "event_window"
 
 def new_acc() -> dict[str, Any]:
     return {"inputs": {}, "decisions": {}, "entities": {}, "guard": {}, "dropped": {},
-            "examples": {}, "partitions": [], "quarantine_reasons": {}}
+            "examples": {}, "partitions": [], "quarantine_reasons": {}, "event_time": {}}
 
 
 def partition_dict(s: PartitionStat) -> dict[str, Any]:
@@ -55,6 +55,10 @@ def add(acc: dict[str, Any], s: Stat) -> dict[str, Any]:
             acc["guard"][key] = acc["guard"].get(key, 0) + n
         for src, n in s.dropped.items():
             acc["dropped"][src] = acc["dropped"].get(src, 0) + n
+        for t, why, n in s.event_time:
+            key = f"{t}\x00{why}"
+            acc.setdefault("event_time", {})
+            acc["event_time"][key] = acc["event_time"].get(key, 0) + n
     elif isinstance(s, ExampleStat):
         acc["examples"].setdefault(f"{s.table}\x00{s.path}", [s.before, s.after])
     elif isinstance(s, PartitionStat):
@@ -122,8 +126,8 @@ def merge(accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for info in a["inputs"].values():
             _add_input(out["inputs"], info)
         out["decisions"].update(a["decisions"])
-        for name in ("entities", "guard", "dropped", "quarantine_reasons"):
-            for k, v in a[name].items():
+        for name in ("entities", "guard", "dropped", "quarantine_reasons", "event_time"):
+            for k, v in a.get(name, {}).items():
                 out[name][k] = out[name].get(k, 0) + v
         for k, v in a["examples"].items():
             out["examples"].setdefault(k, v)
@@ -196,6 +200,8 @@ def finalize(acc: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         by_entity[e] = by_entity.get(e, 0) + v
     quarantine = [{"table": k.split("\x00")[0], "reason": k.split("\x00")[1], "records": v}
                   for k, v in sorted(acc["quarantine_reasons"].items())]
+    implausible = [{"table": k.split("\x00")[0], "reason": k.split("\x00")[1], "records": v}
+                   for k, v in sorted(acc.get("event_time", {}).items())]
     totals = {
         "read": sum(i["read"] for i in inputs), "written": sum(written.values()),
         "quarantined": sum(quarantined.values()), "dropped_by_policy": sum(acc["dropped"].values()),
@@ -203,6 +209,7 @@ def finalize(acc: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     return {
         "format_version": 1, "run": run, "totals": totals, "accounting_ok": identity_ok,
         "inputs": inputs, "tables": fields_out, "drift": drift, "quarantine": quarantine,
+        "implausible_event_times": implausible,
         "detections_by_entity": dict(sorted(by_entity.items())),
         "partitions": partitions,
     }

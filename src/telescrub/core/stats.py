@@ -44,11 +44,13 @@ class DecisionStat(NamedTuple):
 
 class ActStat(NamedTuple):
     """Counts of acting: ``entities`` [(table, path, entity, n)], ``guard`` [(table, path,
-    n)] values the keep guard scrubbed, ``dropped`` {source: records the policy dropped}."""
+    n)] values the keep guard scrubbed, ``dropped`` {source: records the policy dropped},
+    ``event_time`` [(table, reason, n)] implausible event times (policy ``event_time``)."""
 
     entities: list[tuple[str, str, str, int]]
     guard: list[tuple[str, str, int]]
     dropped: dict[str, int]
+    event_time: list[tuple[str, str, int]] = []
 
 
 class ExampleStat(NamedTuple):

@@ -57,6 +57,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from telescrub.core.errors import OutputError
+from telescrub.core.hooks import point
 from telescrub.store.fs import fsync_dir, read_json, write_json_atomic
 from telescrub.store.layout import (
     MANIFEST_NAME,
@@ -172,6 +173,7 @@ def begin_staging(out: str, run_id: str) -> str:
         os.mkdir(path)
     except OSError as exc:
         raise OutputError(f"cannot create staging directory {path}: {exc.strerror}") from None
+    point("commit.staging", path=path)
     return path
 
 
@@ -260,6 +262,7 @@ def _apply(out: str, plan: dict[str, Any]) -> None:
         if os.path.lexists(os.path.join(out, name)):
             aside(name)
         os.rename(src, os.path.join(out, name))
+        point("commit.install", entry=name)
     for name in map(_safe_name, plan["remove"]):
         if os.path.lexists(os.path.join(out, name)):
             aside(name)
@@ -276,6 +279,7 @@ def _check_internal(name: object, prefix: str) -> str:
 def _finish(out: str, marker: str, plan: dict[str, Any]) -> None:
     os.remove(marker)
     fsync_dir(out)
+    point("commit.done", out=out)
     _rmtree(os.path.join(out, plan["trash"]))
     _rmtree(os.path.join(out, plan["staging"]))
 
@@ -297,6 +301,7 @@ def commit_output(out: str, staging: str, mode: str, run_id: str) -> None:
     marker = _marker_path(out, run_id)
     write_json_atomic(marker, plan)
     fsync_dir(out)
+    point("commit.marker")
     _apply(out, plan)
     _finish(out, marker, plan)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from telescrub.core.hooks import point
 from telescrub.store.fs import is_tmp_name, read_json, sha256_file, write_atomic
 from telescrub.store.layout import (
     MANIFEST_NAME,
@@ -143,6 +144,7 @@ def merge_manifest(out_dir: str, table: str, key: PartitionKey, files: Sequence[
                          "panes": int((old or {}).get("panes", 0)) + 1})
     manifest.update(partition or {})
     write_atomic(mpath, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    point("manifest.written", table=table, event_date=key.event_date)
     return manifest
 
 

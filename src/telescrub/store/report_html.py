@@ -336,6 +336,21 @@ def _drift_and_quarantine(report: dict[str, Any]) -> str:
         out.append("</table>")
     else:
         out.append("<p class='ok'>No record was quarantined.</p>")
+    implausible = report.get("implausible_event_times", [])
+    if implausible:
+        rule = report.get("run", {}).get("event_time", {})
+        where = ("quarantined (reason implausible_event_time)"
+                 if rule.get("implausible") == "quarantine"
+                 else "written to the table's null event_date partition")
+        out.append(f"<h3 id='implausible-event-times'>Implausible event times</h3><p>Records "
+                   f"whose time stamp is before {_e(rule.get('earliest'))} or more than "
+                   f"{_e(rule.get('future_tolerance_days'))} day(s) after the run started "
+                   f"(policy <code>event_time</code>) were {where}.</p><table><tr>"
+                   "<th>table</th><th>reason</th><th class='num'>records</th></tr>")
+        for item in implausible:
+            out.append(f"<tr><td>{_e(item.get('table'))}</td><td>{_e(item.get('reason'))}</td>"
+                       f"<td class='num'>{_num(item.get('records'))}</td></tr>")
+        out.append("</table>")
     out.append("</section>")
     return "".join(out)
 

@@ -31,6 +31,7 @@ from presidio_analyzer.nlp_engine import SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from telescrub.classifiers import scan
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.keys import HashKey
@@ -94,6 +95,7 @@ class TextScrubber:
         self._ops: dict[str, OperatorConfig] = {}
         self._cache: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self.cache_hits = 0
+        self._scanner: scan.Scanner | None = None
         #: optional spaCy NER (policy ``text.ner_model``): its PERSON results are added to the
         #: detectors' (classifiers/ner.py); None by default, and then nothing changes
         self.ner: NerPersons | None = None
@@ -109,6 +111,13 @@ class TextScrubber:
         if dets is None:
             dets = self._by_entity[entity] = [d for d in self.detectors if entity == d.ENTITY]
         return any(d.match_value(value) >= self.policy.min_score for d in dets)
+
+    @property
+    def scanner(self) -> scan.Scanner:
+        """The multi-pattern candidate scan over these detectors (one per process)."""
+        if self._scanner is None:
+            self._scanner = scan.scanner_for(self.detectors)
+        return self._scanner
 
     @property
     def analyzer(self) -> AnalyzerEngine:
@@ -142,9 +151,13 @@ class TextScrubber:
         changes a score; ``analyze_with_engine`` keeps that path, and
         tests/unit/test_text_scrubber.py checks both agree on the shipped and shared corpora."""
         results: list[RecognizerResult] = []
-        for d in self.detectors:
-            if d.ENTITY not in exclude and d.might_contain(text):
-                results.extend(r for r in d.find(text) if r.score >= self.policy.min_score)
+        min_score = self.policy.min_score
+        # the scan names the detectors (and patterns) that can match at all: the others
+        # would find nothing (classifiers/scan.py); the candidates run as before
+        for d, plan in zip(self.detectors, self.scanner.plans(text) if text else (), strict=False):
+            if plan is None or d.ENTITY in exclude:
+                continue
+            results.extend(r for r in d.find(text, plan or None) if r.score >= min_score)
         if self.ner is not None and "PERSON" not in exclude:
             results.extend(r for r in self.ner.find(text) if r.score >= self.policy.min_score)
         if len(results) > 1:

@@ -16,6 +16,7 @@ never handed to the pattern engine) and override ``validate_result`` (checksum) 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import regex
@@ -38,6 +39,10 @@ class Detector(PatternRecognizer):
     PREFILTER: ClassVar[str | None] = None
     #: regex flags for all patterns; case-insensitivity is opted into per pattern with (?i)
     FLAGS: ClassVar[int] = regex.MULTILINE
+    #: whether every result comes from a match of one of ``PATTERNS`` (so a text that none of
+    #: them can match needs no run: classifiers/scan.py). None: true for the default
+    #: ``analyze``, false for a detector with its own (gazetteers, code).
+    CANDIDATES_FROM_PATTERNS: ClassVar[bool | None] = None
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
@@ -54,20 +59,27 @@ class Detector(PatternRecognizer):
         """Cheap necessary condition; False means :meth:`find` would return nothing."""
         return self._prefilter is None or self._prefilter.search(text) is not None
 
-    def find(self, text: str) -> list[RecognizerResult]:
-        """Detections in ``text`` (validated, score > 0), without any NLP pipeline."""
+    def find(self, text: str, only: Sequence[int] | None = None) -> list[RecognizerResult]:
+        """Detections in ``text`` (validated, score > 0), without any NLP pipeline.
+
+        ``only``: the indices of the only ``PATTERNS`` that can match ``text`` (a scan found
+        no match of the others, classifiers/scan.py); the results are the same."""
         if not text or not self.might_contain(text):
             return []
         if type(self).analyze is not PatternRecognizer.analyze:
             return [r for r in self.analyze(text, [self.ENTITY]) if r.score > 0]
-        return self._find_patterns(text)
+        return self._find_patterns(text, only)
 
-    def _find_patterns(self, text: str) -> list[RecognizerResult]:
+    def _find_patterns(self, text: str, only: Sequence[int] | None = None,
+                       ) -> list[RecognizerResult]:
         """``PatternRecognizer``'s pattern analysis (same patterns, flags, validation,
         invalidation, duplicate removal) without its per-pattern clock reads and debug
         logging; tests/unit/test_text_scrubber.py checks it against Presidio's engine."""
         results: list[RecognizerResult] = []
-        for pattern in self._patterns():
+        patterns = self._patterns()
+        if only is not None:
+            patterns = [patterns[i] for i in only]
+        for pattern in patterns:
             try:
                 for m in self._compiled(pattern).finditer(text, timeout=_REGEX_TIMEOUT):
                     start, end = m.span()

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 CASE_INSENSITIVE = {"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6", "MUID",
                     "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"}
 _CACHE_MAX = 200_000
+#: Presidio's AnonymizerEngine merges two same-entity spans with only this between them
+_SPACES_GAP = re.compile(r"^( )+$")
 _blank_lock = threading.Lock()
 _blank_dir: str | None = None
 
@@ -177,6 +180,42 @@ class TextScrubber:
         return [r for r in self.analyzer.analyze(text, language="en", entities=wanted)
                 if r.score >= self.policy.min_score]
 
+    def _replacement(self, entity: str, span: str) -> str:
+        """What ``_operator(entity)`` makes of ``span``."""
+        if self.policy.text_action(entity) == "hash":
+            return self.key.token(normalise(entity, span))
+        return f"<{self.policy.text_entity_category(entity).upper()}:{entity}>"
+
+    def _replace_disjoint(self, text: str, results: list[RecognizerResult],
+                          ) -> tuple[str, tuple[tuple[str, int], ...]] | None:
+        """Presidio's ``AnonymizerEngine.anonymize`` for spans that do not overlap (the usual
+        case), without its per-span objects: no conflict to resolve, only same-entity spans
+        separated by spaces are merged (``_merge_entities_with_spaces_between``), then each
+        span is replaced. None when spans overlap (the engine resolves those)."""
+        spans = sorted((r.start, r.end, r.entity_type) for r in results)
+        merged: list[list[Any]] = []
+        for start, end, entity in spans:
+            if start >= end:
+                return None
+            if merged:
+                last = merged[-1]
+                if last[1] > start:
+                    return None
+                if last[2] == entity and _SPACES_GAP.search(text[last[1]:start]):
+                    last[1] = end
+                    continue
+            merged.append([start, end, entity])
+        parts: list[str] = []
+        pos = 0
+        counts: Counter[str] = Counter()
+        for start, end, entity in merged:
+            parts.append(text[pos:start])
+            parts.append(self._replacement(entity, text[start:end]))
+            pos = end
+            counts[entity] += 1
+        parts.append(text[pos:])
+        return "".join(parts), tuple(sorted(counts.items()))
+
     def scrub(self, text: str, exclude: frozenset[str] = frozenset(),
               ) -> tuple[str, tuple[tuple[str, int], ...]]:
         """(scrubbed text, ((entity, count), ...)); ``exclude`` entities are left alone."""
@@ -186,9 +225,9 @@ class TextScrubber:
             self.cache_hits += 1
             return hit
         results = self.analyze(text, exclude)
-        if not results:
-            out: tuple[str, tuple[tuple[str, int], ...]] = (text, ())
-        else:
+        out: tuple[str, tuple[tuple[str, int], ...]] | None = (text, ()) if not results else (
+            self._replace_disjoint(text, results))
+        if out is None:  # overlapping spans: Presidio's conflict resolution decides
             ops = {r.entity_type: self._operator(r.entity_type) for r in results}
             anonymized = self.anonymizer.anonymize(
                 text=text, analyzer_results=results, operators=ops)  # type: ignore[arg-type]

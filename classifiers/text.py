@@ -188,19 +188,28 @@ class TextScrubber:
 
     def _replace_disjoint(self, text: str, results: list[RecognizerResult],
                           ) -> tuple[str, tuple[tuple[str, int], ...]] | None:
-        """Presidio's ``AnonymizerEngine.anonymize`` for spans that do not overlap (the usual
-        case), without its per-span objects: no conflict to resolve, only same-entity spans
-        separated by spaces are merged (``_merge_entities_with_spaces_between``), then each
-        span is replaced. None when spans overlap (the engine resolves those)."""
-        spans = sorted((r.start, r.end, r.entity_type) for r in results)
-        merged: list[list[Any]] = []
-        for start, end, entity in spans:
+        """Presidio's ``AnonymizerEngine.anonymize`` when no two spans partly overlap (the
+        usual case), without its per-span objects: a span inside another is dropped (the
+        engine merges it into a same-entity one or drops it as contained), same-entity spans
+        separated by spaces are merged (``_merge_entities_with_spaces_between``, same regex),
+        then each span is replaced. None when spans partly overlap, or two entities claim the
+        same span: the engine's conflict resolution (scores, trimming) decides those."""
+        spans = sorted((r.start, -r.end, r.entity_type) for r in results)
+        outer: list[list[Any]] = []
+        for start, neg_end, entity in spans:
+            end = -neg_end
             if start >= end:
                 return None
+            if outer and start < outer[-1][1]:
+                top = outer[-1]
+                if end > top[1] or (start == top[0] and end == top[1] and entity != top[2]):
+                    return None
+                continue  # inside the previous span
+            outer.append([start, end, entity])
+        merged: list[list[Any]] = []
+        for start, end, entity in outer:
             if merged:
                 last = merged[-1]
-                if last[1] > start:
-                    return None
                 if last[2] == entity and _SPACES_GAP.search(text[last[1]:start]):
                     last[1] = end
                     continue

@@ -44,6 +44,14 @@ if TYPE_CHECKING:
 CASE_INSENSITIVE = {"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6", "MUID",
                     "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"}
 _CACHE_MAX = 200_000
+#: a longer text is analysed in overlapping chunks of at most this many characters, so that
+#: the cost stays linear in its length whatever the detectors' per-text work (the readers
+#: quarantine longer lines by default: pipelines/readers.py DEFAULT_MAX_LINE_BYTES)
+MAX_TEXT_CHARS = 1 << 20
+#: characters two chunks share: an identifier (with the context its detector looks at) up to
+#: this long lies whole in one chunk; one near a cut may be found twice (merged) or, cut
+#: short, in addition (more is scrubbed, never less)
+CHUNK_OVERLAP = 8192
 #: Presidio's AnonymizerEngine merges two same-entity spans with only this between them
 _SPACES_GAP = re.compile(r"^( )+$")
 _blank_lock = threading.Lock()
@@ -99,6 +107,7 @@ class TextScrubber:
         self._cache: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self.cache_hits = 0
         self._scanner: scan.Scanner | None = None
+        self.max_text_chars = MAX_TEXT_CHARS
         #: optional spaCy NER (policy ``text.ner_model``): its PERSON results are added to the
         #: detectors' (classifiers/ner.py); None by default, and then nothing changes
         self.ner: NerPersons | None = None
@@ -152,7 +161,12 @@ class TextScrubber:
         Presidio's ``AnalyzerEngine`` merges them. The engine itself adds nothing here: with
         the offline blank spaCy pipeline it has no lemmas, so its context enhancement never
         changes a score; ``analyze_with_engine`` keeps that path, and
-        tests/unit/test_text_scrubber.py checks both agree on the shipped and shared corpora."""
+        tests/unit/test_text_scrubber.py checks both agree on the shipped and shared corpora.
+
+        A text longer than :data:`MAX_TEXT_CHARS` is analysed in chunks of that size which
+        overlap by :data:`CHUNK_OVERLAP` characters (tests/unit/test_linear_time.py)."""
+        if len(text) > self.max_text_chars:
+            return self._analyze_chunks(text, exclude)
         results: list[RecognizerResult] = []
         min_score = self.policy.min_score
         # the scan names the detectors (and patterns) that can match at all: the others
@@ -163,6 +177,21 @@ class TextScrubber:
             results.extend(r for r in d.find(text, plan or None) if r.score >= min_score)
         if self.ner is not None and "PERSON" not in exclude:
             results.extend(r for r in self.ner.find(text) if r.score >= self.policy.min_score)
+        if len(results) > 1:
+            results = EntityRecognizer.remove_duplicates(results)
+        return results
+
+    def _analyze_chunks(self, text: str, exclude: frozenset[str]) -> list[RecognizerResult]:
+        size = self.max_text_chars
+        step = max(1, size - min(CHUNK_OVERLAP, size // 2))
+        results: list[RecognizerResult] = []
+        for at in range(0, len(text), step):
+            for r in self.analyze(text[at:at + size], exclude):
+                r.start += at
+                r.end += at
+                results.append(r)
+            if at + size >= len(text):
+                break
         if len(results) > 1:
             results = EntityRecognizer.remove_duplicates(results)
         return results

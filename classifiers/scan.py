@@ -61,6 +61,10 @@ class Untranslatable(ValueError):
 
 
 def _hex(c: int) -> bytes:
+    """One byte in a regex: letters and digits as themselves (shorter patterns: Hyperscan
+    limits their length), anything else escaped."""
+    if 48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122:
+        return bytes((c,))
     return b"\\x%02x" % c
 
 
@@ -99,13 +103,18 @@ def _ascii_members(escape: str, ignorecase: bool) -> tuple[bool, ...]:
     return hit
 
 
+#: one character: a class, an escape or a literal (the body of a one-character look-around)
+_ONE_CHAR = regex.compile(r"\[\^?\]?(?:\\.|[^\]\\])*\]|\\[wWdDsS]|\\[^\w]|[^\\\[\](){}|*+?.^$]")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a", "e": "\x1b"}
 
 
 @dataclass
 class _Item:
     text: bytes
-    kind: str = "plain"  # plain | zero (dropped assertion) | ahead | behind (positive)
+    #: plain | zero (a dropped assertion) | ahead, behind (positive look-arounds: their
+    #: pattern) | nahead, nbehind (negative look-arounds of one character: the bytes of the
+    #: complement class)
+    kind: str = "plain"
     multi: bool = False  # a class that may need several bytes for one character
 
 
@@ -122,10 +131,12 @@ def _repeat(lo: int, hi: int | None) -> bytes:
 
 
 class _Translator:
-    def __init__(self, pattern: str, ignorecase: bool) -> None:
+    def __init__(self, pattern: str, ignorecase: bool, multiline: bool = True) -> None:
         self.p = pattern
         self.i = 0
         self.ic = ignorecase
+        #: without MULTILINE, ^ and $ are kept (they mean the same to Hyperscan)
+        self.anchors = not multiline and "(?m" not in pattern
         self.groups: dict[int, bytes] = {}
         self.names: dict[str, int] = {}
         self.ngroups = 0
@@ -137,37 +148,49 @@ class _Translator:
                 self.ic = True
 
     # ------------------------------------------------------------------ structure
-    def translate(self) -> bytes:
-        alts = self._alternatives(top=True)
+    def translate(self) -> list[bytes]:
+        """The translated top-level alternatives."""
+        alts = self._branches(top=True)
         if self.i != len(self.p):
             raise Untranslatable(f"unbalanced ')' at {self.i}")
         return alts
 
     def _alternatives(self, top: bool = False) -> bytes:
+        return b"|".join(self._branches(top))
+
+    def _branches(self, top: bool = False) -> list[bytes]:
         branches = [self._sequence()]
         while self.i < len(self.p) and self.p[self.i] == "|":
             self.i += 1
             branches.append(self._sequence())
-        out = [self._join(b, top) for b in branches]
-        return b"|".join(out)
+        return [self._join(b, top) for b in branches]
 
-    @staticmethod
-    def _join(items: list[_Item], top: bool) -> bytes:
+    def _join(self, items: list[_Item], top: bool) -> bytes:
         if not top:
             return b"".join(it.text if it.kind == "plain" else b"" for it in items)
-        # inline positive look-behinds at the start and look-aheads at the end
+        # inline positive look-behinds at the start and look-aheads at the end; else, one
+        # negative look-behind (look-ahead) of one character there consumes that character
         lead = 0
         while lead < len(items) and items[lead].kind != "plain":
             lead += 1
         trail = len(items)
         while trail > lead and items[trail - 1].kind != "plain":
             trail -= 1
+        behind = any(it.kind == "behind" for it in items[:lead])
+        ahead = any(it.kind == "ahead" for it in items[trail:])
+        nbehind = next((k for k in range(lead) if items[k].kind == "nbehind"), -1)
+        nahead = next((k for k in range(len(items) - 1, trail - 1, -1)
+                       if items[k].kind == "nahead"), -1)
         parts: list[bytes] = []
         for k, it in enumerate(items):
             if it.kind == "plain":
                 parts.append(it.text)
             elif (it.kind == "behind" and k < lead) or (it.kind == "ahead" and k >= trail):
                 parts.append(b"(?:" + it.text + b")")
+            elif k == nbehind and not behind:
+                parts.append(b"(?:^|" + it.text + b")")
+            elif k == nahead and not ahead:
+                parts.append(b"(?:" + it.text + b"|$)")
         return b"".join(parts)
 
     def _sequence(self) -> list[_Item]:
@@ -181,7 +204,9 @@ class _Translator:
             if item.kind != "plain":
                 if q is None:
                     items.append(item)
-                continue  # a repeated assertion is still only an assertion
+                else:  # a repeated assertion is still only an assertion (maybe none at all)
+                    items.append(_Item(b"", "zero"))
+                continue
             if item.multi:
                 # one character may be several bytes: the count of bytes has the same lower
                 # bound and no upper one
@@ -228,7 +253,8 @@ class _Translator:
             return self._escape()
         self.i += 1
         if c in "^$":
-            return _Item(b"", "zero")
+            # without MULTILINE they mean what they mean to Hyperscan: kept; with it, dropped
+            return _Item(c.encode()) if self.anchors else _Item(b"", "zero")
         if c == ".":
             return _plain(_class_bytes([True] * 128, True))
         return _plain(self._literal(c))
@@ -267,16 +293,43 @@ class _Translator:
             number = self.ngroups
             if name:
                 self.names[name] = number
+        inner_start = self.i
         inner = self._alternatives()
         if self.i >= len(p) or p[self.i] != ")":
             raise Untranslatable("missing ')'")
         self.i += 1
-        self.ic = saved_ic
         if capture:
             self.groups[number] = inner
         if kind == "zero":
+            raw = p[inner_start:self.i - 1]
+            negated = self._one_char_complement(raw) if m.group("look") else None
+            self.ic = saved_ic
+            if negated is not None:
+                return _Item(negated, "nbehind" if m.group("look") == "<!" else "nahead")
             return _Item(b"", "zero")
+        self.ic = saved_ic
         return _Item(b"(?:" + inner + b")", kind)
+
+    def _one_char_complement(self, raw: str) -> bytes | None:
+        """The bytes a negative look-around of one character (``[\\w.-]``, ``\\d``, ``x``)
+        lets through, as a one-byte class (the last byte of a non-ASCII character always
+        passes), or None for anything longer."""
+        if not _ONE_CHAR.fullmatch(raw):
+            return None
+        if raw.startswith("["):
+            cls = raw
+        elif raw.startswith("\\") or raw.isalnum():
+            cls = f"[{raw}]"
+        else:
+            cls = f"[\\{raw}]"
+        try:
+            sub = _Translator(cls, self.ic)
+            members, _ = sub._class_members()
+        except (Untranslatable, IndexError):
+            return None
+        if sub.i != len(cls):
+            return None
+        return _class_bytes([not x for x in members], True)[0]
 
     def _backref(self, number: int) -> _Item:
         if number not in self.groups:
@@ -362,6 +415,11 @@ class _Translator:
         return _hex(o), False
 
     def _class(self) -> tuple[bytes, bool]:
+        return _class_bytes(*self._class_members())
+
+    def _class_members(self) -> tuple[list[bool], bool]:
+        """The ASCII members of the class at ``self.i`` and whether it may match a non-ASCII
+        character."""
         p = self.p
         self.i += 1
         negate = p.startswith("^", self.i)
@@ -424,14 +482,31 @@ class _Translator:
         if negate:
             members = [not m for m in members]
             nonascii = True
-        return _class_bytes(members, nonascii)
+        return members, nonascii
 
 
-def superset(pattern: str, ignorecase: bool = False) -> bytes:
+def superset(pattern: str, ignorecase: bool = False, multiline: bool = True) -> bytes:
     """A byte-level regex (for UTF-8 text) matching wherever ``pattern`` can match.
 
     Raises :class:`Untranslatable` for syntax outside what the detectors use."""
-    return _Translator(pattern, ignorecase).translate()
+    return b"|".join(_Translator(pattern, ignorecase, multiline).translate())
+
+
+#: Hyperscan refuses longer expressions: a longer superset is cut into several (at its
+#: top-level alternatives), any of which matching counts as the whole matching
+MAX_EXPRESSION_BYTES = 8000
+
+
+def superset_parts(pattern: str, ignorecase: bool = False, multiline: bool = True,
+                   ) -> list[bytes]:
+    """:func:`superset` as one or more expressions of at most ~``MAX_EXPRESSION_BYTES``."""
+    parts: list[bytes] = []
+    for branch in _Translator(pattern, ignorecase, multiline).translate():
+        if parts and len(parts[-1]) + len(branch) + 1 <= MAX_EXPRESSION_BYTES:
+            parts[-1] += b"|" + branch
+        else:
+            parts.append(branch)
+    return parts
 
 
 # ----------------------------------------------------------------------------- the scanner
@@ -460,24 +535,28 @@ def pattern_gated(det: Any) -> bool:
 
 def expressions(detectors: Sequence[Any]) -> list[Expression]:
     """The superset expressions the scan runs: each of a pattern-gated detector's patterns
-    (its prefilter is then checked in Python, only for a candidate), the prefilter of any
-    other detector."""
+    (its prefilter is then checked in Python, only for a candidate); for any other detector
+    its prefilter and its ``SCAN_REQUIRES`` (``pattern`` -1, -2, ...: all must match)."""
     out: list[Expression] = []
     for di, d in enumerate(detectors):
         ic = bool(d.global_regex_flags & regex.IGNORECASE)
+        ml = bool(d.global_regex_flags & regex.MULTILINE)
         if pattern_gated(d):
             for pi, pat in enumerate(d.patterns):
-                out.append(Expression(di, pi, _translate(pat.regex, ic)))
-        elif d.PREFILTER:
-            out.append(Expression(di, -1, _translate(d.PREFILTER, False)))
+                out.extend(Expression(di, pi, src) for src in _translate(pat.regex, ic, ml))
+            continue
+        # prefilters are compiled with re and no flags, as are the scan-only conditions
+        needs = ([d.PREFILTER] if d.PREFILTER else []) + list(getattr(d, "SCAN_REQUIRES", ()))
+        for k, rx in enumerate(needs):
+            out.extend(Expression(di, -1 - k, src) for src in _translate(rx, False, False))
     return out
 
 
-def _translate(pattern: str, ignorecase: bool) -> bytes | None:
+def _translate(pattern: str, ignorecase: bool, multiline: bool) -> list[bytes | None]:
     try:
-        return superset(pattern, ignorecase)
+        return list(superset_parts(pattern, ignorecase, multiline))
     except (Untranslatable, IndexError, ValueError):
-        return None
+        return [None]
 
 
 #: what a scan says about one detector: None = it cannot match the text; () = run it whole;
@@ -503,6 +582,9 @@ class Scanner:
         from presidio_analyzer import PatternRecognizer
 
         self._whole = [type(d).analyze is not PatternRecognizer.analyze for d in self.detectors]
+        #: per detector that is not pattern-gated: how many necessary expressions it has
+        self._needs = [len({e.pattern for e in self.exprs if e.detector == di and e.pattern < 0})
+                       for di in range(n)]
         #: detectors no expression speaks for (no prefilter, nothing translatable): always run
         spoken = {e.detector for e in self.exprs}
         self._always: set[int] = {k for k, e in enumerate(self.exprs) if e.source is None}
@@ -569,14 +651,18 @@ class Scanner:
             return [() for _ in range(n)]
         out: list[Plan] = [None] * n
         pats: dict[int, list[int]] = {}
+        met: dict[int, set[int]] = {}
         for k in self.hits(text):
             e = self.exprs[k]
             if e.pattern < 0:
-                out[e.detector] = ()
+                met.setdefault(e.detector, set()).add(e.pattern)
             else:
                 pats.setdefault(e.detector, []).append(e.pattern)
+        for di, slots in met.items():
+            if len(slots) == self._needs[di]:
+                out[di] = ()
         for di, found in pats.items():
-            out[di] = () if self._whole[di] else tuple(sorted(found))
+            out[di] = () if self._whole[di] else tuple(sorted(set(found)))
         for di in self._unscanned:
             out[di] = ()
         return out

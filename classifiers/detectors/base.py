@@ -43,6 +43,10 @@ class Detector(PatternRecognizer):
     #: them can match needs no run: classifiers/scan.py). None: true for the default
     #: ``analyze``, false for a detector with its own (gazetteers, code).
     CANDIDATES_FROM_PATTERNS: ClassVar[bool | None] = None
+    #: more necessary conditions (regexes every text with a detection matches) that only the
+    #: candidate scan evaluates, as supersets in one pass with all others: for a detector
+    #: whose own code finds spans, what its ``PREFILTER`` alone cannot say cheaply in Python
+    SCAN_REQUIRES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(

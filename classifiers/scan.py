@@ -38,7 +38,11 @@ the same expressions in ``tools/bench_scan.py``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import platform
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -604,10 +608,19 @@ class Scanner:
         self.engine = "hyperscan"
 
     def _compile(self, hs: Any, ids: list[int]) -> None:
-        """One database for ``ids``; an expression Hyperscan rejects (or that matches the empty
-        string) is left out and becomes always a candidate."""
+        """One database for ``ids`` (from the compile cache when it has it); an expression
+        Hyperscan rejects (or that matches the empty string) is left out and becomes always a
+        candidate."""
         srcs = [self.exprs[k].source for k in ids]
         flags = hs.HS_FLAG_SINGLEMATCH
+        cached = _cache_load(hs, ids, srcs)
+        if cached is not None:
+            db, always = cached
+            self._always.update(always)
+            if db is not None:
+                self._dbs.append((db, hs.Scratch(db)))
+            return
+        before = set(self._always)
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
         try:
             db.compile(expressions=srcs, ids=ids, elements=len(ids), flags=flags)
@@ -623,10 +636,12 @@ class Scanner:
                 else:
                     good.append(k)
             if not good:
+                _cache_save(hs, ids, srcs, None, self._always - before)
                 return
             db = hs.Database(mode=hs.HS_MODE_BLOCK)
             db.compile(expressions=[self.exprs[k].source for k in good], ids=good,
                        elements=len(good), flags=flags)
+        _cache_save(hs, ids, srcs, db, self._always - before)
         self._dbs.append((db, hs.Scratch(db)))
 
     def hits(self, text: str) -> set[int]:
@@ -670,6 +685,78 @@ class Scanner:
     def plans_many(self, texts: Sequence[str]) -> list[list[Plan]]:
         """``plans`` of many texts (a column's distinct values)."""
         return [self.plans(t) for t in texts]
+
+
+# --------------------------------------------------------------------------- compile cache
+#
+# Compiling the databases takes Hyperscan 1-3 CPU-seconds, in every worker process. Their
+# serialized form is kept in a per-user cache directory (``$TELESCRUB_SCAN_CACHE``, else
+# ``$XDG_CACHE_HOME/telescrub`` or ``~/.cache/telescrub``; ``TELESCRUB_SCAN_CACHE=off``: no
+# cache), named by a digest of everything the database depends on (the expressions and their
+# ids, the flags, the Hyperscan version, the machine). A file whose content digest does not
+# match, or that Hyperscan refuses, is ignored and rewritten. It holds regexes, never data.
+
+
+def _cache_dir() -> str | None:
+    where = os.environ.get("TELESCRUB_SCAN_CACHE", "")
+    if where.lower() in ("off", "0", "no", "false"):
+        return None
+    if not where:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        where = os.path.join(base, "telescrub")
+    return where
+
+
+def _cache_path(hs: Any, ids: list[int], srcs: list[Any]) -> str | None:
+    where = _cache_dir()
+    if where is None:
+        return None
+    h = hashlib.sha256()
+    for part in (hs.__version__, platform.machine(), platform.system(), "block/singlematch/1",
+                 repr(ids)):
+        h.update(part.encode() + b"\0")
+    for src in srcs:
+        h.update(src + b"\0")
+    return os.path.join(where, f"scan-{h.hexdigest()[:40]}.hsdb")
+
+
+def _cache_load(hs: Any, ids: list[int], srcs: list[Any]) -> tuple[Any, set[int]] | None:
+    """(database or None, expressions left out) from the cache, or None."""
+    path = _cache_path(hs, ids, srcs)
+    if path is None or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            blob = fh.read()
+        digest, header, body = blob[:32], blob[32:36], blob[36:]
+        if hashlib.sha256(blob[32:]).digest() != digest:
+            return None
+        n = int.from_bytes(header, "big")
+        always = {int.from_bytes(body[4 * i:4 * i + 4], "big") for i in range(n)}
+        body = body[4 * n:]
+        db = hs._hs_ext.loadb(body, hs.HS_MODE_BLOCK) if body else None
+    except Exception:  # noqa: BLE001 - any problem: compile instead
+        log.debug("scan cache %s unusable: compiling", path)
+        return None
+    return db, always
+
+
+def _cache_save(hs: Any, ids: list[int], srcs: list[Any], db: Any, always: set[int]) -> None:
+    path = _cache_path(hs, ids, srcs)
+    if path is None:
+        return
+    try:
+        body = b"".join(k.to_bytes(4, "big") for k in sorted(always))
+        body = len(always).to_bytes(4, "big") + body
+        if db is not None:
+            body += hs._hs_ext.dumpb(db)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".scan-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(hashlib.sha256(body).digest() + body)
+        os.replace(tmp, path)
+    except OSError:
+        log.debug("scan cache not written (%s)", path)
 
 
 _SCANNERS: dict[tuple[str, ...], Scanner] = {}

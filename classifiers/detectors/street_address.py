@@ -184,22 +184,28 @@ def any_gate() -> str:
     in its title-cased copy (it may match more): a text it does not match has no street core
     to try. The candidate scan runs it (``SCAN_REQUIRES``), Python never does."""
 
-    def groups(entries: frozenset[str]) -> list[str]:
+    def groups(entries: frozenset[str] | set[str]) -> list[str]:
         """The entries that can equal a word, in groups of 40 alternatives (the scan cuts a
         long expression at its top-level alternatives)."""
         alts = {e.rstrip(".") for e in entries}
         alts = {a for a in alts if re.fullmatch(r"[^\W\d_]+", a)}  # others never equal a word
-        ordered = [re.escape(a) for a in sorted(alts, key=len, reverse=True)]
+        ordered = [re.escape(a) for a in sorted(alts, key=lambda a: (-len(a), a))]
         return ["|".join(ordered[i:i + 40]) for i in range(0, len(ordered), 40)]
 
+    def folded(group: str) -> str:
+        # i, k, s: their Unicode case partners (İ, K, ſ) title-case to ASCII letters
+        return re.sub(r"[iksIKS]", lambda m: f"(?i:{m.group()})", group)
+
     word = r"(?<![^\W\d_])(?:{})(?![^\W\d_])"
-    typed = groups(_STRONG_SET | _WEAK_SET | _BEFORE_SET)
+    typed = _STRONG_SET | _WEAK_SET | _BEFORE_SET
     return "|".join([
         # type words as written (a text with both cases) ...
-        *(word.format(g) for g in typed),
-        # ... or in any case in a text of one case (title-cased before the gates)
-        *(rf"^(?:[^A-Z]*[^A-Za-z])?(?i:{g})(?:[^A-Za-z][^A-Z]*)?$" for g in typed),
-        *(rf"^(?:[^a-z]*[^A-Za-z])?(?i:{g})(?:[^A-Za-z][^a-z]*)?$" for g in typed),
+        *(word.format(g) for g in groups(typed)),
+        # ... or a one-case text's words of that case (it is title-cased before the gates)
+        *(rf"^(?:[^A-Z]*[^A-Za-z])?(?:{folded(g)})(?:[^A-Za-z][^A-Z]*)?$"
+          for g in groups({t.lower() for t in typed})),
+        *(rf"^(?:[^a-z]*[^A-Za-z])?(?:{folded(g)})(?:[^A-Za-z][^a-z]*)?$"
+          for g in groups({t.upper() for t in typed})),
         # the gates that look at the lower-cased text
         *(word.format(f"(?i:{g})") for g in groups(_LOWER_BEFORE_SET | _AFTER_SET)),
         rf"(?i:{'|'.join(re.escape(m.rstrip('.')) for m in _MORPHEMES)})(?![^\W\d_])",

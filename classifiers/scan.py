@@ -568,7 +568,7 @@ def _translate(pattern: str, ignorecase: bool, multiline: bool) -> list[bytes | 
 Plan = tuple[int, ...] | None
 #: expressions are compiled into this many databases: one database of ~100 expressions takes
 #: Hyperscan 2-4 s to compile, four of ~25 about 1 s (a scan is then four calls per text)
-GROUPS = 4
+GROUPS = 2
 
 
 class Scanner:

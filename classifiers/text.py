@@ -44,6 +44,12 @@ if TYPE_CHECKING:
 CASE_INSENSITIVE = {"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6", "MUID",
                     "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"}
 _CACHE_MAX = 200_000
+#: texts in which no detector finds anything, per configuration (detectors, minimum score,
+#: NER model), shared by every scrubber of the process: the post-write verification re-scans
+#: a value the run kept unchanged (a clean message, a guarded id) without analysing it again
+#: (the analysis is a function of the text and the configuration). Bounded like the caches.
+_CLEAN: dict[tuple[Any, ...], set[str]] = {}
+_clean_lock = threading.Lock()
 #: a longer text is analysed in overlapping chunks of at most this many characters, so that
 #: the cost stays linear in its length whatever the detectors' per-text work (the readers
 #: quarantine longer lines by default: pipelines/readers.py DEFAULT_MAX_LINE_BYTES)
@@ -115,6 +121,10 @@ class TextScrubber:
             from telescrub.classifiers.ner import NerPersons
 
             self.ner = NerPersons(policy.ner_model)
+        config = (tuple(type(d).__qualname__ for d in self.detectors), policy.min_score,
+                  policy.ner_model if self.ner is not None else None)
+        with _clean_lock:
+            self._clean = _CLEAN.setdefault(config, set())
 
     def is_exactly(self, entity: str, value: str) -> bool:
         """The whole value is one instance of ``entity`` (a kept column's own identifier: the
@@ -165,6 +175,8 @@ class TextScrubber:
 
         A text longer than :data:`MAX_TEXT_CHARS` is analysed in chunks of that size which
         overlap by :data:`CHUNK_OVERLAP` characters (tests/unit/test_linear_time.py)."""
+        if text in self._clean:
+            return []  # (nothing found without exclusions: nothing with any)
         if len(text) > self.max_text_chars:
             return self._analyze_chunks(text, exclude)
         results: list[RecognizerResult] = []
@@ -179,6 +191,10 @@ class TextScrubber:
             results.extend(r for r in self.ner.find(text) if r.score >= self.policy.min_score)
         if len(results) > 1:
             results = EntityRecognizer.remove_duplicates(results)
+        elif not results and not exclude:
+            if len(self._clean) >= _CACHE_MAX:
+                self._clean.clear()
+            self._clean.add(text)
         return results
 
     def _analyze_chunks(self, text: str, exclude: frozenset[str]) -> list[RecognizerResult]:

@@ -622,6 +622,7 @@ def _last_comma_first(text: str, chains: list[list[Tok]]) -> list[Hit]:
     return hits
 
 
+_CAPITAL_NEXT = regex.compile(r"[ \t]+\p{Lu}")
 _LIST_SEP = regex.compile(r"(?:[ \t]*,[ \t]*(?:and[ \t]+|&[ \t]+)?|[ \t]+(?:and|&)[ \t]+)")
 
 
@@ -645,7 +646,7 @@ def _name_lists(text: str, chains: list[list[Tok]]) -> tuple[list[Hit], list[tup
             continue
         last_end = items[-1].end
         span = (items[0].start, last_end)
-        if regex.match(r"[ \t]+\p{Lu}", text[last_end : last_end + 3]) or _org_follows(
+        if _CAPITAL_NEXT.match(text[last_end : last_end + 3]) or _org_follows(
             text, [items[-1]], 1
         ):
             firms.append(span)  # 'The Davis, Reynolds and Williamson Orchestra'

@@ -338,9 +338,13 @@ class Cand:
     evidence: int = 0  # units + address lines taken in
 
 
+_LETTERS = regex.compile(r"\p{L}+")
+_LEADING_NUMBER = regex.compile(r"^\d\S*\s+")
+
+
 def _titled(text: str) -> str:
     """Title-cased copy with the same offsets, for all-lower/all-upper texts."""
-    out = regex.sub(r"\p{L}+", lambda m: m.group()[:1].upper() + m.group()[1:].lower(), text)
+    out = _LETTERS.sub(lambda m: m.group()[:1].upper() + m.group()[1:].lower(), text)
     return out if len(out) == len(text) else text
 
 
@@ -435,7 +439,7 @@ def _candidates(text: str, titled: bool = False) -> list[Cand]:
                 continue  # already inside a stronger reading
             core = m.group()
             if name not in ("po_box", "military", "ship", "apo", "corner") and not _name_ok(
-                regex.sub(r"^\d\S*\s+", "", core)
+                _LEADING_NUMBER.sub("", core)
             ):
                 continue
             c = _extend(text, Cand(s, e, score, name))

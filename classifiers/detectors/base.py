@@ -30,6 +30,10 @@ from presidio_analyzer import (
 from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 
 _REGEX_TIMEOUT = REGEX_TIMEOUT_SECONDS  # Presidio's per-pattern timeout
+#: texts at least this long get the timeout; arming it costs ~17 us per regex call (more than
+#: matching a log line), and a pattern cannot take Presidio's 60 s on a shorter text (the regex
+#: module short-cuts nested repeats; tests/unit/test_linear_time.py times hostile texts)
+_TIMEOUT_FROM_CHARS = 8192
 
 
 class Detector(PatternRecognizer):
@@ -85,7 +89,10 @@ class Detector(PatternRecognizer):
             patterns = [patterns[i] for i in only]
         for pattern in patterns:
             try:
-                for m in self._compiled(pattern).finditer(text, timeout=_REGEX_TIMEOUT):
+                rx = self._compiled(pattern)
+                found = rx.finditer(text, timeout=_REGEX_TIMEOUT) if len(text) >= \
+                    _TIMEOUT_FROM_CHARS else rx.finditer(text)
+                for m in found:
                     start, end = m.span()
                     current = text[start:end]
                     if not current:
@@ -144,7 +151,9 @@ class Detector(PatternRecognizer):
         best = 0.0
         for pattern in self._patterns():
             try:
-                m = self._compiled(pattern).match(v, timeout=_REGEX_TIMEOUT)
+                rx = self._compiled(pattern)
+                m = rx.match(v, timeout=_REGEX_TIMEOUT) if len(v) >= _TIMEOUT_FROM_CHARS \
+                    else rx.match(v)
             except TimeoutError:  # Presidio logs and skips the pattern
                 continue
             if m is None or m.start() != 0 or m.end() != len(v):

@@ -145,6 +145,18 @@ def main() -> int:
             rows.append((name, engine, len(texts), mb, best[0], best[1], same))
         secs = min(run_prefilters(dets, texts) for _ in range(a.repeat))
         rows.append((name, "python-prefilters (before)", len(texts), mb, 0.0, secs, None))
+    # the scanner as telescrub builds it: scan.GROUPS databases, compiled or from the cache
+    for label, cache in (("compiled (cache off)", "off"), ("from the cache", "")):
+        old = os.environ.get("TELESCRUB_SCAN_CACHE")
+        os.environ["TELESCRUB_SCAN_CACHE"] = cache
+        if cache == "":
+            del os.environ["TELESCRUB_SCAN_CACHE"]
+            scan.Scanner(dets)  # make sure the cache holds it
+        t0 = cpu()
+        scan.Scanner(dets)
+        print(f"Scanner ({scan.GROUPS} databases) {label}: {cpu() - t0:.2f} CPU-s")
+        if old is not None:
+            os.environ["TELESCRUB_SCAN_CACHE"] = old
     print("| texts | engine | n | MB | compile CPU-s | scan CPU-s | texts/CPU-s | MB/CPU-s "
           "| same hits |")
     print("|---|---|---:|---:|---:|---:|---:|---:|:---:|")

@@ -3,37 +3,42 @@ match a text at all, before any Python regex runs.
 
 Free text used to cost one prefilter ``search`` per detector and one ``finditer`` per pattern
 of every detector whose loose prefilter passed (a digit pair passes the phone prefilter; most
-log lines hold one). Here every detector's declarations — its ``PREFILTER`` and, for a pure
-pattern detector, each of its ``PATTERNS`` — are turned into *superset* expressions and
-compiled once per process into one multi-pattern engine (Hyperscan, block mode, one match
-per expression). One scan of a text names the expressions that match anywhere in it; only
-those detectors, and only those of their patterns, then run in Python with the detectors'
-own code (validation, checksums, context, scores). So the results are those of running every
-detector on the text (``tests/unit/test_scan.py`` checks it on the shipped and shared
-corpora), and detectors added to the registry later are scanned without any edit here.
+log lines hold one). Here every detector's declarations are turned into *superset*
+expressions — each of a pure pattern detector's ``PATTERNS``; the ``PREFILTER`` and the
+``SCAN_REQUIRES`` of a detector with its own ``analyze`` — and compiled once per process into
+Hyperscan databases (block mode, one match per expression). One scan of a text names the
+expressions that match anywhere in it; only those detectors, and only those of their
+patterns, then run in Python with the detectors' own code (validation, checksums, context,
+scores). So the results are those of running every detector on the text
+(``tests/unit/test_scan.py`` checks it on the shipped and shared corpora), and detectors added
+to the registry later are scanned without any edit here.
 
 **Superset translation** (:func:`superset`). Each regex is rewritten so that it matches
 wherever the original could match (it may match more; never less), on the text's UTF-8
-bytes:
+bytes (``surrogatepass``):
 
-* zero-width assertions (``\\b``, ``^``, ``$``, ``\\K``, negative look-arounds) are dropped;
-  a positive look-behind at the start or look-ahead at the end becomes part of the match,
-  other positive look-arounds are dropped;
+* zero-width assertions (``\\b``, ``\\K``, look-arounds; ``^``/``$`` under MULTILINE) are
+  dropped, except at the ends of a top-level alternative: there a positive look-behind
+  (look-ahead) becomes part of the match, and one negative look-behind (look-ahead) of a
+  single character consumes one character outside that class (or matches at the text's
+  start / end); without MULTILINE ``^`` and ``$`` are kept (they mean the same to Hyperscan);
 * a back-reference becomes a copy of its group; possessive and lazy quantifiers become
   plain ones; a bounded repeat over :data:`MAX_BOUNDED` becomes unbounded;
-* classes keep their exact ASCII members; any class that could match a non-ASCII character
-  (``\\w``, ``\\d``, ``\\s``, ``\\p{..}``, negated classes, case-insensitive ``i``/``k``/``s``
-  whose Unicode case partners are ``İ``/``K``/``ſ``) matches any non-ASCII character;
-  ``.`` matches any character, newline included.
+* classes keep their exact ASCII members; a class that could match a non-ASCII character
+  (``\\w``, ``\\d``, ``\\s``, ``\\p{..}``, negated classes, ``.``, case-insensitive
+  ``i``/``k``/``s``, whose Unicode partners are ``İ``/``K``/``ſ``, any non-ASCII literal under
+  ``(?i)``) also matches every non-ASCII byte, one or more of them, and its repeat keeps its
+  minimum only;
+* an expression longer than Hyperscan takes is cut at its top-level alternatives.
 
 An expression that cannot be translated or compiled, or that matches the empty string, marks
 its detector or pattern as always a candidate: never a missed detection, only less saving.
 
 **Engines.** Hyperscan won the comparison in docs/bench.md (one pass over a text for all
-expressions, linear time). Without it (an unsupported platform) the scan is skipped and every
-detector runs as before: the results are the same, only slower. ``google-re2`` (an
-``RE2::Set``) and ``pyarrow.compute`` (one RE2 pass per expression over a whole column) run
-the same expressions in ``tools/bench_scan.py``.
+expressions, linear time); its compiled databases are cached per user (see below). Without it
+(no wheel for the platform) the scan is skipped and every detector runs as before: the same
+results, only slower. ``google-re2`` (an ``RE2::Set``) and ``pyarrow.compute`` (one RE2 pass per
+expression over a whole column) run the same expressions in ``tools/bench_scan.py``.
 """
 
 from __future__ import annotations

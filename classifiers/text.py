@@ -1,10 +1,13 @@
 """In-text scrubbing: find identifiers inside free text and replace each one.
 
-telescrub's detectors are Presidio recognizers; on the hot path they run directly (each
-detector's prefilter decides whether its patterns run at all — most log lines need few or
-none) and their results are merged as Presidio's ``AnalyzerEngine`` merges them; Presidio's
-``AnonymizerEngine`` then replaces them with keyed-HMAC tokens or placeholders (it resolves
-overlapping spans). Results are cached per distinct text (logs repeat). The ``AnalyzerEngine``
+telescrub's detectors are Presidio recognizers; on the hot path they run directly (one
+multi-pattern scan of the text, classifiers/scan.py, names the detectors and patterns that can
+match at all — most log lines need few) and their results are merged as Presidio's
+``AnalyzerEngine`` merges them; the spans are then replaced with keyed-HMAC tokens or
+placeholders as Presidio's ``AnonymizerEngine`` replaces them (directly when no two spans
+partly overlap, through the engine when its conflict resolution has to decide). Results are
+cached per distinct text (logs repeat). A text longer than ``MAX_TEXT_CHARS`` is analysed in
+overlapping chunks (linear time whatever its length). The ``AnalyzerEngine``
 itself — configured offline, a blank spaCy pipeline written to a local directory so no model
 is ever downloaded — is kept as the reference path (``analyze_with_engine``): with no
 lemmas its context enhancement changes nothing, and running spaCy per text cost more than

@@ -124,10 +124,25 @@ class TextScrubber:
             from telescrub.classifiers.ner import NerPersons
 
             self.ner = NerPersons(policy.ner_model)
-        config = (tuple(type(d).__qualname__ for d in self.detectors), policy.min_score,
-                  policy.ner_model if self.ner is not None else None)
+        self._clean = self._clean_set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the scanner (compiled databases) and the shared clean-text set stay in the process
+        state = dict(self.__dict__)
+        state["_scanner"] = None
+        state["_clean"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._clean = self._clean_set()
+
+    def _clean_set(self) -> set[str]:
+        """This configuration's clean texts (detector classes, minimum score, NER model)."""
+        config = (tuple(type(d).__qualname__ for d in self.detectors), self.policy.min_score,
+                  self.policy.ner_model if self.ner is not None else None)
         with _clean_lock:
-            self._clean = _CLEAN.setdefault(config, set())
+            return _CLEAN.setdefault(config, set())
 
     def is_exactly(self, entity: str, value: str) -> bool:
         """The whole value is one instance of ``entity`` (a kept column's own identifier: the

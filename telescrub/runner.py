@@ -101,7 +101,7 @@ class RunConfig:
     shards: int = 4
     beam_args: list[str] = field(default_factory=list)
     max_file_bytes: int | None = None  # decompressed bytes per input file (None: 2 GiB)
-    max_line_bytes: int | None = None  # bytes per line / CSV record (None: 1 MiB)
+    max_line_bytes: int | None = None  # bytes per line / CSV record (None: 64 MiB)
     verify: bool = True  # re-scan the committed output (telescrub verify) and report it
     rows_per_file: int = 50_000  # rows per Parquet file = most rows a worker holds at once
     split_bytes: int | None = None  # read larger uncompressed line files in ranges (None: 64M)

@@ -23,16 +23,16 @@ run: $(STAMP)
 ## The whole test suite: lint, types, unit, transform and end-to-end tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy telescrub pipelines classifiers
+	$(BIN)/mypy src/telescrub pipelines classifiers tools/evaluate.py tools/eval_metrics.py tools/output_digest.py
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy telescrub pipelines classifiers
+	$(BIN)/mypy src/telescrub pipelines classifiers tools/evaluate.py tools/eval_metrics.py tools/output_digest.py
 
 ## Scrub every corpus in ../shared/corpora and print leakcheck per truth file.
 eval: $(STAMP)
-	$(BIN)/python -m telescrub.evaluate --shared $(SHARED) --out eval
+	$(BIN)/python tools/evaluate.py --shared $(SHARED) --out eval
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)

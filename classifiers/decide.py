@@ -11,61 +11,22 @@ Evidence, strongest first (DESIGN §2):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.roles import role_for
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.policy import ActionSpec, Policy
+from telescrub.core import entities
+from telescrub.core.decisions import FieldDecision, TableDecision, choose_timestamp
+from telescrub.core.policy import ActionSpec, Policy
 
-#: what a value is after an action, for retention (DESIGN §3: "the category after the action
-#: is what the output holds"). None = the action leaves nothing identifying.
-_AFTER_HASH = {"euii": "eupi"}
 #: entities whose values may be read as numbers (a CSV column of bare digits)
 _DIGIT_ENTITIES = {"CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "US_DRIVER_LICENSE",
                    *entities.NATIONAL_IDS}
 
 
-def category_after(category: str, action: str) -> str | None:
-    if action in ("drop", "redact"):
-        return None
-    if action == "hash":
-        return _AFTER_HASH.get(category, category)
-    if action in ("truncate_ip", "email_domain"):
-        return "oii" if category in ("euii", "eupi", "oii") else category
-    return category
-
-
-@dataclass(frozen=True)
-class FieldDecision:
-    path: str
-    category: str  # category of the input field
-    action: str
-    keep_last: int
-    entity: str | None
-    role: str | None
-    evidence: str
-    confidence: float
-    free_text: bool = False
-    drift: bool = False
-    timestamp: bool = False
-    arrow_type: str = "string"
-
-    @property
-    def output_category(self) -> str | None:
-        return category_after(self.category, self.action)
-
-    @property
-    def spec(self) -> ActionSpec:
-        return ActionSpec(self.action, self.keep_last)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["output_category"] = self.output_category
-        return d
 
 
 def detect_entity(detectors: list[Detector], profile: FieldProfile, policy: Policy,
@@ -170,3 +131,68 @@ def drift_decision(policy: Policy, table: str, path: str,
     return _decision(policy, table, path, "customer_content", None, None,
                      "fail_closed:unknown_field", 0.0, free_text=True, drift=True,
                      profile=profile)
+
+
+def static_decisions(policy: Policy, schemas: dict[str, SourceSchema],
+                     tables: Iterable[str]) -> dict[str, TableDecision]:
+    """Decisions from reviewed schemas and the rules only (no value sample): the fields a
+    table's reviewed schema names. Streaming decides other fields as they appear
+    (:class:`ReviewedDecisions`)."""
+    out = {}
+    for table in tables:
+        schema = schemas.get(table)
+        fields = {p: decide_field(policy, [], table, p, None, schema)
+                  for p in (schema.fields if schema else {})}
+        out[table] = TableDecision(table, fields, choose_timestamp(fields), 0,
+                                   schema.path if schema else None)
+    return out
+
+
+class ReviewedDecisions:
+    """Streaming's decision strategy: reviewed schemas + rules, decided per worker.
+
+    A table's schema fields are decided up front; any other field when it first appears, from
+    its name alone (rules, no value sample); a field no rule knows fails closed (scanned as
+    free text, reported as drift). Every decision is a pure function of (policy, schema,
+    table, path), so all workers agree without sharing state. A record's event time is read
+    from the best timestamp field among the schema's and the record's own fields."""
+
+    def __init__(self, policy: Policy, schemas: dict[str, SourceSchema] | None = None) -> None:
+        self.policy, self.schemas = policy, schemas or {}
+        self._tables: dict[str, TableDecision] = {}
+        self._extra: dict[tuple[str, str], FieldDecision] = {}
+
+    def __getstate__(self) -> dict[str, Any]:  # caches are rebuilt on each worker
+        return {"policy": self.policy, "schemas": self.schemas}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["policy"], state["schemas"])  # type: ignore[misc]
+
+    def table(self, name: str) -> TableDecision:
+        td = self._tables.get(name)
+        if td is None:
+            td = self._tables[name] = static_decisions(self.policy, self.schemas, [name])[name]
+        return td
+
+    def field(self, table: str, path: str) -> FieldDecision:
+        d = self.table(table).fields.get(path)
+        if d is None:
+            d = self._extra.get((table, path))
+            if d is None:
+                d = decide_field(self.policy, [], table, path, None, self.schemas.get(table))
+                self._extra[(table, path)] = d
+        return d
+
+    def timestamp_path(self, table: str, paths: Iterable[str]) -> str | None:
+        td = self.table(table)
+        if td.timestamp_path is not None:
+            return td.timestamp_path
+        found = {p: self.field(table, p) for p in paths}
+        return choose_timestamp({p: d for p, d in found.items() if d.timestamp})
+
+    def fields_of(self, table: str, paths: Iterable[str]) -> dict[str, FieldDecision]:
+        """The schema's fields plus ``paths``, decided (a streaming file's columns)."""
+        out = dict(self.table(table).fields)
+        for p in paths:
+            out[p] = self.field(table, p)
+        return out

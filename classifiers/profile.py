@@ -8,8 +8,11 @@ gives the same classification on every runner and run) and mergeable in any orde
 from __future__ import annotations
 
 import hashlib
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 MAX_SAMPLE_CHARS = 2048  # longer values are sampled truncated (classification only)
 
@@ -72,6 +75,59 @@ class FieldProfile:
                 del self.sample[self._worst]
                 self.sample[r] = s
                 self._worst = None
+
+    def add_arrow(self, arr: Any) -> None:
+        """``add`` for every record of a column read by the columnar reader (null: a record
+        without the field): the same counts, types and sample as adding the values one by
+        one (tests/unit/test_profile.py)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        n_rows = len(arr) - arr.null_count
+        if not n_rows:
+            return
+        self.records += n_rows
+        if pa.types.is_list(arr.type):
+            self.is_list = True
+            arr = pc.drop_null(pc.list_flatten(arr))
+        else:
+            arr = pc.drop_null(arr)
+        if not len(arr):
+            return
+        self.count += len(arr)
+        t = arr.type
+        if pa.types.is_boolean(t):
+            self.types.add("bool")
+            trues = int(pc.sum(arr).as_py() or 0)
+            self.total_chars += 4 * trues + 5 * (len(arr) - trues)  # "True" / "False"
+            texts = pc.if_else(arr, "True", "False")
+        elif pa.types.is_integer(t):
+            self.types.add("int")
+            texts = pc.cast(arr, pa.string())
+            self.total_chars += int(pc.sum(pc.utf8_length(texts)).as_py() or 0)
+        else:
+            self.types.add("str")
+            texts = arr
+            self.total_chars += int(pc.sum(pc.utf8_length(texts)).as_py() or 0)
+            self.with_space += int(pc.sum(pc.match_substring(texts, " ")).as_py() or 0)
+        distinct = pc.unique(pc.utf8_slice_codeunits(texts, 0, MAX_SAMPLE_CHARS))
+        raw = pc.cast(distinct, pa.binary()).to_pylist()
+        b2 = hashlib.blake2b
+        ranks = np.frombuffer(b"".join([b2(v, digest_size=8).digest() for v in raw]),
+                              dtype=">u8")
+        k = self.sample_size
+        if len(ranks) > k:  # only the k smallest new ranks can enter the bottom-k
+            pick = np.argpartition(ranks, k - 1)[:k]
+        else:
+            pick = np.arange(len(ranks))
+        values = distinct.take(pa.array(pick, pa.int64())).to_pylist()
+        ranked = list(self.sample.items())
+        ranked += zip((int(r) for r in ranks[pick]), values, strict=True)
+        # the bottom-k of everything seen: what adding the values one by one keeps
+        self.sample = dict(heapq.nsmallest(k, dict(ranked).items()))
+        self._worst = None
 
     def merge(self, other: FieldProfile) -> FieldProfile:
         self.count += other.count

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from telescrub.policy import Policy, RoleRule
+from telescrub.core.policy import Policy, RoleRule
 
 _CAMEL1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL2 = re.compile(r"([a-z0-9])([A-Z])")

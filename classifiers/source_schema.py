@@ -19,10 +19,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from telescrub.classifiers import entities
-from telescrub.errors import PolicyError
-from telescrub.policy import ACTIONS, CATEGORIES, _Checker
-from telescrub.yamlload import load_yaml
+from telescrub.core import entities
+from telescrub.core.errors import PolicyError
+from telescrub.core.policy import ACTIONS, CATEGORIES, Checker
+from telescrub.core.yamlload import load_yaml
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class SourceSchema:
 
 def load_source_schema(path: str) -> SourceSchema:
     data, where = load_yaml(path)
-    c = _Checker(where)
+    c = Checker(where)
     doc = c.mapping(data, (), {"table", "reviewed_by", "reviewed_on", "description", "fields"},
                     ("table", "fields"))
     if not isinstance(doc["table"], str) or not doc["table"]:

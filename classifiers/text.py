@@ -38,14 +38,13 @@ from presidio_anonymizer.entities import OperatorConfig
 from telescrub.classifiers import scan
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.detectors.base import Detector
-from telescrub.keys import HashKey
-from telescrub.policy import Policy
+from telescrub.core.actions import normalise
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
 
 if TYPE_CHECKING:
     from telescrub.classifiers.ner import NerPersons
 
-CASE_INSENSITIVE = {"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6", "MUID",
-                    "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"}
 _CACHE_MAX = 200_000
 #: texts in which no detector finds anything, per configuration (detectors, minimum score,
 #: NER model), shared by every scrubber of the process: the post-write verification re-scans
@@ -68,12 +67,6 @@ _blank_dir: str | None = None
 
 for _name in ("presidio-analyzer", "presidio-anonymizer"):
     logging.getLogger(_name).setLevel(logging.ERROR)
-
-
-def normalise(entity: str | None, value: str) -> str:
-    """Canonical form hashed for an entity, so equal identifiers get equal tokens."""
-    v = value.strip()
-    return v.lower() if entity in CASE_INSENSITIVE else v
 
 
 def blank_spacy_model_dir() -> str:
@@ -151,6 +144,27 @@ class TextScrubber:
         if dets is None:
             dets = self._by_entity[entity] = [d for d in self.detectors if entity == d.ENTITY]
         return any(d.match_value(value) >= self.policy.min_score for d in dets)
+
+    def exact_mask(self, entity: str, arr: Any) -> Any | None:
+        """For an Arrow string column: True where the value is, by a detector's declared
+        exact form (``Detector.EXACT``), one instance of ``entity`` — a subset of where
+        :meth:`is_exactly` holds, found without calling the detectors; None when no
+        detector of the entity declares one strong enough for the policy."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        dets = [d for d in self.detectors if entity == d.ENTITY and d.EXACT
+                and self.policy.min_score <= d.EXACT_SCORE]
+        if not dets:
+            return None
+        mask = None
+        for d in dets:
+            m = pc.fill_null(pc.match_substring_regex(arr, d.EXACT), False)
+            if d.EXACT_EXCLUDE:
+                m = pc.and_(m, pc.invert(pc.fill_null(
+                    pc.is_in(arr, pa.array(list(d.EXACT_EXCLUDE), pa.string())), False)))
+            mask = m if mask is None else pc.or_(mask, m)
+        return mask
 
     @property
     def scanner(self) -> scan.Scanner:

@@ -1,4 +1,4 @@
-"""The whole job as one composite: read -> scrub (classify, act) -> write, plus report.
+"""The whole batch job as one composite: read -> scrub (classify, act) -> write, plus report.
 
 ``ScrubFilesToParquet`` is what ``telescrub run`` builds; each stage is also usable alone
 (``ReadInputs``, ``Scrub``, ``WritePartitions``, ``WriteReport``).
@@ -11,30 +11,16 @@ from typing import Any
 import apache_beam as beam
 
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.keys import HashKey
-from telescrub.parquet_out import ColumnSpec, RunInfo, TableLayout
-from telescrub.pipelines.read import InputFile
-from telescrub.pipelines.readers import ReadLimits
-from telescrub.pipelines.report import WriteReport, decision_stats, partition_stats
-from telescrub.pipelines.scrub import QUARANTINE_TABLE, QuarantineFn
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.core.report import QUARANTINE_TABLE
+from telescrub.formats.readers import ReadLimits
+from telescrub.formats.units import InputFile
+from telescrub.pipelines.report import WriteReport
+from telescrub.pipelines.scrub import QuarantineFn, decision_stat, quarantine_stat
 from telescrub.pipelines.scrub_files import ScrubFiles
 from telescrub.pipelines.write import WriteManifests, WritePartitions
-from telescrub.policy import Policy
-
-
-def quarantine_layout(policy: Policy) -> TableLayout:
-    days = policy.retention_days["customer_content"]
-    cols = [ColumnSpec(name, "string", cat, cat, action, "quarantine", 1.0, None, days)
-            for name, cat, action in (("table", "system_metadata", "keep"),
-                                      ("reason", "system_metadata", "keep"),
-                                      ("detail", "system_metadata", "keep"),
-                                      ("text_scrubbed", "customer_content", "scrub_text"))]
-    return TableLayout(QUARANTINE_TABLE, tuple(cols))
-
-
-def quarantine_stats(row: Any) -> dict[str, Any]:
-    return {"kind": "quarantine", "table": row.fields["table"], "reason": row.fields["reason"],
-            "n": 1}
+from telescrub.store.parquet import RunInfo, quarantine_layout
 
 
 class ScrubFilesToParquet(beam.PTransform):
@@ -65,7 +51,7 @@ class ScrubFilesToParquet(beam.PTransform):
                       self.default_year, self.read_limits, self.rows_per_file))
 
         qlayout = pbegin | "QuarantineLayout" >> beam.Create(
-            [(QUARANTINE_TABLE, quarantine_layout(policy))])
+            [(QUARANTINE_TABLE, quarantine_layout(policy.retention_days["customer_content"]))])
         quarantined = (result.quarantine
                        | "ScrubQuarantine" >> beam.ParDo(QuarantineFn(policy, self.key)))
         qfiles = quarantined | "WriteQuarantine" >> WritePartitions(
@@ -76,8 +62,8 @@ class ScrubFilesToParquet(beam.PTransform):
 
         stats = (
             result.stats,
-            result.decisions | "DecisionStats" >> beam.Map(decision_stats),
-            partitions | "PartitionStats" >> beam.Map(partition_stats),
-            quarantined | "QuarantineStats" >> beam.Map(quarantine_stats),
+            result.decisions | "DecisionStats" >> beam.Map(decision_stat),
+            partitions,
+            quarantined | "QuarantineStats" >> beam.Map(quarantine_stat),
         ) | "AllStats" >> beam.Flatten()
         return stats | "Report" >> WriteReport(self.out_dir, self.run_meta)

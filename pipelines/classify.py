@@ -1,67 +1,34 @@
-"""Beam stage: profile every field of every table, then decide its category and action.
+"""Beam stage: decide every field's category and action (where a field's category is decided:
+``telescrub.classifiers.decide``; this module only runs it on Beam).
 
-``Classify`` turns a PCollection of :class:`Record` into ``(table, TableDecision)`` pairs:
-a deterministic bottom-k sample per field (a ``CombineFn``, lifted before the shuffle), then
-the decision per field with the policy, the detectors and the reviewed source schemas.
+Two strategies, passed to ``Scrub`` (and chosen by the batch and streaming drivers):
+
+* :class:`FromProfile` (batch): a deterministic bottom-k sample of every field of every table
+  (``TableProfileFn``, a ``CombineFn`` lifted before the shuffle; the file passes build the
+  same profiles per input file and merge them with ``MergeProfilesFn``), then one decision per
+  field by ``DecideFn`` with the policy, the detectors and the reviewed source schemas.
+* :class:`FromSchemas` (streaming): reviewed source schemas and the rules only; a field is
+  decided when it appears (``classifiers.decide.ReviewedDecisions``), so no global sample is
+  needed and an unbounded input works.
+
+Either way the decisions are a PCollection of ``(table, TableDecision)`` (for the report and
+as a side input); ``FromSchemas`` also gives every worker the same lookup directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
 
-from telescrub.classifiers.decide import FieldDecision, decide_field, drift_decision
+from telescrub.classifiers.decide import ReviewedDecisions, decide_field, static_decisions
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.policy import Policy
-
-_TS_PREFERENCE = ("timestamp", "@timestamp", "time", "event_time", "eventtime", "created_at",
-                  "createdat", "date", "ts")
-
-
-@dataclass
-class TableDecision:
-    table: str
-    fields: dict[str, FieldDecision]
-    timestamp_path: str | None = None
-    records: int = 0
-    schema_path: str | None = None
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # counts only, no values
-    #: streaming: fields are decided one by one from the schema and rules as they appear
-    static: bool = False
-    schema: SourceSchema | None = None
-
-    def decision(self, policy: Policy, path: str) -> FieldDecision:
-        d = self.fields.get(path)
-        if d is None:
-            if self.static:  # rules only; a field no rule knows fails closed (drift)
-                d = decide_field(policy, [], self.table, path, None, self.schema)
-            else:  # a field the batch sample never saw: fail closed
-                d = drift_decision(policy, self.table, path)
-            self.fields[path] = d
-            if self.timestamp_path is None and d.timestamp:
-                self.timestamp_path = choose_timestamp(self.fields)
-        return d
-
-
-def choose_timestamp(decisions: dict[str, FieldDecision],
-                     profiles: dict[str, FieldProfile] | None = None) -> str | None:
-    cands = [p for p, d in decisions.items() if d.timestamp and d.action != "drop"
-             and "[]" not in p]
-    if not cands:
-        return None
-
-    def rank(p: str) -> tuple[int, int, str]:
-        last = p.rsplit(".", 1)[-1].lower()
-        pref = _TS_PREFERENCE.index(last) if last in _TS_PREFERENCE else len(_TS_PREFERENCE)
-        recs = -(profiles[p].records if profiles and p in profiles else 0)
-        return (recs, pref, p)
-
-    return min(cands, key=rank)
+from telescrub.core.act import LINE_COLUMN
+from telescrub.core.decisions import TableDecision, choose_timestamp
+from telescrub.core.policy import Policy
 
 
 class TableProfileFn(beam.CombineFn):
@@ -83,6 +50,19 @@ class TableProfileFn(beam.CombineFn):
             prof.add(value)
         return (n + 1, profs)
 
+    def add_block(self, acc: tuple[int, dict[str, FieldProfile]], data: Any,
+                  ) -> tuple[int, dict[str, FieldProfile]]:
+        """``add_input`` for every record of a columnar block (one column per path)."""
+        n, profs = acc
+        for path in data.column_names:
+            if path == LINE_COLUMN:
+                continue
+            prof = profs.get(path)
+            if prof is None:
+                prof = profs[path] = FieldProfile(path, self.sample_size)
+            prof.add_arrow(data.column(path))
+        return (n + data.num_rows, profs)
+
     def merge_accumulators(self, accs: Iterable[tuple[int, dict[str, FieldProfile]]],
                            ) -> tuple[int, dict[str, FieldProfile]]:
         total = 0
@@ -99,6 +79,15 @@ class TableProfileFn(beam.CombineFn):
     def extract_output(self, acc: tuple[int, dict[str, FieldProfile]],
                        ) -> tuple[int, dict[str, FieldProfile]]:
         return acc
+
+
+class MergeProfilesFn(TableProfileFn):
+    """Merges partial profiles (accumulators as inputs): the file passes' per-file profiles."""
+
+    def add_input(self, acc: tuple[int, dict[str, FieldProfile]],
+                  other: tuple[int, dict[str, FieldProfile]],  # type: ignore[override]
+                  ) -> tuple[int, dict[str, FieldProfile]]:
+        return self.merge_accumulators([acc, other])
 
 
 class DecideFn(beam.DoFn):
@@ -141,17 +130,35 @@ class Classify(beam.PTransform):
         )
 
 
-def static_decisions(policy: Policy, schemas: dict[str, SourceSchema],
-                     tables: Iterable[str]) -> dict[str, TableDecision]:
-    """Streaming mode: decisions from reviewed schemas and rules only (no global sample)."""
-    detectors: list = []
-    out = {}
-    for table in tables:
-        schema = schemas.get(table)
-        fields = {p: decide_field(policy, detectors, table, p, None, schema)
-                  for p in (schema.fields if schema else {})}
-        out[table] = TableDecision(table, fields, choose_timestamp(fields), 0,
-                                   schema.path if schema else None, static=True, schema=schema)
-    return out
+class FromProfile:
+    """Batch decision strategy: profile every field over the whole input, then decide."""
+
+    #: the input is bounded and acted on in batches; known identifiers are collected run-wide
+    bounded = True
+
+    def __init__(self, schemas: dict[str, SourceSchema] | None = None) -> None:
+        self.schemas = schemas or {}
+
+    def decisions(self, records: beam.PCollection, policy: Policy) -> beam.PCollection:
+        return records | "Classify" >> Classify(policy, self.schemas)
+
+    def lookup(self, policy: Policy) -> ReviewedDecisions | None:
+        return None  # the decisions arrive as a side input (FrozenDecisions)
 
 
+class FromSchemas:
+    """Streaming decision strategy: reviewed schemas + rules, a field decided as it appears."""
+
+    bounded = False
+
+    def __init__(self, schemas: dict[str, SourceSchema] | None = None,
+                 tables: Iterable[str] = ()) -> None:
+        self.schemas = schemas or {}
+        self.tables = sorted(set(tables) | set(self.schemas))
+
+    def decisions(self, records: beam.PCollection, policy: Policy) -> beam.PCollection:
+        static = static_decisions(policy, self.schemas, self.tables)
+        return records.pipeline | "StaticDecisions" >> beam.Create(sorted(static.items()))
+
+    def lookup(self, policy: Policy) -> ReviewedDecisions:
+        return ReviewedDecisions(policy, self.schemas)

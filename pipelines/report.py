@@ -1,24 +1,26 @@
-"""Beam stage: merge every stage's count records into the run report and write it."""
+"""Beam stage: merge every stage's count records into the run report and write it.
+
+One combiner for batch and streaming runs (``telescrub.core.report``); the report files are
+written by the store (``telescrub.store.report``).
+"""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 
-from telescrub.pipelines.classify import TableDecision
-from telescrub.report import build
-from telescrub.report.html import write_html
+from telescrub.core import report as build
+from telescrub.core.stats import Stat
+from telescrub.store.report import write_report
 
 
 class ReportCombineFn(beam.CombineFn):
     def create_accumulator(self) -> dict[str, Any]:
         return build.new_acc()
 
-    def add_input(self, acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    def add_input(self, acc: dict[str, Any], s: Stat) -> dict[str, Any]:
         return build.add(acc, s)
 
     def merge_accumulators(self, accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -26,30 +28,6 @@ class ReportCombineFn(beam.CombineFn):
 
     def extract_output(self, acc: dict[str, Any]) -> dict[str, Any]:
         return acc
-
-
-def decision_stats(kv: tuple[str, TableDecision]) -> dict[str, Any]:
-    table, td = kv
-    return {"kind": "decision", "table": table, "records": td.records,
-            "timestamp_path": td.timestamp_path, "schema_path": td.schema_path,
-            "fields": [d.to_json() for _, d in sorted(td.fields.items())]}
-
-
-def partition_stats(summary: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "partition", **summary}
-
-
-def write_report(out_dir: str, report: dict[str, Any]) -> str:
-    rdir = os.path.join(out_dir, "_report")
-    os.makedirs(rdir, exist_ok=True)
-    path = os.path.join(rdir, "report.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=2, sort_keys=False, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
-    write_html(report, os.path.join(rdir, "index.html"))
-    return path
 
 
 class WriteReportFn(beam.DoFn):
@@ -62,7 +40,7 @@ class WriteReportFn(beam.DoFn):
 
 
 class WriteReport(beam.PTransform):
-    """PCollection[stats dict] -> the written report path."""
+    """PCollection[Stat] -> the written report path."""
 
     def __init__(self, out_dir: str, run: dict[str, Any]) -> None:
         super().__init__()

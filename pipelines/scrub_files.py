@@ -17,11 +17,12 @@ the unit of work is an input file, read three times by streaming readers:
    depend on how the records were split, so the decisions are exactly the per-record path's.
 2. **Known identifiers** (``KnownFromFileFn``): only files of tables that have a name, user or
    host column are read again; each yields its distinct identifiers (``known_values``).
-3. **Scrub and write** (``ScrubFileFn``): records are acted on (``RecordActor``, the same code
-   as ``ApplyActionsFn``: same tokens, same counts) and buffered per (table, event date); every
-   ``rows_per_file`` records the buffers are written as Parquet files whose names derive from
-   the source path, the chunk number and the content, so a re-executed step overwrites the
-   same files. Only file summaries, bad records and counts leave the step.
+3. **Scrub and write** (``ScrubFileFn``): records are acted on in batches
+   (``telescrub.core.act.BatchActor``, the engine ``Scrub`` uses too: same tokens, same
+   counts) and buffered per (table, event date); every ``rows_per_file`` records the buffers
+   are written by the one writer (``telescrub.store.writer``) as Parquet files whose names
+   derive from the source path, the chunk number and the content, so a re-executed step
+   overwrites the same files. Only file summaries, bad records and counts leave the step.
 
 Peak memory per worker is bounded by ``rows_per_file`` records plus the known identifiers,
 whatever the input size. Reading a file three times costs parsing (a fraction of acting), and
@@ -32,40 +33,57 @@ the first and quarantines the file's records as ``changed_during_run`` if it dif
 from __future__ import annotations
 
 import hashlib
-import json
+import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, NamedTuple
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam import pvalue
 
-from telescrub.classifiers.known import PROPAGATED_ENTITIES, PROPAGATED_ROLES
+from telescrub.classifiers.known import (
+    KnownValues,
+    known_values,
+    known_values_of_block,
+    needs_known,
+)
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.keys import HashKey
-from telescrub.parquet_out import (
+from telescrub.classifiers.text import TextScrubber
+from telescrub.core.act import BatchActor, undecided
+from telescrub.core.decisions import FieldDecision, FrozenDecisions, TableDecision
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, output_name
+from telescrub.core.stats import InputStat, is_stat
+from telescrub.formats import readers
+from telescrub.formats.arrow_jsonl import row_fields
+from telescrub.formats.units import (
+    PARSED,
+    ArrowBlock,
+    InputFile,
+    read_limits_for,
+    read_unit_blocks,
+    unit_key,
+    unit_label,
+    unit_sha256,
+    unit_size,
+)
+from telescrub.pipelines.classify import DecideFn, MergeProfilesFn, TableProfileFn
+from telescrub.pipelines.outputs import outputs
+from telescrub.store.layout import PartitionKey, validate_event_date, validate_table
+from telescrub.store.parquet import (
     ColumnSpec,
     FileResult,
     RunInfo,
     TableLayout,
-    validate_event_date,
-    validate_table,
-    write_partition_file,
+    conform,
+    rows_to_table,
 )
-from telescrub.pipelines import readers
-from telescrub.pipelines.classify import DecideFn, TableDecision, TableProfileFn
-from telescrub.pipelines.read import (
-    InputFile,
-    _not_a_regular_file,
-    file_sha256,
-    read_limits_for,
-    read_unit,
-)
-from telescrub.pipelines.scrub import RecordActor, known_values, output_name
-from telescrub.policy import Policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_stats
+from telescrub.store.writer import write_table
 
 log = logging.getLogger("telescrub.scrub_files")
 QUARANTINE = "quarantine"
@@ -80,10 +98,10 @@ PROFILE_FLUSH = 500_000
 _NO_CONSTRAINT = 36500
 
 
-def layout_for(td: TableDecision, policy: Policy) -> TableLayout:
+def layout_for(fields: dict[str, FieldDecision], table: str, policy: Policy) -> TableLayout:
     """The output columns of a table, with their categories and retention, from decisions."""
     cols = []
-    for path, d in sorted(td.fields.items()):
+    for path, d in sorted(fields.items()):
         if d.action == "drop":
             continue
         out_cat = d.output_category
@@ -92,7 +110,7 @@ def layout_for(td: TableDecision, policy: Policy) -> TableLayout:
             source_category=d.category, action=d.action, evidence=d.evidence,
             confidence=d.confidence, entity=d.entity,
             retention_days=policy.retention_days[out_cat] if out_cat else _NO_CONSTRAINT))
-    return TableLayout(td.table, tuple(cols))
+    return TableLayout(table, tuple(cols))
 
 
 def source_tag(source: str) -> str:
@@ -102,39 +120,10 @@ def source_tag(source: str) -> str:
                                  digest_size=5).hexdigest()
 
 
-def needs_known(td: TableDecision) -> bool:
-    """Does this table have a column whose values are propagated into free text?"""
-    return any(d.action not in ("keep", "drop") and (
-        d.entity in PROPAGATED_ENTITIES or (d.role or "") in PROPAGATED_ROLES)
-        for d in td.fields.values())
-
-
-def _label(f: InputFile) -> str:
-    return f"{f.path} (bytes {f.start}-{f.end})" if f.is_range else f.path
-
-
-def part_key(f: InputFile) -> str:
-    """Names one unit of work: the file, or the file and its range's first byte."""
-    return f"{f.path}@{f.start}" if f.is_range else f.path
-
-
-def _sha(f: InputFile) -> tuple[str | None, int]:
-    """SHA-256 and size of what this unit reads (the range's bytes for a range)."""
-    if _not_a_regular_file(f.path) is not None:
-        return None, 0  # never opened (a FIFO would block); the reader reports it
-    try:
-        if f.is_range:
-            return file_sha256(f.path, f.start, f.end - f.start)
-        return file_sha256(f.path)
-    except OSError as exc:
-        log.warning("cannot read %s: %s", f.path, exc.strerror)
-        return None, 0
-
-
 # ----------------------------------------------------------------------------- pass 1
 class ProfileFileFn(beam.DoFn):
     """InputFile -> (table, (records, {path: FieldProfile})) partial profiles; plus the
-    file's SHA-256 as ("sha", path, digest) under the ``sha`` output."""
+    unit's SHA-256 as (unit key, digest) under the ``sha`` output."""
 
     def __init__(self, sample_size: int, default_year: int | None,
                  limits: readers.ReadLimits | None) -> None:
@@ -145,28 +134,23 @@ class ProfileFileFn(beam.DoFn):
         combine = TableProfileFn(self.sample_size)
         accs: dict[str, tuple[int, dict[str, FieldProfile]]] = {}
         held = 0
-        for item in read_unit(f, self.lim):
+        for item in read_unit_blocks(f, self.lim, cache="keep"):
             if isinstance(item, BadRecord):
                 continue  # quarantined by the scrub pass
             acc = accs.get(item.table)
             if acc is None:
                 acc = combine.create_accumulator()
-            accs[item.table] = combine.add_input(acc, item.fields)
-            held += 1
+            if isinstance(item, ArrowBlock):
+                accs[item.table] = combine.add_block(acc, item.data)
+                held += item.data.num_rows
+            else:
+                accs[item.table] = combine.add_input(acc, item.fields)
+                held += 1
             if held >= PROFILE_FLUSH:
                 yield from sorted(accs.items())
                 accs, held = {}, 0
         yield from sorted(accs.items())
-        yield pvalue.TaggedOutput("sha", (part_key(f), _sha(f)[0]))
-
-
-class MergeProfilesFn(TableProfileFn):
-    """Merges partial profiles (accumulators as inputs)."""
-
-    def add_input(self, acc: tuple[int, dict[str, FieldProfile]],
-                  other: tuple[int, dict[str, FieldProfile]],  # type: ignore[override]
-                  ) -> tuple[int, dict[str, FieldProfile]]:
-        return self.merge_accumulators([acc, other])
+        yield pvalue.TaggedOutput("sha", (unit_key(f), unit_sha256(f)[0]))
 
 
 # ----------------------------------------------------------------------------- pass 2
@@ -180,10 +164,13 @@ class KnownFromFileFn(beam.DoFn):
                 ) -> Iterator[tuple[str, str]]:
         td = decisions.get(f.table)
         seen: set[tuple[str, str]] = set()
-        if td is not None and needs_known(td):  # else: the file is not read again
-            for item in read_unit(f, self.lim):
-                if isinstance(item, Record):
-                    seen.update(known_values(item, decisions))
+        if td is not None and needs_known(td.fields.values()):  # else: not read again
+            lookup = FrozenDecisions(decisions)
+            for item in read_unit_blocks(f, self.lim, cache="peek"):
+                if isinstance(item, ArrowBlock):
+                    seen.update(known_values_of_block(item.table, item.data, lookup))
+                elif isinstance(item, Record):
+                    seen.update(known_values(item, lookup))
         yield from sorted(seen)
 
 
@@ -202,23 +189,14 @@ class ScrubFileFn(beam.DoFn):
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
-        self.acting = RecordActor(self.policy, self.key)
+        self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key))
         self._layouts: dict[str, tuple[TableDecision, TableLayout, frozenset[str]]] = {}
-        self._paths: dict[str, tuple[TableDecision, frozenset[str]]] = {}
-
-    def _profiled(self, td: TableDecision) -> frozenset[str]:
-        """The field paths the profile pass decided: taken the first time this worker sees
-        the table's decisions, before any record is acted on (records with other paths never
-        reach ``act_batch``, so the decisions are never extended here)."""
-        hit = self._paths.get(td.table)
-        if hit is None or hit[0] is not td:
-            hit = self._paths[td.table] = (td, frozenset(td.fields))
-        return hit[1]
+        self._frozen: tuple[object, FrozenDecisions] | None = None
 
     def _layout(self, td: TableDecision) -> tuple[TableLayout, frozenset[str]]:
         hit = self._layouts.get(td.table)
         if hit is None or hit[0] is not td:
-            layout = layout_for(td, self.policy)
+            layout = layout_for(td.fields, td.table, self.policy)
             hit = self._layouts[td.table] = (td, layout,
                                              frozenset(c.name for c in layout.columns))
         return hit[1], hit[2]
@@ -226,112 +204,148 @@ class ScrubFileFn(beam.DoFn):
     def process(self, f: InputFile, decisions: dict[str, TableDecision],
                 known: list[tuple[str, str]], shas: dict[str, str | None]) -> Iterator[Any]:
         started = time.monotonic()
-        self.acting.set_known(known)
+        if self._frozen is None or self._frozen[0] is not decisions:
+            self._frozen = (decisions, FrozenDecisions(decisions))
+        lookup = self._frozen[1]
+        self.acting.set_known(known, lambda: KnownValues(known))
         self.acting.reset_stats()
-        tag = source_tag(part_key(f))
-        sha, size = _sha(f)
-        changed = sha != shas.get(part_key(f))
+        tag = source_tag(unit_key(f))
+        # a unit the profile pass kept parsed is acted on exactly as profiled: its checksum
+        # is the profile pass's, and it cannot have changed since
+        cached = PARSED.get(f, take=False) is not None
+        sha, size = (shas.get(unit_key(f)), unit_size(f)) if cached else unit_sha256(f)
+        changed = sha != shas.get(unit_key(f))
         if changed:
             log.warning("%s changed while the run read it: its records are quarantined", f.path)
-        buffers: dict[tuple[str, str], list[ScrubbedRecord]] = {}
+        buffers: dict[tuple[str, str], list[Any]] = {}
         pending: list[Record] = []
-        buffered = chunk = records = bad = dropped = 0
-        items = read_unit(f, self.lim)
-        while True:
-            item = next(items, None)
+        buffered = chunk = records = bad = 0
+        for item in itertools.chain(read_unit_blocks(f, self.lim, cache="take"), [None]):
             if isinstance(item, BadRecord):
                 bad += 1
                 yield pvalue.TaggedOutput(QUARANTINE, item)
                 continue
-            if item is not None:
+            if isinstance(item, Record):
                 records += 1
                 if records % PROGRESS_EVERY == 0:
-                    log.info("scrubbing %s: %d records so far", _label(f), records)
+                    log.info("scrubbing %s: %d records so far", unit_label(f), records)
                 pending.append(item)
                 if len(pending) < ACT_BATCH:
                     continue
-            for out in self._act(pending, decisions, changed):
-                if isinstance(out, BadRecord):
-                    yield pvalue.TaggedOutput(QUARANTINE, out)
-                elif out is None:
-                    dropped += 1
-                else:
-                    buffers.setdefault((out.table, out.event_date or ""), []).append(out)
-                    buffered += 1
+            # act on the records read so far: a full batch, a columnar block next, the end
+            for out in self._act(pending, lookup, changed):
+                buffered += yield from self._place(out, buffers)
             pending = []
+            if isinstance(item, ArrowBlock):
+                records += item.data.num_rows
+                for out in self._act_block(item, lookup, changed):
+                    buffered += yield from self._place(out, buffers)
             if item is None:
                 break
             if buffered >= self.rows_per_file:
-                yield from self._flush(buffers, decisions, tag, chunk)
-                buffers, buffered, chunk = {}, 0, chunk + 1
+                files = list(self._flush(buffers, decisions, tag, chunk))
+                yield from files
+                chunk += _chunks_used(files)
+                buffers, buffered = {}, 0
         yield from self._flush(buffers, decisions, tag, chunk)
-        log.info("scrubbed %s: %d records, %d bad (%.1fs)", _label(f), records, bad,
+        log.info("scrubbed %s: %d records, %d bad (%.1fs)", unit_label(f), records, bad,
                  time.monotonic() - started)
-        after, _ = _sha(f)
+        after = sha if cached else unit_sha256(f)[0]
         if after != sha:
             # appended or rewritten while this pass read it: what was read is written and
             # counted (the accounting holds), but it is not the content the hash names
             log.warning("%s changed while telescrub read it; its sha256 is of the content "
-                        "before", _label(f))
+                        "before", unit_label(f))
         if f.is_range:  # the report adds up the ranges of one file
             sha, size = f.sha256, f.size
-        yield pvalue.TaggedOutput(STATS, {
-            "kind": "input", "source": f.path, "table": f.table, "format": f.fmt,
-            "sha256": sha, "bytes": size, "records": records, "bad": bad})
-        stats = self.acting.stats()
-        if dropped:
-            stats.append({"kind": "act", "entities": [], "guard": [],
-                          "dropped": {f.path: dropped}})
-        for s in stats:
+        yield pvalue.TaggedOutput(STATS, InputStat(f.path, f.table, f.fmt, sha, size, records,
+                                                   bad))
+        for s in self.acting.stats():
             yield pvalue.TaggedOutput(STATS, s)
 
-    def _act(self, recs: list[Record], decisions: dict[str, TableDecision], changed: bool,
+    def _act(self, recs: list[Record], lookup: FrozenDecisions, changed: bool,
              ) -> list[ScrubbedRecord | BadRecord | None]:
-        """Acts on a batch of records, column by column (``RecordActor.act_batch``)."""
+        """Acts on a batch of records, column by column (``BatchActor.act_batch``)."""
         if not recs:
             return []
         if changed:
             # a file that changed since it was profiled has no reviewed layout: its records
             # are quarantined, never written with guessed columns
-            return [_changed(r, "input file changed while telescrub read it") for r in recs]
-        # a field the profile pass never saw has no reviewed column: the record is quarantined
-        # before acting, so the shared decisions never grow a drift field mid-run (which
-        # would make the layout depend on the order records reach a worker)
-        fit = [r for r in recs if r.table in decisions
-               and self._profiled(decisions[r.table]).issuperset(r.fields)]
-        fitting = {id(r) for r in fit}
-        outs = iter(self.acting.act_batch(fit, decisions))
-        result: list[ScrubbedRecord | BadRecord | None] = []
-        for rec in recs:
-            if rec.table not in decisions:
-                result.append(_changed(rec, "a table the profile pass did not see"))
-                continue
-            if id(rec) not in fitting:
-                result.append(_changed(rec, "a field the profile pass did not see"))
-                continue
-            out = next(outs)
+            return [undecided(r, "input file changed while telescrub read it") for r in recs]
+        result = self.acting.act_batch(recs, lookup)
+        for i, out in enumerate(result):
             if isinstance(out, ScrubbedRecord):
-                _, names = self._layout(decisions[rec.table])
+                td = lookup.table(out.table)
+                assert td is not None
+                _, names = self._layout(td)
                 if not names.issuperset(out.fields):
-                    out = _changed(rec, "a field appeared that the profile pass did not see")
-            result.append(out)
+                    result[i] = undecided(recs[i], "a field appeared that the profile pass "
+                                                   "did not see")
         return result
 
-    def _flush(self, buffers: dict[tuple[str, str], list[ScrubbedRecord]],
+    @staticmethod
+    def _place(out: Any, buffers: dict[tuple[str, str], list[Any]],
+               ) -> Generator[Any, None, int]:
+        """Buffer one act result (a scrubbed record, or a columnar piece ``((table, date),
+        rows)``) under its partition, or send a bad record to quarantine; returns the rows
+        buffered."""
+        if isinstance(out, BadRecord):
+            yield pvalue.TaggedOutput(QUARANTINE, out)
+            return 0
+        if isinstance(out, ScrubbedRecord):
+            pieces = buffers.setdefault((out.table, out.event_date or ""), [])
+            if pieces and isinstance(pieces[-1], list):
+                pieces[-1].append(out)
+            else:
+                pieces.append([out])
+            return 1
+        if isinstance(out, tuple):
+            key, rows = out
+            buffers.setdefault(key, []).append(rows)
+            return int(rows.num_rows)
+        return 0  # dropped by the policy (counted by the actor)
+
+    def _act_block(self, block: ArrowBlock, lookup: FrozenDecisions, changed: bool,
+                   ) -> list[Any]:
+        """A columnar block acted on column by column (``BatchActor.act_table``): bad records,
+        then one ``((table, date), rows)`` piece per event date."""
+        if changed:
+            return [undecided(Record(block.table, block.source, line, fields),
+                              "input file changed while telescrub read it")
+                    for line, fields in row_fields(block.data)]
+        acted = self.acting.act_table(block.table, block.source, block.data, lookup)
+        out: list[Any] = list(acted.bad)
+        rows = acted.rows
+        if rows is None or not rows.num_rows:
+            return out
+        dates = rows.column("event_date")
+        for date in pc.unique(dates).to_pylist():
+            mask = pc.is_null(dates) if date is None else pc.equal(dates, date)
+            out.append(((block.table, date or ""), rows.filter(mask).drop(["event_date"])))
+        return out
+
+    def _flush(self, buffers: dict[tuple[str, str], list[Any]],
                decisions: dict[str, TableDecision], tag: str, chunk: int,
                ) -> Iterator[tuple[tuple[str, str], FileResult]]:
-        for (table, date_key), rows in sorted(buffers.items()):
+        for (table, date_key), pieces in sorted(buffers.items()):
             validate_table(table)
-            validate_event_date(date_key or None)
+            date = validate_event_date(date_key or None)
             layout, _ = self._layout(decisions[table])
-            result = write_partition_file(self.out_dir, layout, self.run_info,
-                                          date_key or None, rows, f"{tag}-{chunk}")
-            yield (table, date_key), result
+            parts = [conform(layout, p) if isinstance(p, pa.Table)
+                     else rows_to_table(layout, date, p) for p in pieces]
+            data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+            for result in write_table(self.out_dir, layout, self.run_info,
+                                      PartitionKey(date), data, tag, self.rows_per_file,
+                                      first_chunk=chunk):
+                yield (table, date_key), result
 
 
-def _changed(rec: Record, detail: str) -> BadRecord:
-    return BadRecord(rec.table, rec.source, rec.line, "changed_during_run", detail,
-                     json.dumps(rec.fields, default=str, ensure_ascii=False)[:4096])
+def _chunks_used(files: list[tuple[tuple[str, str], FileResult]]) -> int:
+    """How many chunk numbers a flush used (a partition's rows may fill several files)."""
+    counts: dict[tuple[str, str], int] = {}
+    for k, _ in files:
+        counts[k] = counts.get(k, 0) + 1
+    return max(counts.values(), default=1)
 
 
 # ----------------------------------------------------------------------------- composite
@@ -344,8 +358,6 @@ class FilesResult(NamedTuple):
 
 def _is_file(x: Any) -> bool:
     return isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], FileResult)
-
-
 
 
 def _is_profile(x: Any) -> bool:
@@ -373,11 +385,9 @@ class ScrubFiles(beam.PTransform):
         prof = files | "ProfileFiles" >> beam.ParDo(ProfileFileFn(
             self.policy.sample_size, self.default_year, self.limits)).with_outputs(
                 "sha", main="profiles")
-        # the type filters are no-ops where output tags work (Beam 2.77's DaskRunner merges
-        # the outputs of a multi-output ParDo into every tagged PCollection)
-        shas = prof.sha | "OnlySha" >> beam.Filter(_is_sha)
-        decisions = (prof.profiles
-                     | "OnlyProfiles" >> beam.Filter(_is_profile)
+        profiled = outputs(prof, profiles=_is_profile, sha=_is_sha)
+        shas = profiled["sha"]
+        decisions = (profiled["profiles"]
                      | "MergeProfiles" >> beam.CombinePerKey(
                          MergeProfilesFn(self.policy.sample_size))
                      | "DecideFields" >> beam.ParDo(DecideFn(self.policy, self.schemas)))
@@ -391,8 +401,5 @@ class ScrubFiles(beam.PTransform):
                         self.default_year, self.limits, self.rows_per_file),
             beam.pvalue.AsDict(decisions), beam.pvalue.AsList(known),
             beam.pvalue.AsDict(shas)).with_outputs(QUARANTINE, STATS, main="files")
-        return FilesResult(
-            out.files | "OnlyFiles" >> beam.Filter(_is_file),
-            out[QUARANTINE] | "OnlyQuarantine" >> beam.Filter(is_bad_record),
-            decisions,
-            out[STATS] | "OnlyStats" >> beam.Filter(is_stats))
+        typed = outputs(out, files=_is_file, quarantine=is_bad_record, stats=is_stat)
+        return FilesResult(typed["files"], typed[QUARANTINE], decisions, typed[STATS])

@@ -6,10 +6,11 @@ One graph serves every runner::
       -> EventTime    gate: re-timestamp each record to its event time; a record whose event
                       window closed (window end + allowed lateness < arrival watermark) goes
                       to quarantine as ``too_late`` instead of being dropped by Beam
-      -> KnownInRecord  names / user names / host names of a record's identifier columns
-                      redacted in its own text (batch Scrub does this run-wide)
-      -> Scrub        Scrub(policy, key, schemas, streaming=True): reviewed schemas + rules,
-                      an unseen field fails closed (scrubbed as free text, reported as drift)
+      -> Scrub        Scrub(policy, key, FromSchemas(schemas)): the batch engine on one record
+                      at a time (reviewed schemas + rules, an unseen field fails closed:
+                      scrubbed as free text, reported as drift); the names, user names and
+                      host names of a record's own identifier columns become their hash
+                      tokens in its text (a bounded micro-batch: of every record of it)
       -> quarantine   reader errors, too-late records and dead letters, scrubbed (QuarantineFn)
       -> Window       FixedWindows(size), AfterWatermark(late=AfterCount(1)), DISCARDING,
                       allowed_lateness = lateness + safety margin
@@ -25,12 +26,12 @@ Layout (the batch Hive layout plus one level)::
 ``HHMM`` is the UTC start of the window. Window sizes must divide a day and be whole
 minutes, so windows never straddle midnight and ``HHMM`` is unique. (Not ``window=``:
 WINDOW is an SQL keyword. Readers infer ``event_window`` as an integer, e.g. 5 for 00:05;
-:func:`streaming_partitioning` keeps it a string.) Files are written by
-``parquet_out.write_partition_file`` into a staging directory (``_streaming/staging``,
-ignored by Parquet readers) and ``os.replace``-d into the window directory; manifests are
-merged (read, add, atomic replace) under a lock, so a window that gets several panes or
-micro-batches lists every file once. Files are content-named: replaying the same records
-rewrites the same file instead of adding a duplicate.
+``telescrub.store.layout.streaming_partitioning`` keeps it a string.) Files are written by
+the batch writer (``telescrub.store.writer``) with the window as partitioner; manifests are
+merged under the output's merge lock (``telescrub.store.manifest.merge_manifest``), so a
+window that gets several panes or micro-batches lists every file once. Files are
+content-named: replaying the same records rewrites the same file instead of adding a
+duplicate.
 
 Lateness. Beam drops records that reach a GroupByKey after ``window end + allowed
 lateness`` and only counts them in a metric: a silent loss. Here the ``EventTime`` gate
@@ -48,22 +49,16 @@ reaches it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import hashlib
 import json
-import os
 import re
-import shutil
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam import pvalue
 from apache_beam.transforms import trigger
 from apache_beam.transforms import window as beam_window
@@ -71,57 +66,49 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming, WindowedValue
 
-from telescrub.actions import redact_placeholder
-from telescrub.classifiers.known import (
-    KnownValues,
-)
+from telescrub.classifiers.decide import ReviewedDecisions
 from telescrub.classifiers.source_schema import SourceSchema
-from telescrub.keys import HashKey
-from telescrub.parquet_out import (
-    MANIFEST_NAME,
-    META_PREFIX,
-    FileResult,
-    RunInfo,
-    TableLayout,
-    partition_dir,
-    partition_dirname,
-    validate_table,
-    write_manifest,
-    write_partition_file,
-)
-from telescrub.pipelines import readers
-from telescrub.pipelines.assemble import quarantine_layout
-from telescrub.pipelines.classify import TableDecision, static_decisions
-from telescrub.pipelines.report import ReportCombineFn, write_report
+from telescrub.core import report as build
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import Policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord, path_of
+from telescrub.core.report import QUARANTINE_TABLE
+from telescrub.core.stats import PartitionStat, StreamInputStat, WatermarkStat
+from telescrub.core.timeparse import parse_timestamp
+from telescrub.formats import readers
+from telescrub.pipelines.classify import FromSchemas
+from telescrub.pipelines.report import ReportCombineFn
 from telescrub.pipelines.scrub import (
-    QUARANTINE_TABLE,
-    RESERVED_NAMES,
+    KnownScope,
+    PerBatch,
     QuarantineFn,
     Scrub,
-    known_items,
+    quarantine_stat,
 )
 from telescrub.pipelines.scrub_files import layout_for
-from telescrub.pipelines.write import shard_name, stable_shard
-from telescrub.policy import Policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
-from telescrub.report import build
-from telescrub.timeparse import parse_timestamp
+from telescrub.pipelines.write import partition_stat, shard_prefix, stable_shard
+from telescrub.store.fs import append_lines
+from telescrub.store.layout import (
+    ROLLING_REPORT,
+    WINDOW_COLUMN,
+    PartitionKey,
+    validate_table,
+)
+from telescrub.store.lock import merge_lock
+from telescrub.store.manifest import merge_manifest
+from telescrub.store.parquet import FileResult, RunInfo, TableLayout, quarantine_layout
+from telescrub.store.report import write_report
+from telescrub.store.writer import write_rows
 
 STATS = "stats"
 BAD = "bad"
 TOO_LATE = "too_late"
 DROPPED = "dropped"
 FUTURE = "future_event_time"
-WINDOW_COLUMN = "event_window"
-STREAMING_DIR = "_streaming"
-STAGING_DIR = os.path.join(STREAMING_DIR, "staging")
-LOCK_NAME = "manifest.lock"
-ROLLING_REPORT = os.path.join("_report", "streaming.jsonl")
 DEFAULT_MARGIN_S = 600
 DEFAULT_MAX_FUTURE_S = 7 * 86400
 MICROS = 1_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_WINDOW_RE = re.compile(r"(?:[01][0-9]|2[0-3])[0-5][0-9]", re.ASCII)
 _DURATION_RE = re.compile(r"(\d+)\s*([smhd]?)", re.ASCII)
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _PLACEHOLDER = re.compile(r"<[A-Z_]+:([A-Z0-9_]+)>")
@@ -185,40 +172,6 @@ def window_date(start_us: int) -> str:
     return (_EPOCH + dt.timedelta(microseconds=start_us)).date().isoformat()
 
 
-def validate_window_id(value: object) -> str:
-    """``HHMM`` with 00 <= HH < 24 and 00 <= MM < 60; nothing else reaches a path."""
-    if not isinstance(value, str) or not _WINDOW_RE.fullmatch(value):
-        raise ValueError(f"invalid window id {value!r}: must be HHMM (UTC window start)")
-    return value
-
-
-def window_dirname(wid: str) -> str:
-    return f"{WINDOW_COLUMN}={validate_window_id(wid)}"
-
-
-def window_dir(out_dir: str, table: str, event_date: str | None, wid: str) -> str:
-    """``<out>/<table>/event_date=.../event_window=HHMM``; validated, never outside ``out_dir``."""
-    path = os.path.join(partition_dir(out_dir, table, event_date), window_dirname(wid))
-    root = os.path.realpath(out_dir)
-    real = os.path.realpath(path)
-    if real == root or os.path.commonpath([root, real]) != root:
-        raise ValueError(f"output path {path!r} resolves outside the output directory")
-    return path
-
-
-def streaming_partitioning() -> Any:
-    """Explicit Hive partitioning for ``pyarrow.dataset`` over a streaming table."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    return ds.partitioning(pa.schema([("event_date", pa.date32()),
-                                      (WINDOW_COLUMN, pa.string())]), flavor="hive")
-
-
-def window_relpath(table: str, event_date: str | None, wid: str) -> str:
-    return "/".join([validate_table(table), partition_dirname(event_date), window_dirname(wid)])
-
-
 @dataclasses.dataclass(frozen=True)
 class WindowSpec:
     """Window size, allowed lateness and the two guards, in whole seconds."""
@@ -258,7 +211,7 @@ def parse_message(payload: bytes | str | None, table: str, source: str, line: in
     item: bytes | readers.LineTooLong = raw
     if len(raw) > lim.max_line_bytes:
         item = readers.LineTooLong(raw[: readers.EXCERPT_BYTES], len(raw))
-    for out in readers._read_jsonl(iter([(line, item)]), table, source, lim):
+    for out in readers.read_jsonl_lines(iter([(line, item)]), table, source, lim):
         return out
     return BadRecord(table, source, line, "empty_message", "message has no content", "")
 
@@ -295,9 +248,7 @@ class _CountingParseFn(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[Any]:
         for (src, table), (n, bad) in sorted(self._counts.items()):
-            yield pvalue.TaggedOutput(STATS, _stat_window({
-                "kind": "stream_input", "source": src, "table": table, "records": n,
-                "bad": bad}))
+            yield pvalue.TaggedOutput(STATS, _stat_window(StreamInputStat(src, table, n, bad)))
 
 
 class ParsePubSubFn(_CountingParseFn):
@@ -428,36 +379,30 @@ class EventTimeFn(beam.DoFn):
         self.watermarks = watermarks
 
     def setup(self) -> None:
-        self._tables: dict[str, TableDecision] = {}
+        self.lookup = ReviewedDecisions(self.policy, self.schemas)
 
     def start_bundle(self) -> None:
         self._max_event: dict[str, int] = {}
 
-    def _decide(self, rec: Record) -> tuple[int | None, TableDecision]:
-        """(event time in µs or None, the table's decisions with every field decided)."""
-        td = self._tables.get(rec.table)
-        if td is None:
-            td = static_decisions(self.policy, self.schemas, [rec.table])[rec.table]
-            self._tables[rec.table] = td
-        for path in rec.fields:
-            td.decision(self.policy, path)
-        ts_path = td.timestamp_path
+    def _event_us(self, rec: Record) -> int | None:
+        """The record's event time in µs, read from the field Scrub uses for its date."""
+        ts_path = self.lookup.timestamp_path(rec.table, rec.fields)
         value = rec.fields.get(ts_path) if ts_path else None
         if value is None or isinstance(value, list):
-            return None, td
+            return None
         when = parse_timestamp(value)
-        return (micros_of(when) if when is not None else None), td
+        return micros_of(when) if when is not None else None
 
     def process(self, rec: Record, ts: Any = beam.DoFn.TimestampParam) -> Iterator[Any]:
         arrival_us = int(ts.micros)
         if arrival_us < 0:  # a source without timestamps (MIN_TIMESTAMP): processing time
             arrival_us = micros_of(dt.datetime.now(dt.timezone.utc))
         try:
-            event_us, td = self._decide(rec)
+            event_us = self._event_us(rec)
         except Exception:  # a timestamp that cannot be read is "no event time", not a crash
-            event_us, td = None, None
+            event_us = None
         kept = {p: v for p, v in rec.fields.items()
-                if td is None or td.decision(self.policy, p).action != "drop"}
+                if self.lookup.field(rec.table, p).action != "drop"}
         spec = self.spec
         reason = detail = None
         if event_us is not None:
@@ -484,7 +429,7 @@ class EventTimeFn(beam.DoFn):
         when = Timestamp(micros=event_us if event_us is not None else arrival_us)
         if event_us is not None and event_us > self._max_event.get(rec.table, -(2**62)):
             self._max_event[rec.table] = event_us
-        if td is not None and not kept:
+        if not kept:
             # Scrub will drop it (every field's action is drop): a marker keeps it counted in
             # its window's rolling-report line (one element per record reaches the window)
             yield pvalue.TaggedOutput(DROPPED, beam_window.TimestampedValue(rec, when))
@@ -492,248 +437,13 @@ class EventTimeFn(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[Any]:
         if self._max_event:
-            yield pvalue.TaggedOutput(STATS, _stat_window({
-                "kind": "stream_watermark", "max_event_us": dict(sorted(self._max_event.items()))}))
-
-
-_WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
-
-
-def record_known_values(rec: Record, td: TableDecision, policy: Policy,
-                        ) -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
-    """(known identifier values of this record's name/user/host columns, the subset that are
-    only parts of a longer value) — batch's ``known_values`` for one record."""
-    items: list[tuple[str, str]] = []
-    parts: set[tuple[str, str]] = set()
-    for item, v in known_items(rec, lambda path: td.decision(policy, path)):
-        items.append(item)
-        if item[1] != v.strip():
-            parts.add(item)
-    return items, parts
-
-
-class KnownInRecordFn(beam.DoFn):
-    """Record -> Record whose free-text / guarded fields no longer hold the names, user names
-    and host names that the same record carries in its own identifier columns.
-
-    Batch ``Scrub`` collects such known values over the whole run and, after the detectors,
-    replaces them in text by hash tokens. Its streaming branch does not propagate them, so a
-    record ``{"user.name": "Tendai Moyo", "errorMessage": "... failed for Tendai Moyo on ..."}``
-    kept the name in its text. This stage closes the gap within each record, before Scrub:
-    a known value becomes its typed placeholder (``<EUII:PERSON>``; a hash token would be
-    re-detected as a hex id). A *part* of a name (``Declan`` of ``Declan Byrne``) is only
-    replaced where it stands alone: next to another capitalised word it is left for the
-    detectors, which see the whole name (``BYRNE Declan``) only if it is intact.
-
-    In a bounded pipeline (a local micro-batch) ``batch_known`` — the known values of every
-    record of the batch, a side input — widens the scope to the batch, as in batch mode.
-    An unbounded pipeline has no "whole run" to wait for: there the scope is the record."""
-
-    def __init__(self, policy: Policy, schemas: dict[str, SourceSchema]) -> None:
-        self.policy, self.schemas = policy, schemas
-
-    def setup(self) -> None:
-        self._tables: dict[str, TableDecision] = {}
-        self._batch_src: list[tuple[str, str, bool]] | None = None
-        self._batch_items: list[tuple[str, str]] = []
-        self._batch_parts: set[tuple[str, str]] = set()
-
-    def _replace(self, text: str, known: KnownValues, parts: set[tuple[str, str]]) -> str:
-        spans = known.find(text)
-        if not spans:
-            return text
-        out, pos = [], 0
-        for start, end, entity, value in spans:
-            if (entity, value) in parts:
-                before = list(_WORD.finditer(text, 0, start))
-                prev = before[-1] if before else None
-                nxt = _WORD.search(text, end)
-                near = []
-                if prev is not None and not text[prev.end():start].strip(" ,"):
-                    near.append(prev.group(0))
-                if nxt is not None and not text[end:nxt.start()].strip(" ,"):
-                    near.append(nxt.group(0))
-                if any(w[:1].isupper() for w in near):
-                    continue  # next to a capitalised word: left whole for the detectors
-            out.append(text[pos:start])
-            out.append(redact_placeholder(self.policy.text_entity_category(entity), entity))
-            pos = end
-        out.append(text[pos:])
-        return "".join(out)
-
-    def _td(self, table: str) -> TableDecision:
-        tables: dict[str, TableDecision] = self.__dict__.setdefault("_tables", {})
-        td = tables.get(table)  # (also used unbound from setup: by the side input's FlatMap)
-        if td is None:
-            td = static_decisions(self.policy, self.schemas, [table])[table]
-            tables[table] = td
-        return td
-
-    def known_items(self, rec: Record) -> Iterator[tuple[str, str, bool]]:
-        """(entity, value, is_part) of one record (also feeds the micro-batch side input)."""
-        try:
-            items, parts = record_known_values(rec, self._td(rec.table), self.policy)
-        except Exception:  # Scrub will dead-letter a record it cannot process
-            return
-        for entity, value in items:
-            yield entity, value, (entity, value) in parts
-
-    def process(self, rec: Record, batch_known: list[tuple[str, str, bool]] | None = None,
-                ) -> Iterator[Record]:
-        td = self._td(rec.table)
-        found = list(self.known_items(rec))
-        if batch_known:
-            if self._batch_src is not batch_known:  # once per worker per micro-batch
-                self._batch_src = batch_known
-                self._batch_items = [(e, v) for e, v, _ in batch_known]
-                self._batch_parts = {(e, v) for e, v, part in batch_known if part}
-            found += [(e, v, (e, v) in self._batch_parts) for e, v in self._batch_items]
-        if not found:
-            yield rec
-            return
-        known = KnownValues((e, v) for e, v, _ in found)
-        parts = {(e, v) for e, v, part in found if part}
-        fields: dict[str, Any] = {}
-        for path, value in rec.fields.items():
-            if td.decision(self.policy, path).action in ("scrub_text", "keep"):
-                if isinstance(value, str):
-                    value = self._replace(value, known, parts)
-                elif isinstance(value, list):
-                    value = [self._replace(v, known, parts) if isinstance(v, str) else v
-                             for v in value]
-            fields[path] = value
-        yield rec._replace(fields=fields)
+            yield pvalue.TaggedOutput(STATS, _stat_window(WatermarkStat(
+                dict(sorted(self._max_event.items())))))
 
 
 # --------------------------------------------------------------------------------------------
 # Writing one window: files (staged, renamed), merged manifest, rolling-report line
 # --------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def output_lock(out_dir: str) -> Iterator[None]:
-    """Exclusive ``flock`` on ``<out>/_streaming/manifest.lock`` (threads and processes)."""
-    path = os.path.join(out_dir, STREAMING_DIR, LOCK_NAME)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
-def write_window_file(out_dir: str, layout: TableLayout, run: RunInfo, event_date: str | None,
-                      wid: str, rows: list[ScrubbedRecord], shard: str) -> FileResult:
-    """``write_partition_file`` into a private staging root, then an atomic rename into the
-    window directory. Same validation, coercion, content naming and footer as batch."""
-    final_dir = window_dir(out_dir, layout.table, event_date, wid)
-    stage = os.path.join(out_dir, STAGING_DIR, uuid.uuid4().hex)
-    try:
-        res = write_partition_file(stage, layout, run, event_date, rows, shard)
-        name = res.path.rsplit("/", 1)[-1]
-        os.makedirs(final_dir, exist_ok=True)
-        os.replace(os.path.join(stage, *res.path.split("/")), os.path.join(final_dir, name))
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return dataclasses.replace(res, path=f"{window_relpath(layout.table, event_date, wid)}/{name}")
-
-
-def _existing_files(wdir: str, rel: str, manifest: dict[str, Any]) -> list[FileResult]:
-    out = []
-    for e in manifest.get("files", []):
-        name = str(e.get("path", ""))
-        path = os.path.join(wdir, name)
-        if os.path.basename(name) != name or not os.path.isfile(path):
-            continue  # a listed file that is gone is not listed again
-        days, cat, exp = e.get("retention_days"), e.get("retention_category"), e.get("expires_on")
-        if days is None or cat is None or exp is None:  # not ours: read the footer
-            meta = {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}
-            days = int(meta[META_PREFIX + "retention_days"])
-            cat = meta[META_PREFIX + "retention_category"]
-            exp = meta[META_PREFIX + "expires_on"]
-        out.append(FileResult(path=f"{rel}/{name}", rows=int(e["rows"]), sha256=str(e["sha256"]),
-                              retention_days=int(days), retention_category=str(cat),
-                              expires_on=str(exp)))
-    return out
-
-
-def merge_window_manifest(out_dir: str, table: str, event_date: str | None, wid: str,
-                          new_files: list[FileResult], run: RunInfo,
-                          extra: dict[str, Any]) -> dict[str, Any]:
-    """Add ``new_files`` to the window's ``_manifest.json`` (create it if needed).
-
-    Under :func:`output_lock`: read the current manifest, union its files with the new ones
-    (a file written again with the same content name replaces its entry), let
-    ``parquet_out.write_manifest`` compute rows and retention exactly as in batch (in a
-    staging root), add the window keys and per-file provenance, and replace the manifest
-    atomically. Readers never see a half-written manifest; two writers never lose a file."""
-    wdir = window_dir(out_dir, table, event_date, wid)
-    rel = window_relpath(table, event_date, wid)
-    with output_lock(out_dir):
-        mpath = os.path.join(wdir, MANIFEST_NAME)
-        old: dict[str, Any] = {}
-        if os.path.exists(mpath):
-            with open(mpath, encoding="utf-8") as fh:
-                old = json.load(fh)
-        prov = {str(e.get("path")): {k: e[k] for k in ("pane", "run_id", "written_at", "batch")
-                                      if k in e}
-                for e in old.get("files", [])}
-        files = {f.path: f for f in _existing_files(wdir, rel, old)}
-        for f in new_files:
-            files[f.path] = f
-            prov[f.path.rsplit("/", 1)[-1]] = {
-                "pane": extra.get("pane"), "run_id": run.run_id,
-                "written_at": extra.get("written_at"), "batch": extra.get("batch")}
-        # write_manifest validates "<table>/event_date=.../<name>": give it that shape
-        flat = [dataclasses.replace(f, path="/".join([table, partition_dirname(event_date),
-                                                       f.path.rsplit("/", 1)[-1]]))
-                for f in files.values()]
-        stage = os.path.join(out_dir, STAGING_DIR, uuid.uuid4().hex)
-        try:
-            manifest = write_manifest(stage, table, event_date, flat, run)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-        by_name = {f.path.rsplit("/", 1)[-1]: f for f in files.values()}
-        for e in manifest["files"]:
-            f = by_name[e["path"]]
-            e.update(retention_days=f.retention_days, retention_category=f.retention_category,
-                     expires_on=f.expires_on, **prov.get(e["path"], {}))
-        manifest.update({WINDOW_COLUMN: wid, "window_start": extra.get("window_start"),
-                         "window_end": extra.get("window_end"), "streaming": True,
-                         "panes": int(old.get("panes", 0)) + 1})
-        _atomic_write_text(mpath, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return manifest
-
-
-def append_lines(out_dir: str, path: str, lines: list[dict[str, Any]]) -> None:
-    """Append JSON lines under the output lock (one writer at a time, whole lines)."""
-    if not lines:
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    text = "".join(json.dumps(line, sort_keys=True, default=str) + "\n" for line in lines)
-    with output_lock(out_dir), open(path, "a", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def path_of(name: str) -> str:
-    """Field path of an output column name (inverse of scrub.output_name)."""
-    return name[:-1] if name.endswith("_") and name[:-1] in RESERVED_NAMES else name
 
 
 class WriteWindowFn(beam.DoFn):
@@ -756,50 +466,34 @@ class WriteWindowFn(beam.DoFn):
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
-        self._static: dict[str, TableDecision] = {}
-        self._runtime: dict[str, TableDecision] = {}
-        self._qlayout = quarantine_layout(self.policy)
-
-    def _decisions(self, table: str) -> tuple[TableDecision, TableDecision]:
-        if table not in self._static:
-            self._static[table] = static_decisions(self.policy, self.schemas, [table])[table]
-            self._runtime[table] = static_decisions(self.policy, self.schemas, [table])[table]
-        return self._static[table], self._runtime[table]
+        self.lookup = ReviewedDecisions(self.policy, self.schemas)
+        self._qlayout = quarantine_layout(self.policy.retention_days["customer_content"])
 
     def layout(self, table: str, rows: Iterable[ScrubbedRecord]) -> TableLayout:
         """Schema fields plus the fields present in ``rows``: a function of the rows only,
         so a replay produces the same columns (and the same content-named files)."""
-        static, runtime = self._decisions(table)
-        names = sorted({name for r in rows for name in r.fields})
-        fields = dict(static.fields)
-        for name in names:
-            path = path_of(name)
-            fields[path] = runtime.decision(self.policy, path)
-        return layout_for(TableDecision(table, fields), self.policy)
+        paths = sorted({path_of(name) for r in rows for name in r.fields})
+        return layout_for(self.lookup.fields_of(table, paths), table, self.policy)
 
-    def _write(self, layout: TableLayout, event_date: str | None, wid: str,
-               rows: list[ScrubbedRecord], shard: int, extra: dict[str, Any],
+    def _write(self, layout: TableLayout, key: PartitionKey, rows: list[ScrubbedRecord],
+               shard: int, extra: dict[str, Any], window: dict[str, Any],
                ) -> tuple[list[FileResult], dict[str, Any]]:
-        rows = sorted(rows, key=lambda r: (r.source, r.line))
-        written = []
-        for chunk, start in enumerate(range(0, len(rows), self.rows_per_file)):
-            written.append(write_window_file(self.out_dir, layout, self.run, event_date, wid,
-                                             rows[start:start + self.rows_per_file],
-                                             shard_name(shard, chunk)))
-        manifest = merge_window_manifest(self.out_dir, layout.table, event_date, wid, written,
-                                         self.run, extra)
+        written = write_rows(self.out_dir, layout, self.run, key, rows, shard_prefix(shard),
+                             self.rows_per_file)
+        with merge_lock(self.out_dir):
+            manifest = merge_manifest(self.out_dir, layout.table, key, written, self.run,
+                                      extra, window)
         return written, manifest
 
     def _detections(self, table: str, rows: list[ScrubbedRecord]) -> tuple[dict[str, int], int]:
         """Entity counts visible in the written values: one per value of a column whose
         decision names an entity and transforms it, plus typed placeholders in text; hash
         tokens inside text carry no entity and are counted apart."""
-        _, runtime = self._decisions(table)
         counts: Counter[str] = Counter()
         hashed_in_text = 0
         for r in rows:
             for name, value in r.fields.items():
-                d = runtime.decision(self.policy, path_of(name))
+                d = self.lookup.field(table, path_of(name))
                 values = value if isinstance(value, list) else [value]
                 if d.entity and d.action in _TRANSFORMING:
                     counts[d.entity] += sum(v is not None for v in values)
@@ -835,30 +529,31 @@ class WriteWindowFn(beam.DoFn):
             else:
                 dropped[item] += 1
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        extra = {"pane": timing, "batch": self.batch, "written_at": now.isoformat(),
-                 "window_start": iso_micros(start_us), "window_end": iso_micros(end_us)}
+        extra = {"pane": timing, "batch": self.batch, "written_at": now.isoformat()}
+        bounds = {"window_start": iso_micros(start_us), "window_end": iso_micros(end_us)}
         files: list[str] = []
-        partitions: list[dict[str, Any]] = []
+        partitions: list[PartitionStat] = []
         for date, part_rows in sorted(rows.items(), key=lambda kv: kv[0] or ""):
+            key = PartitionKey(date, wid)
             layout = self.layout(table, part_rows)
-            written, manifest = self._write(layout, date, wid, part_rows, shard, extra)
+            written, manifest = self._write(layout, key, part_rows, shard, extra, bounds)
             files += [f.path for f in written]
-            partitions.append(self._partition_stat(table, date, wid, written, manifest))
+            partitions.append(partition_stat(table, key, written, manifest))
         if qrows:
-            written, manifest = self._write(self._qlayout, wdate, wid, qrows, shard, extra)
+            key = PartitionKey(wdate, wid)
+            written, manifest = self._write(self._qlayout, key, qrows, shard, extra, bounds)
             files += [f.path for f in written]
-            partitions.append(self._partition_stat(QUARANTINE_TABLE, wdate, wid, written,
-                                                   manifest))
+            partitions.append(partition_stat(QUARANTINE_TABLE, key, written, manifest))
         all_rows = [r for part in rows.values() for r in part]
         drift = sorted({path_of(n) for r in all_rows for n in r.fields
-                        if self._decisions(table)[1].decision(self.policy, path_of(n)).drift})
+                        if self.lookup.field(table, path_of(n)).drift})
         detections, hashed_in_text = self._detections(table, all_rows)
         reasons = Counter(str(r.fields.get("reason")) for r in qrows)
         n_written, n_quar, n_dropped = len(all_rows), len(qrows), sum(dropped.values())
         n_read = n_written + n_quar + n_dropped  # one element per record reaches its window
         line = {
             "kind": "window", "table": table, "event_date": wdate, WINDOW_COLUMN: wid,
-            "window_start": extra["window_start"], "window_end": extra["window_end"],
+            "window_start": bounds["window_start"], "window_end": bounds["window_end"],
             "shard": shard, "pane": {"timing": timing, "index": getattr(pane, "index", 0),
                                      "is_first": getattr(pane, "is_first", True),
                                      "is_last": getattr(pane, "is_last", True)},
@@ -871,32 +566,20 @@ class WriteWindowFn(beam.DoFn):
             "hashed_in_text": hashed_in_text,
             "max_event_time": iso_micros(max_event) if max_event is not None else None,
             "files": sorted(files),
-            "partitions": [{"table": p["table"], "event_date": p["event_date"],
-                            WINDOW_COLUMN: wid, "rows": p["rows"],
-                            "retention_days": p["retention_days"],
-                            "expires_on": p["expires_on"]} for p in partitions],
+            "partitions": [{"table": p.table, "event_date": p.event_date,
+                            WINDOW_COLUMN: wid, "rows": p.rows,
+                            "retention_days": p.retention_days,
+                            "expires_on": p.expires_on} for p in partitions],
         }
         line["line_id"] = hashlib.sha256(json.dumps(
             [table, start_us, shard, line["pane"], line["files"], n_read, self.batch],
             sort_keys=True).encode()).hexdigest()[:16]
         if self.lines_path:
-            append_lines(self.out_dir, self.lines_path, [line])
+            with merge_lock(self.out_dir):
+                append_lines(self.lines_path, [line])
         yield line
         for p in partitions:  # in this window; WindowedWrite re-windows them globally
             yield pvalue.TaggedOutput(STATS, p)
-
-    @staticmethod
-    def _partition_stat(table: str, date: str | None, wid: str, written: list[FileResult],
-                        manifest: dict[str, Any]) -> dict[str, Any]:
-        sources: Counter[str] = Counter()
-        for f in written:
-            sources.update(f.sources)
-        return {"kind": "partition", "table": table, "event_date": date, WINDOW_COLUMN: wid,
-                "files": [f.path for f in written], "rows": sum(f.rows for f in written),
-                "retention_days": manifest["retention_days"],
-                "expires_on": manifest["expires_on"],
-                "retention_category": manifest["retention_category"],
-                "sources": dict(sorted(sources.items()))}
 
 
 class _TagFn(beam.DoFn):
@@ -978,42 +661,31 @@ class StreamingScrubToParquet(beam.PTransform):
                  spec: WindowSpec, schemas: dict[str, SourceSchema] | None = None,
                  tables: list[str] | None = None, watermarks: dict[str, int] | None = None,
                  lines_path: str | None = None, batch: str | None = None,
-                 shards: int = 1, known_scope: str = "record") -> None:
+                 shards: int = 1, known: KnownScope | None = None) -> None:
         super().__init__()
-        if known_scope not in ("record", "batch", "none"):
-            raise ValueError("known_scope: record, batch (bounded pipelines) or none")
-        self.known_scope = known_scope
+        #: where known identifiers come from: the record itself (``PerBatch``: an unbounded
+        #: input acts one record at a time), or every record of a bounded micro-batch
+        #: (``RunWide``)
+        self.known = known or PerBatch()
         self.out_dir, self.policy, self.key, self.run = out_dir, policy, key, run
         self.spec, self.schemas, self.tables = spec, schemas or {}, tables or []
         self.watermarks, self.batch, self.shards = watermarks, batch, shards
-        self.lines_path = lines_path if lines_path is not None else os.path.join(
-            out_dir, ROLLING_REPORT)
+        self.lines_path = lines_path if lines_path is not None else "/".join(
+            [out_dir, ROLLING_REPORT])
 
     def expand(self, pcolls: tuple[beam.PCollection, beam.PCollection]) -> StreamingResult:
         records, bad = pcolls
         gate = records | "EventTime" >> beam.ParDo(EventTimeFn(
             self.policy, self.schemas, self.spec, self.watermarks)).with_outputs(
             TOO_LATE, DROPPED, STATS, main="timed")
-        timed = gate.timed
-        if self.known_scope != "none":
-            known_fn = KnownInRecordFn(self.policy, self.schemas)
-            if self.known_scope == "batch":  # bounded pipelines only (a side input)
-                batch_known = (timed | "FindKnownValues" >> beam.FlatMap(known_fn.known_items)
-                               | "DistinctKnownValues" >> beam.Distinct())
-                timed = timed | "KnownInRecord" >> beam.ParDo(
-                    known_fn, batch_known=beam.pvalue.AsList(batch_known))
-            else:
-                timed = timed | "KnownInRecord" >> beam.ParDo(known_fn)
-        scrubbed = timed | "Scrub" >> Scrub(self.policy, self.key, self.schemas,
-                                            streaming=True, tables=self.tables)
+        scrubbed = gate.timed | "Scrub" >> Scrub(
+            self.policy, self.key, FromSchemas(self.schemas, self.tables), self.known)
         quarantined = ((bad, gate[TOO_LATE], scrubbed.dead_letter) | "AllBad" >> beam.Flatten()
                        | "ScrubQuarantine" >> beam.ParDo(QuarantineFn(self.policy, self.key)))
         written = (scrubbed.scrubbed, quarantined, gate[DROPPED]) | "Write" >> WindowedWrite(
             self.out_dir, self.run, self.policy, self.schemas, self.spec, self.lines_path,
             self.batch, self.shards)
-        quarantine_stats = quarantined | "QuarantineStats" >> beam.Map(
-            lambda r: {"kind": "quarantine", "table": r.fields["table"],
-                       "reason": r.fields["reason"], "n": 1})
+        quarantine_stats = quarantined | "QuarantineStats" >> beam.Map(quarantine_stat)
         stats = (scrubbed.stats, gate[STATS], written.stats, quarantine_stats
                  ) | "AllStats" >> beam.Flatten()
         return StreamingResult(written.lines, stats)
@@ -1022,72 +694,6 @@ class StreamingScrubToParquet(beam.PTransform):
 # --------------------------------------------------------------------------------------------
 # Reports: stats accumulator (additive stream inputs, watermarks) and the summary
 # --------------------------------------------------------------------------------------------
-
-
-class StreamReportCombineFn(ReportCombineFn):
-    """``ReportCombineFn`` plus the streaming kinds: ``stream_input`` (per-source counts that
-    add up, unlike batch's one record per file) and ``stream_watermark`` (max event time per
-    table). Everything else is ``telescrub.report.build``'s."""
-
-    def add_input(self, acc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
-        kind = s.get("kind")
-        if kind == "stream_input":
-            cur = acc.setdefault("stream_inputs", {}).setdefault(
-                s["source"], {"source": s["source"], "table": s.get("table"), "format": "jsonl",
-                              "records": 0, "bad": 0})
-            cur["records"] += int(s.get("records", 0))
-            cur["bad"] += int(s.get("bad", 0))
-            return acc
-        if kind == "stream_watermark":
-            wm = acc.setdefault("watermarks", {})
-            for table, us in s.get("max_event_us", {}).items():
-                wm[table] = max(int(us), int(wm.get(table, us)))
-            return acc
-        acc = build.add(acc, s)
-        if kind == "partition":  # one entry per window directory, not per pane (amortised)
-            parts = acc["partitions"]
-            if len(parts) > 2 * int(acc.get("_compacted", 0)) + 64:
-                acc["partitions"] = _merge_partitions(parts)
-                acc["_compacted"] = len(acc["partitions"])
-        return acc
-
-    def merge_accumulators(self, accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
-        accs = list(accs)
-        out = build.merge(accs)
-        inputs: dict[str, dict[str, Any]] = {}
-        wm: dict[str, int] = {}
-        for a in accs:
-            for src, c in a.get("stream_inputs", {}).items():
-                cur = inputs.setdefault(src, {**c, "records": 0, "bad": 0})
-                cur["records"] += c["records"]
-                cur["bad"] += c["bad"]
-            for table, us in a.get("watermarks", {}).items():
-                wm[table] = max(int(us), int(wm.get(table, us)))
-        out["stream_inputs"], out["watermarks"] = inputs, wm
-        out["partitions"] = _merge_partitions(out["partitions"])
-        out["_compacted"] = len(out["partitions"])
-        return out
-
-
-def _merge_partitions(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per (table, event_date, window) however many panes/batches wrote it."""
-    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for p in parts:
-        k = (p["table"], p.get("event_date") or "", str(p.get(WINDOW_COLUMN, "")))
-        cur = merged.get(k)
-        if cur is None:
-            merged[k] = {**p, "files": sorted(set(p.get("files", []))),
-                         "sources": dict(p.get("sources", {}))}
-            continue
-        cur["files"] = sorted(set(cur["files"]) | set(p.get("files", [])))
-        cur["rows"] += p["rows"]
-        for src, n in p.get("sources", {}).items():
-            cur["sources"][src] = cur["sources"].get(src, 0) + n
-        if (p["retention_days"], p["retention_category"]) < (cur["retention_days"],
-                                                              cur["retention_category"]):
-            cur.update(retention_days=p["retention_days"], expires_on=p["expires_on"],
-                       retention_category=p["retention_category"])
-    return [merged[k] for k in sorted(merged)]
 
 
 def finalize_streaming_report(acc: dict[str, Any], run: dict[str, Any], policy: Policy,
@@ -1108,23 +714,23 @@ def finalize_streaming_report(acc: dict[str, Any], run: dict[str, Any], policy: 
     for info in acc["inputs"].values():
         if info.get("table"):
             records[info["table"]] += int(info.get("records", 0))
+    lookup = ReviewedDecisions(policy, schemas)
     for table in sorted(set(seen) | set(records) | set(acc["decisions"])):
         if table == QUARANTINE_TABLE:
             continue
-        td = static_decisions(policy, schemas, [table])[table]
-        for path in sorted(seen.get(table, ())):
-            td.decision(policy, path)
+        fields = lookup.fields_of(table, sorted(seen.get(table, ())))
         acc["decisions"][table] = {
             "table": table, "records": records.get(table, 0),
-            "timestamp_path": td.timestamp_path, "schema_path": td.schema_path,
-            "fields": [d.to_json() for _, d in sorted(td.fields.items())]}
-    acc["partitions"] = _merge_partitions(acc["partitions"])
+            "timestamp_path": lookup.timestamp_path(table, fields),
+            "schema_path": lookup.table(table).schema_path,
+            "fields": [d.to_json() for _, d in sorted(fields.items())]}
+    acc["partitions"] = build.merge_partitions(acc["partitions"])
     report = build.finalize(acc, run)
     report["streaming"] = {
         **run.get("streaming", {}),
         "watermarks": {t: iso_micros(us) for t, us in sorted(acc.get("watermarks", {}).items())},
         "too_late": sum(q["records"] for q in report["quarantine"] if q["reason"] == TOO_LATE),
-        "rolling_report": ROLLING_REPORT.replace(os.sep, "/"),
+        "rolling_report": ROLLING_REPORT,
     }
     return report
 
@@ -1155,6 +761,6 @@ class ContinuousReport(beam.PTransform):
                     beam_window.GlobalWindows(),
                     trigger=trigger.Repeatedly(trigger.AfterProcessingTime(self.every_s)),
                     accumulation_mode=trigger.AccumulationMode.ACCUMULATING)
-                | "MergeStats" >> beam.CombineGlobally(StreamReportCombineFn()).without_defaults()
+                | "MergeStats" >> beam.CombineGlobally(ReportCombineFn()).without_defaults()
                 | "WriteReport" >> beam.ParDo(WriteStreamingReportFn(
                     self.out_dir, self.run, self.policy, self.schemas)))

@@ -28,7 +28,7 @@ def telescrub(*args: str, key: str | None = TEST_KEY, check: bool = True,
     if key is not None:
         env["TELESCRUB_HASH_KEY"] = key
     env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, "-m", "telescrub.cli", *args], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "telescrub", *args], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f"telescrub {' '.join(args)} -> {proc.returncode}\n"

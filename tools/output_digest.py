@@ -15,6 +15,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--compare", action="store_true",
                     help="compare two digests (or output directories)")
+    ap.add_argument("--allow", action="append", default=[], metavar="REGEX",
+                    help="ignore differences whose description matches (repeatable)")
     args = ap.parse_args(argv)
     if not args.compare:
         json.dump(digest(args.paths[0]), sys.stdout, indent=1, sort_keys=True)
@@ -98,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             with open(p, encoding="utf-8") as fh:
                 docs.append(json.load(fh))
     problems: list[str] = []
-    _diff(docs[0], docs[1], "", problems)
+    _diff(docs[0], docs[1], "", problems, limit=100_000)
+    allowed = [re.compile(a) for a in args.allow]
+    problems = [p for p in problems if not any(a.search(p) for a in allowed)][:40]
     for line in problems:
         print(line)
     print("same" if not problems else f"DIFFERENT ({len(problems)}+ differences)")

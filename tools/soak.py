@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         long_line_file(ll)
         inputs.append(ll)
     out = work / "out"
-    cmd = [sys.executable, "-m", "telescrub.cli", "-q", "run", *map(str, inputs),
+    cmd = [sys.executable, "-m", "telescrub", "-q", "run", *map(str, inputs),
            "--output", str(out)]
     if args.shards:
         cmd += ["--shards", str(args.shards)]

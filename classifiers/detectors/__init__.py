@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from telescrub.classifiers import entities as entity_names
 from telescrub.classifiers.detectors.aws_access_key import AwsAccessKeyDetector
 from telescrub.classifiers.detectors.aws_arn import AwsArnDetector
 from telescrub.classifiers.detectors.base import Detector
@@ -45,6 +44,7 @@ from telescrub.classifiers.detectors.us_driver_license import UsDriverLicenseDet
 from telescrub.classifiers.detectors.us_ssn import UsSsnDetector
 from telescrub.classifiers.detectors.username_phrase import UsernamePhraseDetector
 from telescrub.classifiers.detectors.windows_sid import WindowsSidDetector
+from telescrub.core import entities as entity_names
 
 ALL_DETECTORS: tuple[type[Detector], ...] = (
     EmailDetector,
@@ -92,7 +92,7 @@ del _cls
 def build_detectors(entities: Iterable[str] | None = None) -> list[Detector]:
     """One instance of every detector, or only of those emitting one of ``entities``.
 
-    Names outside :mod:`telescrub.classifiers.entities` raise ``KeyError`` naming
+    Names outside :mod:`telescrub.core.entities` raise ``KeyError`` naming
     them, so that a typo never silently switches detection off.
     """
     if entities is None:

@@ -14,8 +14,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _HEAD = r"(?<![\w-])arn:aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?:[a-z0-9-]+:[a-z0-9-]*:"
 _RESOURCE = r"[^\s\"'<>,;)\]}]*[^\s\"'<>,;)\]}.]"

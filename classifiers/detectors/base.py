@@ -41,6 +41,13 @@ class Detector(PatternRecognizer):
     PATTERNS: ClassVar[list[Pattern]]
     CONTEXT: ClassVar[list[str]] = []
     PREFILTER: ClassVar[str | None] = None
+    #: optional RE2 regex (whole value) whose every match this detector accepts as a whole
+    #: value with at least ``EXACT_SCORE`` (``match_value``), except the ``EXACT_EXCLUDE``
+    #: values: lets a column of such values skip the detector per value
+    #: (tests/unit/detectors/test_exact_forms.py holds each declaration to ``match_value``)
+    EXACT: ClassVar[str | None] = None
+    EXACT_SCORE: ClassVar[float] = 0.0
+    EXACT_EXCLUDE: ClassVar[tuple[str, ...]] = ()
     #: regex flags for all patterns; case-insensitivity is opted into per pattern with (?i)
     FLAGS: ClassVar[int] = regex.MULTILINE
     #: whether every result comes from a match of one of ``PATTERNS`` (so a text that none of

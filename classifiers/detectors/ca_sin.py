@@ -17,9 +17,9 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.classifiers.detectors.credit_card import luhn_ok
+from telescrub.core import entities
 
 _E = r"(?![\w]|[.-]\d)"
 _WORDS = (r"(?:\b(?:SIN|Sin)\b|\bS\.I\.N\.|(?i:\bsocial[ \t]+insurance(?:[ \t]+(?:number|no\.?|num|#))?"

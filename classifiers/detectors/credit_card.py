@@ -23,8 +23,8 @@ from typing import ClassVar
 from presidio_analyzer import Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 # not glued to words, signs or dotted numbers, and not one stretch of a longer list of
 # digit groups ('Fan speeds ( 3552 3534 3375 4245 3515 3479 )')

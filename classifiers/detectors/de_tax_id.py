@@ -18,8 +18,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _E = r"(?![\w]|[.-]\d)"
 _WORDS = (r"(?i:\b(?:steuer[ \t-]?id(?:[ \t-]?nr\.?)?|steuer[ \t-]?identifikationsnummer"

@@ -18,8 +18,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _DOMAIN = r"[A-Za-z][A-Za-z0-9-]{0,14}(?:\.[A-Za-z0-9-]{1,63}){0,4}"
 _USER = r"[A-Za-z0-9](?:[\w.$-]{0,62}[\w$])?"

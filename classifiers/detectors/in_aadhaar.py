@@ -15,8 +15,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _E = r"(?![\w]|[.-]\d|[ -]\d{4})"
 _WORDS = (r"(?:(?i:\b(?:aadhaar|aadhar|adhaar|uidai|uid[ \t]+(?:number|no\.?))\b)|आधार)")

@@ -16,8 +16,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)"
 _BEFORE = r"(?<![\w.~-])(?<!\b[vV](?:er(?:sion)?)?[ =:]?)"
@@ -31,6 +31,9 @@ class Ipv4Detector(Detector):
     ]
     CONTEXT: ClassVar[list[str]] = ["ip", "ipv4", "address", "host", "client", "from", "src"]
     PREFILTER = r"\d\.\d{1,3}\.\d{1,3}\.\d"
+    EXACT = r"^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|0?[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|0?[1-9]?[0-9])){3}$"
+    EXACT_SCORE = 0.6
+    EXACT_EXCLUDE = ("0.0.0.0", "255.255.255.255")
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return pattern_text in ("0.0.0.0", "255.255.255.255")  # "any" and broadcast: nobody's

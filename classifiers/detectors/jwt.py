@@ -16,8 +16,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _TOKEN_END = r"(?![\w~+/=-]|\.\w)"
 _BASIC = r"(?i:\bauthorization\b[\"']?\s*[:=]\s*[\"']?basic)"

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _VALUE = r"[0-9A-F]{32}(?![0-9A-Za-z])"
 

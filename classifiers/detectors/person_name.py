@@ -48,9 +48,9 @@ import regex
 from presidio_analyzer import Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.classifiers.detectors.street_address import find_addresses
+from telescrub.core import entities
 
 
 def _backwards(pattern: str) -> regex.Pattern:

@@ -15,8 +15,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _NAMES = (r"(?i:sess(?:ion)?[_.-]?id|sessid|jsessionid|phpsessid|asp\.net_sessionid|"
           r"sid|ssid|anid|_ga|_gid|visitor[_-]?id|client[_-]?id|session[_-]?token|"

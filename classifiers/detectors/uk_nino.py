@@ -19,8 +19,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _B = r"(?<![\w.+/=-])"
 _E = r"(?![\w]|[.-]\d)"

@@ -18,8 +18,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _NAMES = (
     r"(?:[\w.-]*[_.-])?(?:token|access_token|id_token|refresh_token|auth|auth_token|key|"

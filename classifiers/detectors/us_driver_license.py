@@ -20,8 +20,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _E = r"(?![\w-])"
 _VALUE = r"[A-Z]{0,3}\d[\dA-Z-]{3,18}[\dA-Z]"

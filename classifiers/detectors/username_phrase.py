@@ -19,8 +19,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _NAME = r"[\w$][\w.@$-]{0,63}(?<![.@-])"
 _END = r"(?![\w.@$-]*\w)"

@@ -12,8 +12,8 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 _N = r"-\d{1,10}"
 _B = r"(?<![\w-])"

@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub.parquet_out import hive_partitioning
+from telescrub.store.layout import hive_partitioning
 from tests.conftest import OTHER_KEY, SAMPLE, leakcheck, telescrub
 
 pytestmark = pytest.mark.slow

@@ -25,9 +25,11 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import ROOT, SAMPLE_INPUTS, TEST_KEY, telescrub
 
-from telescrub.errors import OutputError
-from telescrub.parquet_out import hive_partitioning, verify_manifest
-from telescrub.runner import RunConfig, run_batch
+from telescrub.app.batch import run_batch
+from telescrub.app.settings import Settings
+from telescrub.core.errors import OutputError
+from telescrub.store.layout import hive_partitioning
+from telescrub.store.manifest import verify_manifest
 
 pytestmark = pytest.mark.slow
 RUN_ARGS = ("run", *SAMPLE_INPUTS, "--default-year", "2026")
@@ -54,7 +56,7 @@ def dataset_rows(out: Path) -> dict[str, list[tuple]]:
 def _start(out: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "TELESCRUB_HASH_KEY"}
     env["TELESCRUB_HASH_KEY"] = TEST_KEY
-    return subprocess.Popen([sys.executable, "-m", "telescrub.cli", *RUN_ARGS, "--output",
+    return subprocess.Popen([sys.executable, "-m", "telescrub", *RUN_ARGS, "--output",
                              str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -129,10 +131,10 @@ def test_modes_overwrite_append_error_if_exists(tmp_path, monkeypatch):
     out = tmp_path / "out"
 
     def run(src: Path, mode: str = "overwrite", dest: Path = out) -> dict:
-        return run_batch(RunConfig(inputs=[str(src)], output=str(dest), mode=mode,
+        return run_batch(Settings(inputs=[str(src)], output=str(dest), mode=mode,
                                    beam_args=["--runner=FnApiRunner"]))
 
-    assert RunConfig(inputs=[], output="x").mode == "overwrite"  # the documented default
+    assert Settings(inputs=[], output="x").resolved_mode("overwrite") == "overwrite"  # default
     run(a)
     first = dataset_rows(out)
     assert {t: len(r) for t, r in first.items()} == {"events": 6}

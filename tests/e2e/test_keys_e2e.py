@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import SAMPLE, telescrub
 
-from telescrub.keys import key_id_for
+from telescrub.core.keys import key_id_for
 
 pytestmark = pytest.mark.slow
 OLD = "old-key-" + "a1b2c3d4e5f60718" * 3
@@ -111,9 +111,9 @@ def test_no_key_material_in_output_report_or_logs(rotation_run, sample_run):
 
 @pytest.fixture
 def cli(monkeypatch, capsys):
-    """Run telescrub.cli.main in-process (fast for runs that stop before the pipeline);
+    """Run telescrub.app.cli.main in-process (fast for runs that stop before the pipeline);
     returns (status, stdout, stderr). Logging configuration is restored afterwards."""
-    from telescrub import cli as cli_mod
+    from telescrub.app import cli as cli_mod
 
     names = ["", "telescrub", *cli_mod.THIRD_PARTY_LOGGERS]
     saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level,

@@ -25,7 +25,9 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import telescrub
 
-from telescrub.parquet_out import RunInfo, expires_on, hive_partitioning, verify_manifest
+from telescrub.store.layout import hive_partitioning
+from telescrub.store.manifest import verify_manifest
+from telescrub.store.parquet import RunInfo, expires_on
 
 pytestmark = pytest.mark.slow
 
@@ -258,7 +260,7 @@ def test_clear_errors_for_a_whole_run_that_cannot_start(tmp_path):
                      str(tmp_path / "out"), check=False)
     assert proc.returncode == 2
     assert "matches no file" in proc.stderr and "Traceback" not in proc.stderr
-    from telescrub.cli import build_parser
+    from telescrub.app.cli import build_parser
 
     for bad in ("0", "-1", "1.5M", "lots"):
         with pytest.raises(SystemExit) as exc:  # argparse: usage error, exit status 2

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from telescrub.parquet_out import hive_partitioning
+from telescrub.store.layout import hive_partitioning
 from tests.conftest import telescrub
 
 pytestmark = pytest.mark.slow

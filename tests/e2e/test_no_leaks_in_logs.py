@@ -19,8 +19,8 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import ROOT, SAMPLE, SAMPLE_INPUTS, TEST_KEY, leakcheck
 
-from telescrub import cli
-from telescrub.parquet_out import hive_partitioning
+from telescrub.app import cli
+from telescrub.store.layout import hive_partitioning
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def debug_run(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k != "TELESCRUB_HASH_KEY"}
     env["TELESCRUB_HASH_KEY"] = TEST_KEY
     with open(logs / "stdout.log", "w") as so, open(logs / "stderr.log", "w") as se:
-        proc = subprocess.run([sys.executable, "-m", "telescrub.cli", "-vv", "run",
+        proc = subprocess.run([sys.executable, "-m", "telescrub", "-vv", "run",
                                *SAMPLE_INPUTS, "--output", str(out), "--default-year", "2026"],
                               stdout=so, stderr=se, env=env, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, (logs / "stderr.log").read_text()[-3000:]

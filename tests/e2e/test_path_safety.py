@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TEST_KEY
 
-from telescrub.errors import InputError
-from telescrub.runner import expand_inputs
+from telescrub.app.batch import expand_inputs
+from telescrub.core.errors import InputError
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TELESCRUB_HASH_KEY"}
     env["TELESCRUB_HASH_KEY"] = TEST_KEY
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-m", "telescrub.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "telescrub", *args], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=600)
 
 

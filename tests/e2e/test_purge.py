@@ -18,9 +18,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub import parquet_out as po
-from telescrub.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
-from telescrub.purge import main as purge_main
+from telescrub.app.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
+from telescrub.app.purge import main as purge_main
+from telescrub.store import layout, manifest
 from tests.conftest import ROOT, telescrub
 
 pytestmark = pytest.mark.slow
@@ -106,7 +106,7 @@ def _partitions(out: Path, table: str = TABLE) -> set[str]:
 
 def _cli_purge(out: Path, *args: str, env: dict[str, str] | None = None,
                ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "telescrub.purge", str(out), *args],
+    return subprocess.run([sys.executable, "-m", "telescrub.app.purge", str(out), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**os.environ, **(env or {})})
 
@@ -151,7 +151,7 @@ def test_deletes_partitions_whose_columns_have_all_expired(roster_out, tmp_path,
     assert not (out / WORK_DIR).exists()
     # what is left still reads as a dataset, and the report page shows the purge
     assert ds.dataset(out / TABLE, format="parquet",
-                      partitioning=po.hive_partitioning()).count_rows() == 1
+                      partitioning=layout.hive_partitioning()).count_rows() == 1
     html = (out / "_report" / "index.html").read_text()
     assert "id='purge-audit'" in html and "delete_partition" in html
     run = _audit(out)[-1]
@@ -172,7 +172,7 @@ def test_column_level_expiry_rewrites_without_the_column(roster_out, tmp_path):
     assert set(recs) == REWRITTEN
     for part in REWRITTEN:
         pdir = out / TABLE / part
-        assert po.verify_manifest(str(pdir)) == []
+        assert manifest.verify_manifest(str(pdir)) == []
         assert "email" not in _columns(pdir) and "userId" in _columns(pdir)
         new_rows = _rows_by_line(pdir)
         assert set(new_rows) == set(old_rows[part])
@@ -202,11 +202,11 @@ def test_column_level_expiry_rewrites_without_the_column(roster_out, tmp_path):
         assert rec["expires_on_before"] == old[part]["expires_on"]
         assert rec["expires_on_after"] == m["expires_on"]
     untouched = out / TABLE / "event_date=2026-11-25"
-    assert "email" in _columns(untouched) and po.verify_manifest(str(untouched)) == []
+    assert "email" in _columns(untouched) and manifest.verify_manifest(str(untouched)) == []
     # the table still reads as one dataset with a unified schema (missing column -> NULL)
     files = sorted((out / TABLE).rglob("*.parquet"))
     schema = pa.unify_schemas([pq.read_schema(f) for f in files])
-    t = ds.dataset(out / TABLE, format="parquet", partitioning=po.hive_partitioning(),
+    t = ds.dataset(out / TABLE, format="parquet", partitioning=layout.hive_partitioning(),
                    schema=schema.append(pa.field("event_date", pa.date32()))).to_table()
     assert t.num_rows == sum(m["rows"] for p, m in old.items() if p not in DELETED)
 
@@ -262,7 +262,7 @@ def _state(out: Path, roster_out: Path, reference: Path) -> dict[str, str]:
         if not pdir.exists():
             states[part] = "absent"
             continue
-        problems = po.verify_manifest(str(pdir))
+        problems = manifest.verify_manifest(str(pdir))
         assert problems == [], (part, problems)
         ds.dataset(pdir, format="parquet").to_table()  # readable
         names = sorted(p.name for p in pdir.glob("*.parquet"))

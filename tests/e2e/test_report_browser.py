@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from telescrub.verify import run_verify
+from telescrub.app.verify import run_verify
 from tests.conftest import ROOT, SAMPLE, leakcheck
 
 pytestmark = [pytest.mark.slow]
@@ -324,7 +324,7 @@ def test_report_renders_offline_without_errors(verified_run, chromium):
 
 @pytest.mark.browser
 def test_demo_key_warning_is_loud(verified_run, chromium, tmp_path):
-    from telescrub.report.html import render
+    from telescrub.store.report_html import render
 
     report = json.loads((verified_run / "_report" / "report.json").read_text())
     report["run"]["demo_key"] = True
@@ -363,7 +363,7 @@ def test_report_is_self_contained(verified_run):
 
 
 def test_report_before_verify_says_not_run(sample_run, tmp_path):
-    from telescrub.report.html import write_html
+    from telescrub.store.report_html import write_html
 
     report = json.loads((sample_run[0] / "_report" / "report.json").read_text())
     rdir = tmp_path / "_report"

@@ -20,8 +20,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from telescrub.parquet_out import verify_manifest
 from telescrub.pipelines import streaming as st
+from telescrub.store.layout import ROLLING_REPORT, streaming_partitioning
+from telescrub.store.manifest import verify_manifest
 from tests.conftest import ROOT, SAMPLE, TEST_KEY, leakcheck
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,7 @@ IDLE_S = 6
 
 
 def _cmd(landing: Path, out: Path, idle: float) -> list[str]:
-    return [sys.executable, "-m", "telescrub.cli", "run", "--streaming", "--watch", str(landing),
+    return [sys.executable, "-m", "telescrub", "run", "--streaming", "--watch", str(landing),
             "--output", str(out), "--window", "1h", "--allowed-lateness", "10m",
             "--stop-after-idle", str(idle), "--default-year", "2026"]
 
@@ -150,7 +151,7 @@ def test_landing_directory_streaming_end_to_end(tmp_path, shared):
     assert reasons[("support_broken", "invalid_json")] == 2
     assert "mysteryField" in {d["path"] for d in report["drift"]}  # unknown: failed closed
 
-    lines = [json.loads(x) for x in (out / st.ROLLING_REPORT).read_text().splitlines()]
+    lines = [json.loads(x) for x in (out / ROLLING_REPORT).read_text().splitlines()]
     assert sum(x["read"] for x in lines) == t["read"]
     assert sum(x["written"] for x in lines) == t["written"]
     assert sum(x["quarantined"] for x in lines) == t["quarantined"]
@@ -161,7 +162,7 @@ def test_landing_directory_streaming_end_to_end(tmp_path, shared):
     windows = sorted(p for p in out.glob("*/event_date=*/event_window=*") if p.is_dir())
     assert windows and all(verify_manifest(str(w)) == [] for w in windows)
     skype = ds.dataset(out / "skype_telemetry", format="parquet",
-                       partitioning=st.streaming_partitioning(), exclude_invalid_files=True)
+                       partitioning=streaming_partitioning(), exclude_invalid_files=True)
     assert skype.count_rows() == by_name["skype_telemetry.jsonl"]["written"] + 1
     two = [w for w in windows if len(json.loads((w / "_manifest.json").read_text())["files"]) > 1]
     assert two  # the on-time late-file record joined a window written by the first batch
@@ -174,14 +175,14 @@ def test_landing_directory_streaming_end_to_end(tmp_path, shared):
 
     # -- a restart on the same landing directory processes nothing twice
     before = _outputs(out)
-    rolling = (out / st.ROLLING_REPORT).read_text()
+    rolling = (out / ROLLING_REPORT).read_text()
     again = subprocess.run(_cmd(landing, out, 2), cwd=ROOT, env=_env(), text=True,
                            capture_output=True, timeout=120)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 micro-batch(es)" in again.stderr
     assert _ledger(out) == ledger
     assert _outputs(out) == before
-    assert (out / st.ROLLING_REPORT).read_text() == rolling
+    assert (out / ROLLING_REPORT).read_text() == rolling
     assert json.loads((out / "_report" / "report.json").read_text())["totals"] == t
     assert first_run_s < 120, first_run_s  # ~35 s on a quiet machine
 
@@ -190,16 +191,17 @@ def test_crash_after_write_before_commit_replays_without_duplicates(tmp_path, mo
     """Exactly once across a crash: the output of a batch is on disk but the batch was not
     committed; the next start replays the same batch (same files, same arrival time and
     watermarks) — content-named files are overwritten, not duplicated."""
-    from telescrub.keys import HashKey, key_id_for
-    from telescrub.policy import load_policy
-    from telescrub.streaming_runner import LandingDriver, StreamingConfig
+    from telescrub.app.settings import Settings
+    from telescrub.app.streaming import LandingDriver, window_spec
+    from telescrub.core.keys import HashKey, key_id_for
+    from telescrub.core.policy import load_policy
 
     landing, out = tmp_path / "landing", tmp_path / "out"
     landing.mkdir()
     shutil.copy(SAMPLE / "intune_billing.csv", landing)
     shutil.copy(SAMPLE / "teams_chat_log.jsonl.gz", landing)
-    cfg = StreamingConfig(output=str(out), watch=[str(landing)], window="1h",
-                          stop_after_idle=1.0, poll_interval=0.2, settle_seconds=0.0)
+    cfg = Settings(output=str(out), watch=[str(landing)], window="1h",
+                   stop_after_idle=1.0, poll_interval=0.2, settle_seconds=0.0)
     key = HashKey(TEST_KEY.encode(), key_id_for(TEST_KEY.encode()))
     policy = load_policy()
 
@@ -208,19 +210,19 @@ def test_crash_after_write_before_commit_replays_without_duplicates(tmp_path, mo
 
     monkeypatch.setattr(LandingDriver, "_commit", crash)
     with pytest.raises(KeyboardInterrupt):
-        LandingDriver(cfg, policy, key, {}, cfg.window_spec()).run()
+        LandingDriver(cfg, policy, key, {}, window_spec(cfg)).run()
     written = _outputs(out)
     assert written and (out / "_streaming" / "inflight.json").exists()
     assert not _ledger(out)
     monkeypatch.undo()
 
-    report = LandingDriver(cfg, policy, key, {}, cfg.window_spec()).run()
+    report = LandingDriver(cfg, policy, key, {}, window_spec(cfg)).run()
     assert len(_ledger(out)) == 2 and not (out / "_streaming" / "inflight.json").exists()
     assert set(_outputs(out)) == set(written)  # same file names: replaced, not added
     assert report["accounting_ok"] and report["totals"]["read"] == 45 + 1 + 150
     for table in ("intune_billing", "teams_chat_log"):
         rows = ds.dataset(out / table, format="parquet",
-                          partitioning=st.streaming_partitioning()).count_rows()
+                          partitioning=streaming_partitioning()).count_rows()
         assert rows == report["tables"][table]["rows_written"]
-    lines = [json.loads(x) for x in (out / st.ROLLING_REPORT).read_text().splitlines()]
+    lines = [json.loads(x) for x in (out / ROLLING_REPORT).read_text().splitlines()]
     assert sum(x["read"] for x in lines) == report["totals"]["read"]  # no line twice

@@ -18,9 +18,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub import parquet_out as po
-from telescrub.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
-from telescrub.verify import run_verify
+from telescrub.app.purge import CRASH_ENV, NO_EXCHANGE_ENV, WORK_DIR, purge
+from telescrub.app.verify import run_verify
+from telescrub.store import layout
+from telescrub.store import manifest as manifests
 from tests.conftest import ROOT, SAMPLE, TEST_KEY, telescrub
 
 pytestmark = pytest.mark.slow
@@ -59,7 +60,7 @@ def _verify_ok(out: Path) -> dict:
 
 
 def _cli_purge(out: Path, as_of: dt.date, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "telescrub.purge", str(out), "--as-of",
+    return subprocess.run([sys.executable, "-m", "telescrub.app.purge", str(out), "--as-of",
                            as_of.isoformat()], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **env}, timeout=120)
 
@@ -102,7 +103,7 @@ def test_verify_passes_on_a_streaming_output(streaming_out, tmp_path):
     assert result["tables"][SKYPE]["rows"] > 0 and result["tables"][ROSTER]["rows"] > 0
     # a window without its manifest is named, nothing else fails
     window = out / next(k for k in windows if k.startswith(f"{SKYPE}/"))
-    (window / po.MANIFEST_NAME).unlink()
+    (window / layout.MANIFEST_NAME).unlink()
     result = run_verify(str(out))
     assert not result["checks"]["manifests"]["ok"]
     rel = str(window.relative_to(out))
@@ -131,8 +132,8 @@ def test_purge_enforces_retention_on_window_partitions(streaming_out, reference,
     assert not _empty_dirs(out)
     for rec in result.rewritten:
         window = out / rec["path"]
-        assert po.verify_manifest(str(window)) == []
-        manifest = json.loads((window / po.MANIFEST_NAME).read_text())
+        assert manifests.verify_manifest(str(window)) == []
+        manifest = json.loads((window / layout.MANIFEST_NAME).read_text())
         dropped = {c["name"] for c in rec["columns_dropped"]}
         assert dropped and set(manifest["purged_columns"]) >= dropped
         assert manifest["event_window"] == rec["event_window"]

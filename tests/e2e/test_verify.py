@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub.cli import main as cli_main
-from telescrub.purge import purge
+from telescrub.app.cli import main as cli_main
+from telescrub.app.purge import purge
 
 pytestmark = pytest.mark.slow
 PLANTED = "planted.leak@contoso.com"

@@ -1,6 +1,7 @@
-"""The file-pass hot path (pipelines/scrub_files.py): same rows, tokens and counts as the
-per-record path; every record arrives however the files are chunked; re-runs overwrite the
-same files; a file that changes between passes is quarantined, never written."""
+"""The batch engine: the act stage gives the same rows, tokens and counts however records are
+batched; the file passes (pipelines/scrub_files.py) and the public per-record composite
+(``Scrub``) give the same rows; every record arrives however the files are chunked; re-runs
+overwrite the same files; a file that changes between passes is quarantined, never written."""
 
 from __future__ import annotations
 
@@ -10,27 +11,33 @@ from collections import Counter
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from telescrub.actions import Actor, Failed
-from telescrub.classifiers.decide import FieldDecision
-from telescrub.keys import HashKey, key_id_for
-from telescrub.parquet_out import RunInfo, hive_partitioning
-from telescrub.pipelines import readers
+from telescrub.classifiers.known import KnownValues
+from telescrub.classifiers.text import TextScrubber
+from telescrub.core.act import BatchActor
+from telescrub.core.actions import Actor, Failed
+from telescrub.core.decisions import FieldDecision, FrozenDecisions
+from telescrub.core.keys import HashKey, key_id_for
+from telescrub.core.policy import load_policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord
+from telescrub.core.stats import InputStat
+from telescrub.formats import readers
+from telescrub.formats.units import InputFile
 from telescrub.pipelines.classify import DecideFn, TableProfileFn
-from telescrub.pipelines.read import InputFile
-from telescrub.pipelines.scrub import RecordActor, Scrub
+from telescrub.pipelines.scrub import Scrub
 from telescrub.pipelines.scrub_files import (
     ProfileFileFn,
     ScrubFileFn,
     ScrubFiles,
     source_tag,
 )
-from telescrub.policy import load_policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
+from telescrub.store.layout import hive_partitioning
+from telescrub.store.parquet import RunInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
@@ -63,24 +70,32 @@ def _decide(table: str, recs: list[Record]):
     return td
 
 
+def _actor() -> BatchActor:
+    return BatchActor(POLICY, KEY, TextScrubber(POLICY, KEY))
+
+
 @pytest.mark.parametrize("name,table", INPUTS)
-def test_act_batch_equals_act_per_record(name: str, table: str) -> None:
+def test_act_batch_does_not_depend_on_how_records_are_batched(name: str, table: str) -> None:
+    """The file passes act on 4,096 records at a time, Scrub on BatchElements' batches,
+    streaming on one record: the rows, tokens and counts must not depend on it."""
     f = InputFile(str(SAMPLE / name), table, readers.detect_format(str(SAMPLE / name)))
     recs = _records(f)
-    decisions = {table: _decide(table, recs)}
-    one, many = RecordActor(POLICY, KEY), RecordActor(POLICY, KEY)
-    per_record = [one.act(r, decisions, []) for r in recs]
-    batched = many.act_batch(recs[:37], decisions) + many.act_batch(recs[37:], decisions)
-    assert batched == per_record
-    assert many.stats() == one.stats()
-    assert any(isinstance(r, ScrubbedRecord) for r in batched)
+    decisions = FrozenDecisions({table: _decide(table, recs)})
+    one, some, all_ = _actor(), _actor(), _actor()
+    singles = [o for r in recs for o in one.act_batch([r], decisions)]
+    split = some.act_batch(recs[:37], decisions) + some.act_batch(recs[37:], decisions)
+    whole = all_.act_batch(recs, decisions)
+    assert singles == split == whole
+    assert one.stats() == some.stats() == all_.stats()
+    assert any(isinstance(r, ScrubbedRecord) for r in whole)
 
 
 def test_apply_column_counts_every_occurrence_and_keeps_types_apart() -> None:
     d = FieldDecision(path="u", category="euii", action="hash", keep_last=0,
                       entity="EMAIL_ADDRESS", role=None, evidence="test", confidence=1.0)
     values = ["a@x.io", "a@x.io", None, True, 1, "a@x.io", "b@x.io"]
-    col, row = Actor(POLICY, KEY), Actor(POLICY, KEY)
+    col, row = (Actor(POLICY, KEY, TextScrubber(POLICY, KEY)),
+                Actor(POLICY, KEY, TextScrubber(POLICY, KEY)))
     out = col.apply_column(d, values, "t")
     assert out == [row.apply(d, v, "t") for v in values]
     assert out[3] != out[4]  # True and 1 are equal dict keys but different values
@@ -90,8 +105,8 @@ def test_apply_column_counts_every_occurrence_and_keeps_types_apart() -> None:
 
 def test_a_value_whose_action_fails_dead_letters_only_its_record(monkeypatch) -> None:
     recs = [Record("t", "src", i, {"msg": f"hello {i}", "n": i}) for i in range(1, 5)]
-    decisions = {"t": _decide("t", recs)}
-    acting = RecordActor(POLICY, KEY)
+    decisions = FrozenDecisions({"t": _decide("t", recs)})
+    acting = _actor()
     real = acting.actor._compute
 
     def boom(d, value):
@@ -177,21 +192,27 @@ def test_a_file_that_changes_between_passes_is_quarantined(tmp_path: Path) -> No
     fn = DecideFn(POLICY, {})
     fn.setup()
     ((_, td),) = list(fn.process((table, acc)))
+    # the file is rewritten between the profile and the scrub pass: what the profile pass
+    # parsed and kept for this worker no longer matches the file, which is read again
+    src.write_text("".join(json.dumps({"user": f"v{i}@y.io", "msg": "hello"}) + "\n"
+                           for i in range(5)))
+    os.utime(src, ns=(os.stat(src).st_atime_ns, os.stat(src).st_mtime_ns + 10**9))
     scrub = ScrubFileFn(POLICY, KEY, str(tmp_path / "out"), RUN, None, None, 100)
     scrub.setup()
-    got = list(scrub.process(f, {"events": td}, [], {sha[0]: "not-the-same-sha"}))
+    got = list(scrub.process(f, {"events": td}, [], dict([sha])))
     bad = [o.value for o in got if getattr(o, "tag", None) == "quarantine"]
     assert len(bad) == 5 and {b.reason for b in bad} == {"changed_during_run"}
+    assert all("y.io" not in b.detail for b in bad)
     assert not [o for o in got if not hasattr(o, "tag")]  # nothing written
     assert not os.path.exists(tmp_path / "out" / "events")
-    counts = Counter(o.value["kind"] for o in got if getattr(o, "tag", None) == "stats")
-    assert counts["input"] == 1
+    counts = Counter(type(o.value).__name__ for o in got if getattr(o, "tag", None) == "stats")
+    assert counts["InputStat"] == 1
 
 
 def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
         tmp_path: Path) -> None:
-    from telescrub.pipelines.read import split_inputs
-    from telescrub.report import build
+    from telescrub.core import report as build
+    from telescrub.formats.units import split_inputs
 
     files = [f for f in _files() if f.fmt in ("jsonl", "text") and not f.path.endswith(".gz")]
     units = split_inputs(files, 2048)
@@ -206,15 +227,15 @@ def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
     for u in units:
         part = [r for r in readers.read_records(u.path, u.table, u.fmt,
                                                 byte_range=(u.start, u.end, u.first_line))]
-        acc = build.add(acc, {"kind": "input", "source": u.path, "records": len(part), "bad": 0,
-                              "sha256": u.sha256, "bytes": u.size})
+        acc = build.add(acc, InputStat(u.path, u.table, u.fmt, u.sha256, u.size, len(part), 0))
     for f in files:
         assert acc["inputs"][f.path]["records"] == len(list(
             readers.read_records(f.path, f.table, f.fmt)))
 
 
 def test_read_inputs_reads_each_range_once() -> None:
-    from telescrub.pipelines.read import ReadInputs, split_inputs
+    from telescrub.formats.units import split_inputs
+    from telescrub.pipelines.read import ReadInputs
 
     f = next(f for f in _files() if f.fmt == "jsonl" and not f.path.endswith(".gz"))
     units = split_inputs([f], 2048)
@@ -232,7 +253,7 @@ def _decision(path: str, action: str, entity: str | None, category: str = "syste
 
 
 def test_one_actor_keeps_same_named_columns_of_different_tables_apart() -> None:
-    actor = Actor(POLICY, KEY)
+    actor = Actor(POLICY, KEY, TextScrubber(POLICY, KEY))
     host = "db01.corp.contoso.com"
     # table a keeps host names on purpose; table b's column of the same name expects none
     assert actor.apply(_decision("target", "keep", "HOSTNAME"), host, "a") == host
@@ -245,7 +266,7 @@ def test_one_actor_keeps_same_named_columns_of_different_tables_apart() -> None:
 
 def test_zero_and_negative_zero_are_different_values() -> None:
     d = _decision("x", "hash", None, "euii")
-    out = Actor(POLICY, KEY).apply_column(d, [0.0, -0.0, 0.0], "t")
+    out = Actor(POLICY, KEY, TextScrubber(POLICY, KEY)).apply_column(d, [0.0, -0.0, 0.0], "t")
     assert out[0] == out[2] != out[1]
 
 
@@ -253,7 +274,8 @@ def test_a_field_the_profile_never_saw_is_quarantined_whatever_the_order(
         tmp_path: Path) -> None:
     recs = [Record("t", "src", i, {"a": f"v{i}", "ts": "2026-11-20T00:00:00Z"})
             for i in range(1, 4)]
-    decisions = {"t": _decide("t", recs)}
+    tables = {"t": _decide("t", recs)}
+    decisions = FrozenDecisions(tables)
     drifted = Record("t", "src", 9, {"a": "v9", "new": "x@y.io", "ts": "2026-11-20T00:00:00Z"})
     for order in ([drifted, *recs], [*recs, drifted]):
         fn = ScrubFileFn(POLICY, KEY, str(tmp_path / "o"), RUN, None, None, 100)
@@ -261,5 +283,96 @@ def test_a_field_the_profile_never_saw_is_quarantined_whatever_the_order(
         out = fn._act(order, decisions, changed=False)
         bad = [o for o in out if isinstance(o, BadRecord)]
         assert [b.line for b in bad] == [9] and bad[0].reason == "changed_during_run"
-        assert "new" not in decisions["t"].fields  # the shared decisions are untouched
-        assert fn._layout(decisions["t"])[1] == {"a", "ts"}
+        assert "new" not in tables["t"].fields  # the shared decisions are untouched
+        assert fn._layout(tables["t"])[1] == {"a", "ts"}
+
+
+# ---------------------------------------------------------- columnar act stage (Arrow)
+
+def _blocks_and_records(path: Path, table: str):
+    from telescrub.formats.arrow_jsonl import arrow_block, row_fields
+    raw = path.read_bytes()
+    got = arrow_block(raw, 1, 1 << 26)
+    assert got is not None, "the columnar reader declined the test file"
+    data = got[0]
+    recs = [Record(table, str(path), line, fields) for line, fields in row_fields(data)]
+    return data, recs
+
+
+def _gen_file(tmp_path: Path) -> Path:
+    p = tmp_path / "gen.jsonl"
+    lines = []
+    for i in range(300):
+        lines.append(json.dumps({
+            "eventId": f"3f2504e0-4f89-11d3-9a0c-0305e82c{i:04d}", "timestamp":
+            f"2026-11-{20 + i % 3}T10:{i % 60:02d}:00.{i:03d}Z", "eventType": ["signin", "x"][i % 2],
+            "user": {"upn": f"user{i % 17}@contoso.com", "displayName": f"Ann Lee{i % 5}"},
+            "device": {"ip": f"10.0.{i % 7}.{i % 250}", "os": "Windows 10"},
+            "tags": ["a", "b"][: i % 3], "n": i, "ok": i % 2 == 0,
+            "message": f"login failed for user{i % 17}@contoso.com from 198.51.100.{i % 9}",
+            "cvv": "123"}))
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def test_act_table_gives_act_batchs_rows_tokens_counts_and_examples(tmp_path: Path) -> None:
+    from telescrub.pipelines.scrub_files import layout_for
+    from telescrub.store.parquet import conform, rows_to_table
+
+    path = _gen_file(tmp_path)
+    data, recs = _blocks_and_records(path, "gen")
+    tables = {"gen": _decide("gen", recs)}
+    lookup = FrozenDecisions(tables)
+    known = [("PERSON", "Ann Lee1")]
+    by_rows, by_cols = _actor(), _actor()
+    for a in (by_rows, by_cols):
+        a.set_known(known, lambda: KnownValues(known))
+    rows = [r for r in by_rows.act_batch(recs, lookup) if isinstance(r, ScrubbedRecord)]
+    acted = by_cols.act_table("gen", str(path), data, lookup)
+    assert acted.bad == [] and acted.dropped == 0
+    layout = layout_for(tables["gen"].fields, "gen", POLICY)
+    for date in sorted({r.event_date for r in rows}):
+        want = rows_to_table(layout, date, [r for r in rows if r.event_date == date])
+        piece = acted.rows.filter(pc.equal(acted.rows.column("event_date"), date)).drop(
+            ["event_date"])
+        assert conform(layout, piece).to_pylist() == want.to_pylist()
+    assert by_cols.stats() == by_rows.stats()
+
+
+def test_act_table_quarantines_undecided_fields_and_counts_drops(tmp_path: Path) -> None:
+    p = tmp_path / "d.jsonl"
+    p.write_text('{"cvv": "1"}\n{"a": "x", "new": "y"}\n{"a": "z"}\n')
+    data, recs = _blocks_and_records(p, "d")
+    profiled = [r for r in recs if "new" not in r.fields]
+    lookup = FrozenDecisions({"d": _decide("d", profiled)})
+    one, col = _actor(), _actor()
+    py = one.act_batch(recs, lookup)
+    acted = col.act_table("d", str(p), data, lookup)
+    assert [b.line for b in acted.bad] == [r.line for r in py if isinstance(r, BadRecord)]
+    assert {b.reason for b in acted.bad} == {"changed_during_run"}
+    assert acted.dropped == sum(r is None for r in py) == 1
+    assert col.stats() == one.stats()
+
+
+def test_the_scrub_pass_acts_on_what_the_profile_pass_parsed(tmp_path: Path) -> None:
+    """A unit the profile pass kept parsed is scrubbed from those blocks (no second parse,
+    no second checksum), with the profile pass's checksum in the report."""
+    from telescrub.formats.units import PARSED
+
+    src = tmp_path / "kept.jsonl"
+    src.write_text("".join(json.dumps({"user": f"u{i}@x.io", "n": i}) + "\n"
+                           for i in range(20)))
+    f = InputFile(str(src), "kept", "jsonl")
+    outs = list(ProfileFileFn(POLICY.sample_size, None, None).process(f))
+    (table, acc), sha = outs[0], outs[-1].value
+    assert PARSED.get(f, take=False) is not None
+    fn = DecideFn(POLICY, {})
+    fn.setup()
+    ((_, td),) = list(fn.process((table, acc)))
+    scrub = ScrubFileFn(POLICY, KEY, str(tmp_path / "out"), RUN, None, None, 100)
+    scrub.setup()
+    got = list(scrub.process(f, {"kept": td}, [], dict([sha])))
+    assert PARSED.get(f, take=False) is None  # taken: the memory is free again
+    stats = [o.value for o in got if isinstance(getattr(o, "value", None), InputStat)]
+    assert stats[0].sha256 == sha[1] and stats[0].records == 20
+    assert sum(r.rows for _, r in (o for o in got if not hasattr(o, "tag"))) == 20

@@ -8,11 +8,12 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from telescrub.keys import HashKey, key_id_for
-from telescrub.pipelines.classify import Classify
-from telescrub.pipelines.scrub import QUARANTINE_TABLE, QuarantineFn, Scrub
-from telescrub.policy import load_policy
-from telescrub.records import BadRecord, Record
+from telescrub.core.keys import HashKey, key_id_for
+from telescrub.core.policy import load_policy
+from telescrub.core.records import BadRecord, Record
+from telescrub.core.report import QUARANTINE_TABLE
+from telescrub.pipelines.classify import Classify, FromSchemas
+from telescrub.pipelines.scrub import PerBatch, QuarantineFn, RunWide, Scrub
 
 KEY = HashKey(b"k" * 32, key_id_for(b"k" * 32))
 TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}")
@@ -89,7 +90,7 @@ def test_streaming_mode_rules_only_and_fail_closed():
     recs = [Record("t", "s", 1, {"email": "ann@contoso.com", "weird": "call ann at +1 425 555 0100",
                                  "timestamp": "2026-11-25T00:00:00Z"})]
     with TestPipeline() as p:
-        res = p | beam.Create(recs) | Scrub(policy, KEY, streaming=True, tables=["t"])
+        res = p | beam.Create(recs) | Scrub(policy, KEY, FromSchemas(tables=["t"]))
         out = res.scrubbed | beam.Map(lambda r: (r.event_date, sorted(r.fields)))
         assert_that(out, equal_to([("2026-11-25", ["email", "timestamp", "weird"])]))
         text = res.scrubbed | beam.Map(lambda r: "425 555 0100" in r.fields["weird"]
@@ -118,3 +119,37 @@ def test_quarantine_never_keeps_raw_values():
                     assert '"user":' in text  # structure kept for debugging
 
         assert_that(rows | beam.combiners.ToList(), lambda xs: check(xs[0]))
+
+
+def _roster_and_chat() -> list[Record]:
+    return [Record("t", "s", 1, {"user.displayName": "Tendai Moyo",
+                                 "errorMessage": "sync failed for Tendai Moyo on node 4",
+                                 "timestamp": "2026-11-25T00:00:00Z"}),
+            Record("t", "s", 2, {"errorMessage": "Tendai Moyo retried",
+                                 "timestamp": "2026-11-25T00:01:00Z"})]
+
+
+def test_known_identifiers_become_the_columns_token_in_text_for_each_scope():
+    """One token form everywhere: a name found in a name column is replaced by the same hash
+    token in free text, whether known identifiers are collected run-wide (a side input) or
+    from the records acted on together (streaming: the record itself)."""
+    policy = load_policy()
+    for label, known in (("run", RunWide()), ("record", PerBatch())):
+        with TestPipeline() as p:
+            res = (p | f"Recs{label}" >> beam.Create(_roster_and_chat())
+                   | f"Scrub{label}" >> Scrub(policy, KEY, FromSchemas(tables=["t"]), known))
+
+            def check(rows, known=known):
+                by_line = {r.line: r.fields for r in rows}
+                token = by_line[1]["user.displayName"]
+                assert TOKEN.fullmatch(token)
+                assert by_line[1]["errorMessage"] == f"sync failed for {token} on node 4"
+                # the second record has no name column: only a run-wide scope knows the name
+                if isinstance(known, RunWide):
+                    assert token in by_line[2]["errorMessage"]
+                for f in by_line.values():
+                    assert all("Tendai" not in str(v) or not isinstance(known, RunWide)
+                               for v in f.values())
+
+            assert_that(res.scrubbed | f"All{label}" >> beam.combiners.ToList(),
+                        lambda xs, c=check: c(xs[0]), label=f"Check{label}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -29,13 +28,17 @@ from apache_beam.transforms import window as beam_window
 from apache_beam.transforms.ptransform import PTransform
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from telescrub.keys import HashKey, key_id_for
-from telescrub.parquet_out import RunInfo, read_manifest, verify_manifest
+from telescrub.app.settings import Settings
+from telescrub.app.streaming import build_streaming_pipeline
+from telescrub.core.keys import HashKey, key_id_for
+from telescrub.core.policy import load_policy
+from telescrub.core.records import BadRecord, Record, ScrubbedRecord
 from telescrub.pipelines import streaming as st
-from telescrub.pipelines.assemble import quarantine_layout
-from telescrub.policy import load_policy
-from telescrub.records import BadRecord, Record, ScrubbedRecord
-from telescrub.streaming_runner import StreamingConfig, build_streaming_pipeline
+from telescrub.store.layout import PartitionKey, partition_dir, streaming_partitioning
+from telescrub.store.lock import merge_lock
+from telescrub.store.manifest import merge_manifest, read_manifest, verify_manifest
+from telescrub.store.parquet import RunInfo, quarantine_layout
+from telescrub.store.writer import write_rows
 
 KEY = HashKey(b"k" * 32, key_id_for(b"k" * 32))
 RUN = RunInfo("run-s", "2026.1", "ph", KEY.key_id, False, "2026-11-22T12:00:00Z")
@@ -215,7 +218,7 @@ def test_gate_uses_the_local_watermark_when_given(tmp_path):
     none = list(fn.process(Record("events", "s", 3, {"msg": "no time"}), ts=ts))
     assert none[0].value.fields == {"msg": "no time"} and none[0].timestamp == ts
     [stats] = list(fn.finish_bundle())
-    assert stats.value.value["max_event_us"] == {"events": (T0 + 250) * 1_000_000}
+    assert stats.value.value.max_event_us == {"events": (T0 + 250) * 1_000_000}
 
 
 # --------------------------------------------------------------------------- paths, manifests
@@ -242,7 +245,7 @@ def test_window_sizes_must_divide_a_day(size):
 @pytest.mark.parametrize("wid", ["..", "1/00", "2400", "1260", "10:00", "0\n00", "", 1000])
 def test_window_ids_are_validated_before_any_path(tmp_path, wid):
     with pytest.raises(ValueError):
-        st.window_dir(str(tmp_path), "events", "2026-11-22", wid)
+        partition_dir(str(tmp_path), "events", "2026-11-22", wid)
 
 
 def _q(line: int) -> ScrubbedRecord:
@@ -253,15 +256,16 @@ def _q(line: int) -> ScrubbedRecord:
 def test_concurrent_writers_merge_one_manifest(tmp_path):
     """Eight writers (threads; the lock is an flock, so processes too) add files to one
     window: the manifest lists each exactly once, rows and retention add up."""
-    layout = quarantine_layout(load_policy())
+    layout = quarantine_layout(load_policy().retention_days["customer_content"])
+    key = PartitionKey("2026-11-22", "1005")
     errors: list[BaseException] = []
 
     def write(i: int) -> None:
         try:
-            f = st.write_window_file(str(tmp_path), layout, RUN, "2026-11-22", "1005", [_q(i)],
-                                     f"s{i:02d}-0")
-            st.merge_window_manifest(str(tmp_path), "_quarantine", "2026-11-22", "1005", [f], RUN,
-                                     {"pane": "ON_TIME"})
+            files = write_rows(str(tmp_path), layout, RUN, key, [_q(i)], f"s{i:02d}", 100)
+            with merge_lock(str(tmp_path)):
+                merge_manifest(str(tmp_path), "_quarantine", key, files, RUN,
+                               {"pane": "ON_TIME"})
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -275,14 +279,14 @@ def test_concurrent_writers_merge_one_manifest(tmp_path):
     m = read_manifest(str(wdir))
     assert len(m["files"]) == 8 and m["rows"] == 8 and m["panes"] == 8
     assert verify_manifest(str(wdir)) == []
-    assert not list((tmp_path / st.STAGING_DIR).glob("*"))  # staging cleaned up
+    assert not [p for p in wdir.iterdir() if p.name.startswith(".")]  # no temp leftovers
     # the same rows again: same content name, replaced in place, no duplicate entry
-    f = st.write_window_file(str(tmp_path), layout, RUN, "2026-11-22", "1005", [_q(0)], "s00-0")
-    m = st.merge_window_manifest(str(tmp_path), "_quarantine", "2026-11-22", "1005", [f], RUN,
-                                 {"pane": "LATE"})
+    files = write_rows(str(tmp_path), layout, RUN, key, [_q(0)], "s00", 100)
+    with merge_lock(str(tmp_path)):
+        m = merge_manifest(str(tmp_path), "_quarantine", key, files, RUN, {"pane": "LATE"})
     assert len(m["files"]) == 8 and m["rows"] == 8
     table = ds.dataset(tmp_path / "_quarantine", format="parquet",
-                       partitioning=st.streaming_partitioning()).to_table()
+                       partitioning=streaming_partitioning()).to_table()
     assert table.num_rows == 8 and set(table.column("event_window").to_pylist()) == {"1005"}
 
 
@@ -298,7 +302,7 @@ def test_messages_parse_like_jsonl_lines():
                             (b"[" * 5000 + b"]" * 5000, "not_an_object")]:
         bad = st.parse_message(payload, "t", "s", 1)
         assert isinstance(bad, BadRecord) and bad.reason in (reason, "too_deep"), (payload, bad)
-    from telescrub.pipelines.readers import ReadLimits
+    from telescrub.formats.readers import ReadLimits
 
     big = st.parse_message(b'{"a": "' + b"x" * 100 + b'"}', "t", "s", 1, ReadLimits(
         max_line_bytes=50))
@@ -316,7 +320,7 @@ def test_pubsub_parse_takes_table_from_attribute_and_line_from_message_id():
     assert out[0].table == "skype_telemetry" and out[0].line == 1234
     assert out[1].tag == "bad" and out[1].value.table == "etc" and out[1].value.line > 0
     stats = [x.value.value for x in fn.finish_bundle()]
-    assert sorted((x["table"], x["records"], x["bad"]) for x in stats) == [
+    assert sorted((x.table, x.records, x.bad) for x in stats) == [
         ("etc", 0, 1), ("skype_telemetry", 1, 0)]
 
 
@@ -350,7 +354,7 @@ def _check_streaming_core(proto: beam_runner_api_pb2.Pipeline) -> None:
 
 
 def test_pubsub_pipeline_graph(tmp_path):
-    cfg = StreamingConfig(output=str(tmp_path), window="5m", allowed_lateness="5m",
+    cfg = Settings(output=str(tmp_path), window="5m", allowed_lateness="5m",
                           input_subscription="projects/my-project/subscriptions/telemetry-sub")
     options = PipelineOptions(["--runner", "PortableRunner"])
     p = build_streaming_pipeline(cfg, options, load_policy(), KEY, {})
@@ -416,7 +420,7 @@ def test_kafka_read_parameters():
 
 
 def test_kafka_pipeline_graph_through_an_expansion_service(tmp_path, fake_kafka_expansion):
-    cfg = StreamingConfig(output=str(tmp_path), window="5m", allowed_lateness="5m",
+    cfg = Settings(output=str(tmp_path), window="5m", allowed_lateness="5m",
                           bootstrap_servers="kafka:9092", topics=["telemetry"],
                           expansion_service=fake_kafka_expansion)
     p = build_streaming_pipeline(cfg, PipelineOptions(["--runner", "FlinkRunner"]),
@@ -452,4 +456,4 @@ def test_kafka_source_runs_the_shared_core_end_to_end(tmp_path, fake_kafka_expan
     lines = _lines(out)
     assert sum(x["read"] for x in lines) == 4 == sum(x["written"] + x["quarantined"]
                                                         for x in lines)
-    assert os.path.isdir(out / st.STAGING_DIR)
+    assert not [p for p in out.rglob(".*") if ".tmp-" in p.name]  # no temp leftovers

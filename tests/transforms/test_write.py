@@ -13,16 +13,11 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 
-from telescrub.parquet_out import (
-    NULL_PARTITION,
-    ColumnSpec,
-    RunInfo,
-    TableLayout,
-    read_manifest,
-    verify_manifest,
-)
+from telescrub.core.records import ScrubbedRecord
 from telescrub.pipelines.write import WritePartitions, _KeyByPartition, stable_shard
-from telescrub.records import ScrubbedRecord
+from telescrub.store.layout import NULL_PARTITION
+from telescrub.store.manifest import read_manifest, verify_manifest
+from telescrub.store.parquet import ColumnSpec, RunInfo, TableLayout
 
 TABLES = ("alpha", "beta", "gamma")
 DATES = ("2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", None)
@@ -68,10 +63,10 @@ def run_pipeline(out_dir: str, recs: list[ScrubbedRecord], run: RunInfo = RUN, *
 
     def check(summaries):
         assert len(summaries) == expected_partitions, summaries
-        assert sum(s["rows"] for s in summaries) == expected_rows
+        assert sum(s.rows for s in summaries) == expected_rows
         for s in summaries:
-            assert sum(s["sources"].values()) == s["rows"]
-            assert s["files"] and s["expires_on"] and s["retention_category"]
+            assert sum(s.sources.values()) == s.rows
+            assert s.files and s.expires_on and s.retention_category
 
     with TestPipeline() as p:
         lay = p | "Layouts" >> beam.Create(sorted(layouts().items()))

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telescrub.pipelines import flatten as flatten_mod
-from telescrub.pipelines.flatten import (
+from telescrub.formats import flatten as flatten_mod
+from telescrub.formats.flatten import (
     FlattenLimitError,
     escape_key,
     flatten,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from telescrub.errors import KeyConfigError
-from telescrub.keys import DEMO_KEY, ENV_VAR, MIN_KEY_BYTES, key_id_for, load_key
+from telescrub.core.errors import KeyConfigError
+from telescrub.core.keys import DEMO_KEY, ENV_VAR, MIN_KEY_BYTES, key_id_for, load_key
 
 K1 = "k" * 40
 K2 = "z" * 40

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from telescrub.actions import mask, redact_placeholder, truncate_ip
-from telescrub.masking import mask_example
+from telescrub.core.actions import mask, redact_placeholder, truncate_ip
+from telescrub.core.masking import mask_example
 
 
 @pytest.mark.parametrize("value,keep,expected", [

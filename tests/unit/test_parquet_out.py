@@ -1,7 +1,8 @@
-"""Unit tests for telescrub.parquet_out (pure functions, no Beam)."""
+"""Unit tests for telescrub.store.parquet (pure functions, no Beam)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -10,11 +11,16 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from telescrub import parquet_out as po
-from telescrub.fsutil import sha256_file
-from telescrub.parquet_out import (
-    NULL_PARTITION,
+from telescrub.core.records import ScrubbedRecord
+from telescrub.store import layout
+from telescrub.store import parquet as po
+from telescrub.store.fs import sha256_file
+from telescrub.store.layout import NULL_PARTITION, PartitionKey
+from telescrub.store.manifest import merge_manifest, read_manifest, verify_manifest
+from telescrub.store.parquet import (
     CoercionError,
     ColumnSpec,
     RunInfo,
@@ -22,12 +28,8 @@ from telescrub.parquet_out import (
     arrow_schema,
     coerce,
     partition_retention,
-    read_manifest,
-    verify_manifest,
-    write_manifest,
     write_partition_file,
 )
-from telescrub.records import ScrubbedRecord
 
 RUN = RunInfo(
     run_id="run-1",
@@ -308,7 +310,7 @@ def test_only_null_partition_needs_explicit_partitioning(tmp_path):
     write_partition_file(out, LAYOUT, RUN, None, [rec(2, event_date=None)], "s00-0")
     with pytest.raises(pa.ArrowInvalid):
         ds.dataset(os.path.join(out, "events"), partitioning="hive")
-    t = ds.dataset(os.path.join(out, "events"), partitioning=po.hive_partitioning()).to_table()
+    t = ds.dataset(os.path.join(out, "events"), partitioning=layout.hive_partitioning()).to_table()
     assert t.column("event_date").to_pylist() == [None]
     assert duckdb.sql(
         f"select event_date from read_parquet('{out}/events/*/*.parquet', hive_partitioning=true)"
@@ -338,12 +340,12 @@ def test_only_null_partition_needs_explicit_partitioning(tmp_path):
 def test_hostile_path_components_rejected_before_writing(tmp_path, table, event_date, shard):
     out = tmp_path / "out"
     out.mkdir()
-    layout = TableLayout(table, (col("a"),))
+    tl = TableLayout(table, (col("a"),))
     row = ScrubbedRecord(table, "s", 1, event_date, {"a": "v"})
     with pytest.raises(ValueError):
-        write_partition_file(str(out), layout, RUN, event_date, [row], shard)
+        write_partition_file(str(out), tl, RUN, event_date, [row], shard)
     with pytest.raises(ValueError):
-        po.partition_dir(str(out), table, event_date) if shard == "s0" else po.validate_shard(shard)
+        layout.partition_dir(str(out), table, event_date) if shard == "s0" else layout.validate_shard(shard)
     assert _files(tmp_path) == []
 
 
@@ -391,7 +393,7 @@ def _partition(tmp_path):
         write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(1), rec(2)], "s01-0"),
         write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(3, email="x")], "s00-0"),
     ]
-    manifest = write_manifest(out, "events", "2026-03-01", files, RUN)
+    manifest = merge_manifest(out, "events", PartitionKey("2026-03-01"), files, RUN)
     return out, os.path.join(out, "events", "event_date=2026-03-01"), files, manifest
 
 
@@ -412,7 +414,7 @@ def test_write_and_read_manifest(tmp_path):
 def test_manifest_null_partition(tmp_path):
     out = str(tmp_path)
     f = write_partition_file(out, LAYOUT, RUN, None, [rec(1, event_date=None)], "s0")
-    m = write_manifest(out, "events", None, [f], RUN)
+    m = merge_manifest(out, "events", PartitionKey(None), [f], RUN)
     assert m["event_date"] is None
     assert verify_manifest(os.path.join(out, "events", f"event_date={NULL_PARTITION}")) == []
 
@@ -421,7 +423,7 @@ def test_manifest_rejects_foreign_files(tmp_path):
     out = str(tmp_path)
     f = write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(1)], "s0")
     with pytest.raises(ValueError, match="not in partition"):
-        write_manifest(out, "events", "2026-03-02", [f], RUN)
+        merge_manifest(out, "events", PartitionKey("2026-03-02"), [f], RUN)
 
 
 def test_verify_manifest_reports_problems(tmp_path):
@@ -449,3 +451,55 @@ def test_verify_manifest_reports_problems(tmp_path):
     assert any("missing file" in p and second in p for p in verify_manifest(pdir))
     os.remove(os.path.join(pdir, "_manifest.json"))
     assert verify_manifest(pdir) == ["missing manifest _manifest.json"]
+
+
+def test_merge_manifest_adds_files_and_keeps_the_earliest_expiry(tmp_path):
+    """One merge for every writer: a second file is added to the partition's manifest, the
+    first stays listed, a file named again (same rows) is listed once, and the partition
+    expires when its first file does."""
+    out, pdir, files, first = _partition(tmp_path)
+    late = write_partition_file(out, LAYOUT, RUN, "2026-03-01", [rec(9)], "s02-0")
+    m = merge_manifest(out, "events", PartitionKey("2026-03-01"), [late], RUN)
+    assert sorted(e["path"] for e in m["files"]) == sorted(
+        [e["path"] for e in first["files"]] + [os.path.basename(late.path)])
+    assert m["rows"] == first["rows"] + 1
+    again = merge_manifest(out, "events", PartitionKey("2026-03-01"), [late], RUN)
+    assert len(again["files"]) == len(m["files"]) and again["rows"] == m["rows"]
+    assert again["expires_on"] == min(e["expires_on"] for e in again["files"])
+    assert verify_manifest(pdir) == []
+
+
+# ------------------------------------------------------- content names (vectorised hash)
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(
+    st.one_of(st.none(), _TEXT), st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+    st.one_of(st.none(), st.floats(allow_nan=True)), st.one_of(st.none(), st.booleans()),
+    st.one_of(st.none(), st.lists(st.one_of(st.none(), _TEXT), max_size=3)),
+    st.integers(1, 5)), min_size=1, max_size=12))
+def test_content_name_is_the_hash_of_the_canonical_rows(rows):
+    """The file name hashes ``json.dumps([source, line, values])`` of the sorted rows; the
+    column-wise build must give byte for byte what the per-row definition gives."""
+    lay = TableLayout("events", (col("s"), col("i", "int64"), col("f", "double"),
+                                 col("b", "bool"), col("l", "list<string>")))
+    recs = [ScrubbedRecord("events", f"src{n % 3}", line, "2026-03-01",
+                           {"s": s, "i": i, "f": f, "b": b, "l": lst})
+            for n, (s, i, f, b, lst, line) in enumerate(rows)]
+    data = po.rows_to_table(lay, "2026-03-01", recs)
+    canon = po.canonical_rows(data, [c.name for c in lay.columns])
+    want = ["\n" + po._canonical([r.source, r.line, [r.fields[c.name] for c in lay.columns]])
+            for r in recs]
+    assert canon.to_pylist() == want
+    ordered = sorted(zip(recs, want, strict=True), key=lambda rw: (rw[0].source, rw[0].line,
+                                                                   rw[1]))
+    digest = hashlib.sha256(po._canonical({
+        "format": po.FORMAT_VERSION, "table": "events", "event_date": "2026-03-01",
+        "columns": [[c.name, c.arrow_type] for c in lay.columns]}).encode())
+    for _, w in ordered:
+        digest.update(w.encode())
+    order = [want.index(w) for _, w in ordered]
+    assert po._content_name(lay, "2026-03-01", canon.take(pa.array(order))) == \
+        digest.hexdigest()[:12]

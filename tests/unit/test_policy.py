@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from telescrub.errors import PolicyError
-from telescrub.policy import ACTIONS, CATEGORIES, default_policy_path, load_policy
+from telescrub.core.errors import PolicyError
+from telescrub.core.policy import ACTIONS, CATEGORIES, default_policy_path, load_policy
 
 
 @pytest.fixture()
@@ -179,7 +179,7 @@ def test_national_id_roles_need_the_whole_name(path):
 
 
 def test_national_id_entities_are_euii_and_redacted():
-    from telescrub.classifiers import entities
+    from telescrub.core import entities
 
     p = load_policy()
     for ent in entities.NATIONAL_IDS:
@@ -213,7 +213,7 @@ def test_national_id_columns(path, values, entity, action):
 
 def test_national_ids_in_free_text_are_redacted():
     from telescrub.classifiers.text import TextScrubber
-    from telescrub.keys import DEMO_KEY, HashKey, key_id_for
+    from telescrub.core.keys import DEMO_KEY, HashKey, key_id_for
 
     scrubber = TextScrubber(load_policy(), HashKey(DEMO_KEY, key_id_for(DEMO_KEY), demo=True))
     text = ("NI number AB 12 34 56 C, SIN: 130 692 544, NIR 2 55 08 14 168 025 38, "

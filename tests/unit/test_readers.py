@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telescrub.pipelines import readers
-from telescrub.pipelines.readers import (
+from telescrub.core.records import BadRecord, Record
+from telescrub.formats import readers
+from telescrub.formats.readers import (
     InputError,
     LineTooLong,
     ReadLimits,
@@ -24,7 +25,6 @@ from telescrub.pipelines.readers import (
     read_records,
     table_name_for,
 )
-from telescrub.records import BadRecord, Record
 
 BOM = b"\xef\xbb\xbf"
 CANARY = "SECRETCANARY"
@@ -938,7 +938,7 @@ def test_byte_ranges_refuse_gzip_and_csv(tmp_path: Path) -> None:
 
 
 def test_split_inputs_cuts_only_large_uncompressed_line_files(tmp_path: Path) -> None:
-    from telescrub.pipelines.read import InputFile, split_inputs
+    from telescrub.formats.units import InputFile, split_inputs
 
     big = tmp_path / "big.jsonl"
     big.write_text("".join(f'{{"n": {i}}}\n' for i in range(2000)))

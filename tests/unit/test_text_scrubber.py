@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from telescrub.classifiers.text import TextScrubber
-from telescrub.policy import load_policy
+from telescrub.core.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "corpora"
@@ -45,7 +45,7 @@ def _key(r: object) -> tuple:
 
 @pytest.fixture(scope="module")
 def scrubber(tmp_path_factory: pytest.TempPathFactory) -> TextScrubber:
-    from telescrub.keys import load_key
+    from telescrub.core.keys import load_key
 
     os.environ.setdefault("TELESCRUB_HASH_KEY", "telescrub-test-key-not-secret-0123456789")
     return TextScrubber(load_policy(None), load_key(None, False))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telescrub.timeparse import (
+from telescrub.core.timeparse import (
     UTC,
     build_datetime,
     event_date,
@@ -190,3 +190,33 @@ def test_never_raises_on_timestamp_like_text(value: str) -> None:
 )
 def test_format_round_trips(dt: datetime) -> None:
     assert parse_timestamp(format_timestamp(dt)) == dt
+
+
+# --------------------------------------------------- column-wise event dates (Arrow)
+
+import pyarrow as pa  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from telescrub.core.timeparse import event_dates  # noqa: E402
+
+_STAMPS = st.one_of(
+    st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S") + "Z"),
+    st.datetimes().map(lambda d: d.isoformat(sep=" ") + "Z"),
+    st.datetimes().map(lambda d: d.isoformat() + "+05:30"),
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z\Z"),
+    st.text(max_size=12), st.none())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_STAMPS, max_size=20))
+def test_event_dates_of_a_column_are_event_date_of_each_value(values):
+    assert event_dates(pa.array(values, pa.string())).to_pylist() == \
+        [event_date(v) for v in values]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**40), 2**45)), max_size=10))
+def test_event_dates_of_epoch_numbers(values):
+    assert event_dates(pa.array(values, pa.int64())).to_pylist() == \
+        [event_date(v) for v in values]

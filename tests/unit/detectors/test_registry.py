@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from telescrub.classifiers import entities
 from telescrub.classifiers.detectors import ALL_DETECTORS, DETECTORS_BY_ENTITY, build_detectors
 from telescrub.classifiers.detectors.base import Detector
+from telescrub.core import entities
 
 HERE = Path(__file__).resolve().parent
 #: entities emitted by more than one detector on purpose (JWT/bearer and key=value secrets)

@@ -1,0 +1,7 @@
+"""``python -m telescrub``: the command line (telescrub.app.cli)."""
+
+import sys
+
+from telescrub.app.cli import main
+
+sys.exit(main())

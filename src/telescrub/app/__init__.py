@@ -1,0 +1,1 @@
+"""Applications: the CLI, settings, batch and streaming drivers, profile, verify, purge, report."""

@@ -39,7 +39,7 @@ def syslog_texts(data: Path) -> list[str]:
     if not path.is_file():
         subprocess.run([sys.executable, str(ROOT / "tools" / "bench_gen.py"), "--records", "2000",
                         "--log-lines", "30000", "--out", str(data)], check=True)
-    from telescrub.pipelines.readers import parse_text_line
+    from telescrub.formats.readers import parse_text_line
 
     with open(path, encoding="utf-8") as fh:
         return [parse_text_line(ln.rstrip("\n"), default_year=2026)["message"]

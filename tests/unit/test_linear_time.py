@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from telescrub.classifiers.text import TextScrubber
-from telescrub.keys import HashKey
-from telescrub.pipelines.readers import DEFAULT_MAX_LINE_BYTES, ReadLimits, read_records
-from telescrub.policy import load_policy
-from telescrub.records import BadRecord, Record
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import load_policy
+from telescrub.core.records import BadRecord, Record
+from telescrub.formats.readers import DEFAULT_MAX_LINE_BYTES, ReadLimits, read_records
 
 MB = 1 << 20
 #: ordinary lines (under the cap) that make up the "normal file of the same size"

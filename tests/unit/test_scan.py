@@ -22,8 +22,8 @@ from presidio_analyzer import EntityRecognizer
 from telescrub.classifiers import scan
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.text import TextScrubber
-from telescrub.keys import HashKey
-from telescrub.policy import load_policy
+from telescrub.core.keys import HashKey
+from telescrub.core.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TELESCRUB_SHARED", ROOT.parent / "shared")) / "corpora"

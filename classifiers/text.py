@@ -1,10 +1,13 @@
 """In-text scrubbing: find identifiers inside free text and replace each one.
 
-telescrub's detectors are Presidio recognizers; on the hot path they run directly (each
-detector's prefilter decides whether its patterns run at all — most log lines need few or
-none) and their results are merged as Presidio's ``AnalyzerEngine`` merges them; Presidio's
-``AnonymizerEngine`` then replaces them with keyed-HMAC tokens or placeholders (it resolves
-overlapping spans). Results are cached per distinct text (logs repeat). The ``AnalyzerEngine``
+telescrub's detectors are Presidio recognizers; on the hot path they run directly (one
+multi-pattern scan of the text, classifiers/scan.py, names the detectors and patterns that can
+match at all — most log lines need few) and their results are merged as Presidio's
+``AnalyzerEngine`` merges them; the spans are then replaced with keyed-HMAC tokens or
+placeholders as Presidio's ``AnonymizerEngine`` replaces them (directly when no two spans
+partly overlap, through the engine when its conflict resolution has to decide). Results are
+cached per distinct text (logs repeat). A text longer than ``MAX_TEXT_CHARS`` is analysed in
+overlapping chunks (linear time whatever its length). The ``AnalyzerEngine``
 itself — configured offline, a blank spaCy pipeline written to a local directory so no model
 is ever downloaded — is kept as the reference path (``analyze_with_engine``): with no
 lemmas its context enhancement changes nothing, and running spaCy per text cost more than
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections import Counter
@@ -31,6 +35,7 @@ from presidio_analyzer.nlp_engine import SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from telescrub.classifiers import scan
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.core.actions import normalise
@@ -41,6 +46,22 @@ if TYPE_CHECKING:
     from telescrub.classifiers.ner import NerPersons
 
 _CACHE_MAX = 200_000
+#: texts in which no detector finds anything, per configuration (detectors, minimum score,
+#: NER model), shared by every scrubber of the process: the post-write verification re-scans
+#: a value the run kept unchanged (a clean message, a guarded id) without analysing it again
+#: (the analysis is a function of the text and the configuration). Bounded like the caches.
+_CLEAN: dict[tuple[Any, ...], set[str]] = {}
+_clean_lock = threading.Lock()
+#: a longer text is analysed in overlapping chunks of at most this many characters, so that
+#: the cost stays linear in its length whatever the detectors' per-text work (the readers
+#: quarantine longer lines by default: pipelines/readers.py DEFAULT_MAX_LINE_BYTES)
+MAX_TEXT_CHARS = 1 << 20
+#: characters two chunks share: an identifier (with the context its detector looks at) up to
+#: this long lies whole in one chunk; one near a cut may be found twice (merged) or, cut
+#: short, in addition (more is scrubbed, never less)
+CHUNK_OVERLAP = 8192
+#: Presidio's AnonymizerEngine merges two same-entity spans with only this between them
+_SPACES_GAP = re.compile(r"^( )+$")
 _blank_lock = threading.Lock()
 _blank_dir: str | None = None
 
@@ -87,6 +108,8 @@ class TextScrubber:
         self._ops: dict[str, OperatorConfig] = {}
         self._cache: dict[tuple[str, frozenset[str]], tuple[str, tuple[tuple[str, int], ...]]] = {}
         self.cache_hits = 0
+        self._scanner: scan.Scanner | None = None
+        self.max_text_chars = MAX_TEXT_CHARS
         #: optional spaCy NER (policy ``text.ner_model``): its PERSON results are added to the
         #: detectors' (classifiers/ner.py); None by default, and then nothing changes
         self.ner: NerPersons | None = None
@@ -94,6 +117,25 @@ class TextScrubber:
             from telescrub.classifiers.ner import NerPersons
 
             self.ner = NerPersons(policy.ner_model)
+        self._clean = self._clean_set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the scanner (compiled databases) and the shared clean-text set stay in the process
+        state = dict(self.__dict__)
+        state["_scanner"] = None
+        state["_clean"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._clean = self._clean_set()
+
+    def _clean_set(self) -> set[str]:
+        """This configuration's clean texts (detector classes, minimum score, NER model)."""
+        config = (tuple(type(d).__qualname__ for d in self.detectors), self.policy.min_score,
+                  self.policy.ner_model if self.ner is not None else None)
+        with _clean_lock:
+            return _CLEAN.setdefault(config, set())
 
     def is_exactly(self, entity: str, value: str) -> bool:
         """The whole value is one instance of ``entity`` (a kept column's own identifier: the
@@ -125,6 +167,13 @@ class TextScrubber:
         return mask
 
     @property
+    def scanner(self) -> scan.Scanner:
+        """The multi-pattern candidate scan over these detectors (one per process)."""
+        if self._scanner is None:
+            self._scanner = scan.scanner_for(self.detectors)
+        return self._scanner
+
+    @property
     def analyzer(self) -> AnalyzerEngine:
         """Presidio's engine over the same detectors, built on first use (spaCy start-up)."""
         if self._analyzer is None:
@@ -154,13 +203,43 @@ class TextScrubber:
         Presidio's ``AnalyzerEngine`` merges them. The engine itself adds nothing here: with
         the offline blank spaCy pipeline it has no lemmas, so its context enhancement never
         changes a score; ``analyze_with_engine`` keeps that path, and
-        tests/unit/test_text_scrubber.py checks both agree on the shipped and shared corpora."""
+        tests/unit/test_text_scrubber.py checks both agree on the shipped and shared corpora.
+
+        A text longer than :data:`MAX_TEXT_CHARS` is analysed in chunks of that size which
+        overlap by :data:`CHUNK_OVERLAP` characters (tests/unit/test_linear_time.py)."""
+        if text in self._clean:
+            return []  # (nothing found without exclusions: nothing with any)
+        if len(text) > self.max_text_chars:
+            return self._analyze_chunks(text, exclude)
         results: list[RecognizerResult] = []
-        for d in self.detectors:
-            if d.ENTITY not in exclude and d.might_contain(text):
-                results.extend(r for r in d.find(text) if r.score >= self.policy.min_score)
+        min_score = self.policy.min_score
+        # the scan names the detectors (and patterns) that can match at all: the others
+        # would find nothing (classifiers/scan.py); the candidates run as before
+        for d, plan in zip(self.detectors, self.scanner.plans(text) if text else (), strict=False):
+            if plan is None or d.ENTITY in exclude:
+                continue
+            results.extend(r for r in d.find(text, plan or None) if r.score >= min_score)
         if self.ner is not None and "PERSON" not in exclude:
             results.extend(r for r in self.ner.find(text) if r.score >= self.policy.min_score)
+        if len(results) > 1:
+            results = EntityRecognizer.remove_duplicates(results)
+        elif not results and not exclude:
+            if len(self._clean) >= _CACHE_MAX:
+                self._clean.clear()
+            self._clean.add(text)
+        return results
+
+    def _analyze_chunks(self, text: str, exclude: frozenset[str]) -> list[RecognizerResult]:
+        size = self.max_text_chars
+        step = max(1, size - min(CHUNK_OVERLAP, size // 2))
+        results: list[RecognizerResult] = []
+        for at in range(0, len(text), step):
+            for r in self.analyze(text[at:at + size], exclude):
+                r.start += at
+                r.end += at
+                results.append(r)
+            if at + size >= len(text):
+                break
         if len(results) > 1:
             results = EntityRecognizer.remove_duplicates(results)
         return results
@@ -178,6 +257,51 @@ class TextScrubber:
         return [r for r in self.analyzer.analyze(text, language="en", entities=wanted)
                 if r.score >= self.policy.min_score]
 
+    def _replacement(self, entity: str, span: str) -> str:
+        """What ``_operator(entity)`` makes of ``span``."""
+        if self.policy.text_action(entity) == "hash":
+            return self.key.token(normalise(entity, span))
+        return f"<{self.policy.text_entity_category(entity).upper()}:{entity}>"
+
+    def _replace_disjoint(self, text: str, results: list[RecognizerResult],
+                          ) -> tuple[str, tuple[tuple[str, int], ...]] | None:
+        """Presidio's ``AnonymizerEngine.anonymize`` when no two spans partly overlap (the
+        usual case), without its per-span objects: a span inside another is dropped (the
+        engine merges it into a same-entity one or drops it as contained), same-entity spans
+        separated by spaces are merged (``_merge_entities_with_spaces_between``, same regex),
+        then each span is replaced. None when spans partly overlap, or two entities claim the
+        same span: the engine's conflict resolution (scores, trimming) decides those."""
+        spans = sorted((r.start, -r.end, r.entity_type) for r in results)
+        outer: list[list[Any]] = []
+        for start, neg_end, entity in spans:
+            end = -neg_end
+            if start >= end:
+                return None
+            if outer and start < outer[-1][1]:
+                top = outer[-1]
+                if end > top[1] or (start == top[0] and end == top[1] and entity != top[2]):
+                    return None
+                continue  # inside the previous span
+            outer.append([start, end, entity])
+        merged: list[list[Any]] = []
+        for start, end, entity in outer:
+            if merged:
+                last = merged[-1]
+                if last[2] == entity and _SPACES_GAP.search(text[last[1]:start]):
+                    last[1] = end
+                    continue
+            merged.append([start, end, entity])
+        parts: list[str] = []
+        pos = 0
+        counts: Counter[str] = Counter()
+        for start, end, entity in merged:
+            parts.append(text[pos:start])
+            parts.append(self._replacement(entity, text[start:end]))
+            pos = end
+            counts[entity] += 1
+        parts.append(text[pos:])
+        return "".join(parts), tuple(sorted(counts.items()))
+
     def scrub(self, text: str, exclude: frozenset[str] = frozenset(),
               ) -> tuple[str, tuple[tuple[str, int], ...]]:
         """(scrubbed text, ((entity, count), ...)); ``exclude`` entities are left alone."""
@@ -187,9 +311,9 @@ class TextScrubber:
             self.cache_hits += 1
             return hit
         results = self.analyze(text, exclude)
-        if not results:
-            out: tuple[str, tuple[tuple[str, int], ...]] = (text, ())
-        else:
+        out: tuple[str, tuple[tuple[str, int], ...]] | None = (text, ()) if not results else (
+            self._replace_disjoint(text, results))
+        if out is None:  # overlapping spans: Presidio's conflict resolution decides
             ops = {r.entity_type: self._operator(r.entity_type) for r in results}
             anonymized = self.anonymizer.anonymize(
                 text=text, analyzer_results=results, operators=ops)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ never handed to the pattern engine) and override ``validate_result`` (checksum) 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import regex
@@ -29,6 +30,10 @@ from presidio_analyzer import (
 from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 
 _REGEX_TIMEOUT = REGEX_TIMEOUT_SECONDS  # Presidio's per-pattern timeout
+#: texts at least this long get the timeout; arming it costs ~17 us per regex call (more than
+#: matching a log line), and a pattern cannot take Presidio's 60 s on a shorter text (the regex
+#: module short-cuts nested repeats; tests/unit/test_linear_time.py times hostile texts)
+_TIMEOUT_FROM_CHARS = 8192
 
 
 class Detector(PatternRecognizer):
@@ -45,6 +50,14 @@ class Detector(PatternRecognizer):
     EXACT_EXCLUDE: ClassVar[tuple[str, ...]] = ()
     #: regex flags for all patterns; case-insensitivity is opted into per pattern with (?i)
     FLAGS: ClassVar[int] = regex.MULTILINE
+    #: whether every result comes from a match of one of ``PATTERNS`` (so a text that none of
+    #: them can match needs no run: classifiers/scan.py). None: true for the default
+    #: ``analyze``, false for a detector with its own (gazetteers, code).
+    CANDIDATES_FROM_PATTERNS: ClassVar[bool | None] = None
+    #: more necessary conditions (regexes every text with a detection matches) that only the
+    #: candidate scan evaluates, as supersets in one pass with all others: for a detector
+    #: whose own code finds spans, what its ``PREFILTER`` alone cannot say cheaply in Python
+    SCAN_REQUIRES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
@@ -61,22 +74,32 @@ class Detector(PatternRecognizer):
         """Cheap necessary condition; False means :meth:`find` would return nothing."""
         return self._prefilter is None or self._prefilter.search(text) is not None
 
-    def find(self, text: str) -> list[RecognizerResult]:
-        """Detections in ``text`` (validated, score > 0), without any NLP pipeline."""
+    def find(self, text: str, only: Sequence[int] | None = None) -> list[RecognizerResult]:
+        """Detections in ``text`` (validated, score > 0), without any NLP pipeline.
+
+        ``only``: the indices of the only ``PATTERNS`` that can match ``text`` (a scan found
+        no match of the others, classifiers/scan.py); the results are the same."""
         if not text or not self.might_contain(text):
             return []
         if type(self).analyze is not PatternRecognizer.analyze:
             return [r for r in self.analyze(text, [self.ENTITY]) if r.score > 0]
-        return self._find_patterns(text)
+        return self._find_patterns(text, only)
 
-    def _find_patterns(self, text: str) -> list[RecognizerResult]:
+    def _find_patterns(self, text: str, only: Sequence[int] | None = None,
+                       ) -> list[RecognizerResult]:
         """``PatternRecognizer``'s pattern analysis (same patterns, flags, validation,
         invalidation, duplicate removal) without its per-pattern clock reads and debug
         logging; tests/unit/test_text_scrubber.py checks it against Presidio's engine."""
         results: list[RecognizerResult] = []
-        for pattern in self._patterns():
+        patterns = self._patterns()
+        if only is not None:
+            patterns = [patterns[i] for i in only]
+        for pattern in patterns:
             try:
-                for m in self._compiled(pattern).finditer(text, timeout=_REGEX_TIMEOUT):
+                rx = self._compiled(pattern)
+                found = rx.finditer(text, timeout=_REGEX_TIMEOUT) if len(text) >= \
+                    _TIMEOUT_FROM_CHARS else rx.finditer(text)
+                for m in found:
                     start, end = m.span()
                     current = text[start:end]
                     if not current:
@@ -135,7 +158,9 @@ class Detector(PatternRecognizer):
         best = 0.0
         for pattern in self._patterns():
             try:
-                m = self._compiled(pattern).match(v, timeout=_REGEX_TIMEOUT)
+                rx = self._compiled(pattern)
+                m = rx.match(v, timeout=_REGEX_TIMEOUT) if len(v) >= _TIMEOUT_FROM_CHARS \
+                    else rx.match(v)
             except TimeoutError:  # Presidio logs and skips the pattern
                 continue
             if m is None or m.start() != 0 or m.end() != len(v):

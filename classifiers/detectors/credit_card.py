@@ -60,6 +60,7 @@ class CreditCardDetector(Detector):
     ]
     CONTEXT: ClassVar[list[str]] = ["card", "credit", "debit", "visa", "mastercard", "amex", "cc"]
     PREFILTER = r"\d(?:[ -]?\d){11}"
+    CANDIDATES_FROM_PATTERNS = True  # analyze() only filters the patterns' results
 
     def validate_result(self, pattern_text: str) -> bool | None:
         digits = "".join(c for c in pattern_text if c.isdigit())

@@ -277,7 +277,7 @@ def test_clear_errors_for_a_whole_run_that_cannot_start(tmp_path):
 
 
 def test_default_line_cap_with_a_100_mb_line(tmp_path):
-    """The default 64 MiB line cap on a generated 100 MB single-line file (streamed to disk,
+    """The default 1 MiB line cap on a generated 100 MB single-line file (streamed to disk,
     never held in memory): quarantined as line_too_long, the job finishes quickly."""
     src = tmp_path / "one_line.jsonl"
     with open(src, "wb") as fh:
@@ -296,5 +296,5 @@ def test_default_line_cap_with_a_100_mb_line(tmp_path):
     assert report["accounting_ok"]
     assert {(q["table"], q["reason"]) for q in report["quarantine"]} == {
         ("one_line", "line_too_long")}
-    assert report["run"]["read_limits"]["max_line_bytes"] == 64 << 20
+    assert report["run"]["read_limits"]["max_line_bytes"] == 1 << 20
     assert elapsed < 20, f"100 MB line took {elapsed:.1f}s (move to tools/soak.py)"

@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 2G); a larger file (a gzip bomb) is read up to the cap and ends "
                    "in one quarantined 'too_large' record")
     r.add_argument("--max-line-bytes", type=_size, metavar="SIZE",
-                   help="cap on one line / CSV record, e.g. 1M (default 64M); a longer one is "
+                   help="cap on one line / CSV record, e.g. 4M (default 1M); a longer one is "
                    "quarantined as 'line_too_long'")
     sg = r.add_argument_group("streaming (docs/streaming.md)")
     sg.add_argument("--streaming", action="store_true",

@@ -11,8 +11,9 @@ Reading (:func:`open_text_lines`)
   gzip is read as plain). Concatenated gzip members are read as one stream.
 * ``max_bytes`` caps the (decompressed) bytes read per file (default 2 GiB): past it the
   file ends with a ``'too_large'`` error (a gzip bomb stops there).
-* ``max_line_bytes`` caps one line (default 64 MiB; the ``\\n`` is not counted, a CR
-  before it is): a longer line
+* ``max_line_bytes`` caps one line (default 1 MiB; the ``\\n`` is not counted, a CR
+  before it is; a record, a log line or a value of that size is already far outside
+  telemetry, and scanning it as free text costs up to ~10 s): a longer line
   is yielded as :class:`LineTooLong` holding only its first 4 KiB and its length; memory
   never holds more than the cap plus one chunk.
 * Problems reading the file raise :class:`InputError` (``'unreadable'``,
@@ -92,7 +93,7 @@ BOM = b"\xef\xbb\xbf"
 EXCERPT_BYTES = 4096
 CHUNK_BYTES = 1 << 20
 DEFAULT_MAX_BYTES = 2 * 1024**3
-DEFAULT_MAX_LINE_BYTES = 64 * 1024**2
+DEFAULT_MAX_LINE_BYTES = 1024**2
 MAX_TABLE_NAME = 64
 
 

@@ -1,7 +1,8 @@
 """``make eval``: scrub every corpus in ../shared/corpora and measure what survives.
 
 One telescrub run over all corpora (LogHub as plain logs and as structured CSVs, the Presidio
-synthetic texts), then ``leakcheck.py`` per truth file over the tables of that corpus. Writes
+synthetic texts, the cloud / SaaS audit logs as JSON lines and as Sentinel CSV exports whose
+cells hold JSON), then ``leakcheck.py`` per truth file over the tables of that corpus. Writes
 ``eval/results.json`` and ``eval/results.md`` and prints the table.
 """
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     truths = sorted(glob.glob(os.path.join(corpora, "truth", "*.json")))
     inputs = sorted(glob.glob(os.path.join(corpora, "loghub", "*", "*_2k.log*")))
     inputs += sorted(glob.glob(os.path.join(corpora, "presidio-synth", "*.texts.jsonl")))
+    inputs += sorted(glob.glob(os.path.join(corpora, "cloud", "*.jsonl")))
+    inputs += sorted(glob.glob(os.path.join(corpora, "cloud", "*.csv")))
     run_out = os.path.join(args.out, "runs", "all")
     started = time.monotonic()
     rc = cli_main(["-q", "run", *inputs, "--output", run_out, "--demo-key", "--no-verify", "--mode",

@@ -13,6 +13,7 @@ from telescrub.classifiers.detectors.aws_access_key import AwsAccessKeyDetector
 from telescrub.classifiers.detectors.aws_arn import AwsArnDetector
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.classifiers.detectors.ca_sin import CaSinDetector
+from telescrub.classifiers.detectors.cloud_user_id import CloudUserIdDetector
 from telescrub.classifiers.detectors.computer_name import ComputerNameDetector
 from telescrub.classifiers.detectors.credit_card import CreditCardDetector
 from telescrub.classifiers.detectors.de_tax_id import DeTaxIdDetector
@@ -35,6 +36,7 @@ from telescrub.classifiers.detectors.muid import MuidDetector
 from telescrub.classifiers.detectors.password_kv import PasswordKvDetector
 from telescrub.classifiers.detectors.person_name import PersonNameDetector
 from telescrub.classifiers.detectors.phone import PhoneDetector
+from telescrub.classifiers.detectors.resource_path_user import ResourcePathUserDetector
 from telescrub.classifiers.detectors.session_cookie import SessionCookieDetector
 from telescrub.classifiers.detectors.sip_uri import SipUriDetector
 from telescrub.classifiers.detectors.street_address import StreetAddressDetector
@@ -75,6 +77,8 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     PasswordKvDetector,
     UrlSecretDetector,
     DomainUserDetector,
+    ResourcePathUserDetector,
+    CloudUserIdDetector,
     UsernamePhraseDetector,
     HexIdDetector,
     ComputerNameDetector,

@@ -19,7 +19,8 @@ from telescrub.core.timeparse import parse_timestamp
 DROP = object()
 #: entities whose hashed form ignores case (equal identifiers, equal tokens)
 CASE_INSENSITIVE = frozenset({"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6",
-                              "MUID", "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"})
+                              "MUID", "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID",
+                              "COMPUTER_NAME"})
 #: a computed action: (new value, entity counts found, whether the keep guard changed it)
 _Hit = tuple[Any, tuple[tuple[str, int], ...], bool]
 

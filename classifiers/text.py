@@ -33,7 +33,10 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.detectors.base import Detector
-from telescrub.core.actions import normalise
+from telescrub.classifiers.embedded import EmbeddedJson
+from telescrub.classifiers.labelled import LabelledValues, label_paths
+from telescrub.core.actions import ActLeaf, ScanText, normalise
+from telescrub.core.decisions import FieldDecision
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
 
@@ -94,6 +97,25 @@ class TextScrubber:
             from telescrub.classifiers.ner import NerPersons
 
             self.ner = NerPersons(policy.ner_model)
+        #: JSON documents held in string values are scrubbed by their keys' roles
+        self.embedded = EmbeddedJson(policy)
+        #: values of name/value pair arrays are decided by their labels (classifiers/labelled)
+        self.labelled = LabelledValues(policy)
+
+    def scrub_json(self, table: str, path: str, text: str, act: ActLeaf, scan: ScanText,
+                   ) -> str | None:
+        """``TextEngine.scrub_json``: the JSON document in ``text`` scrubbed member by member
+        (classifiers/embedded.py), the actor acting on each member (``act``) and scanning
+        what no rule decides (``scan``); None when ``text`` is not a JSON document."""
+        return self.embedded.scrub(table, path, text, act, scan)
+
+    def label_paths(self, path: str) -> tuple[str, ...]:
+        """``TextEngine.label_paths`` (classifiers/labelled.py)."""
+        return label_paths(path)
+
+    def label_decision(self, table: str, path: str, label: Any) -> FieldDecision | None:
+        """``TextEngine.label_decision``: the decision a value's label gives it, or None."""
+        return self.labelled.decision(table, path, label)
 
     def is_exactly(self, entity: str, value: str) -> bool:
         """The whole value is one instance of ``entity`` (a kept column's own identifier: the

@@ -31,6 +31,13 @@ from telescrub.classifiers.detectors.ipv4 import Ipv4Detector
 from telescrub.classifiers.detectors.ipv6 import Ipv6Detector
 from telescrub.classifiers.detectors.it_fiscal_code import ItFiscalCodeDetector
 from telescrub.classifiers.detectors.jwt import JwtDetector
+from telescrub.classifiers.detectors.labelled_id import (
+    AccountNumberLabelDetector,
+    LoginLabelDetector,
+    NationalIdLabelDetector,
+    PersonalIdLabelDetector,
+    SecretLabelDetector,
+)
 from telescrub.classifiers.detectors.mac import MacDetector
 from telescrub.classifiers.detectors.muid import MuidDetector
 from telescrub.classifiers.detectors.password_kv import PasswordKvDetector
@@ -75,11 +82,16 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     WindowsSidDetector,
     JwtDetector,
     PasswordKvDetector,
+    SecretLabelDetector,
     UrlSecretDetector,
     DomainUserDetector,
     ResourcePathUserDetector,
     CloudUserIdDetector,
+    NationalIdLabelDetector,
+    AccountNumberLabelDetector,
+    PersonalIdLabelDetector,
     UsernamePhraseDetector,
+    LoginLabelDetector,
     HexIdDetector,
     ComputerNameDetector,
     SessionCookieDetector,

@@ -48,6 +48,7 @@ from telescrub.classifiers.detectors.session_cookie import SessionCookieDetector
 from telescrub.classifiers.detectors.sip_uri import SipUriDetector
 from telescrub.classifiers.detectors.street_address import StreetAddressDetector
 from telescrub.classifiers.detectors.uk_nino import UkNinoDetector
+from telescrub.classifiers.detectors.url_host import UrlHostDetector
 from telescrub.classifiers.detectors.url_secret import UrlSecretDetector
 from telescrub.classifiers.detectors.us_driver_license import UsDriverLicenseDetector
 from telescrub.classifiers.detectors.us_ssn import UsSsnDetector
@@ -63,6 +64,7 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     Ipv6Detector,
     MacDetector,
     HostnameDetector,
+    UrlHostDetector,
     MuidDetector,
     CreditCardDetector,
     IbanDetector,

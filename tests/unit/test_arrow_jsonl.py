@@ -225,3 +225,41 @@ def test_a_line_over_the_cap_longer_than_a_block_is_streamed(tmp_path):
                          ids=lambda p: Path(p).name)
 def test_sample_units_read_the_same(path):
     _compare_unit(Path(path), tmp_block=4096)
+
+
+def test_lines_that_are_not_utf8_read_the_same_and_are_counted_the_same(tmp_path):
+    """A block with a line that is not UTF-8 goes to the Python reader, which decodes it
+    (U+FFFD, or the fallback encoding) and counts it: both readers give the same records
+    and the same repairs."""
+    from telescrub.formats.readers import ReadLimits as RL
+    from telescrub.formats.readers import ReadStats
+
+    p = tmp_path / "latin1.jsonl"
+    lines = [json.dumps({"i": i, "name": f"user{i}"}).encode() for i in range(80)]
+    lines[30] = '{"i": 30, "name": "Jos\u00e9"}'.encode("latin-1")
+    lines[70] = b'{"i": 70, "name": "\xff\xfe"}'
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    for enc in (None, "cp1252"):
+        lim = RL(fallback_encoding=enc)
+        f = units.InputFile(str(p), "t", "jsonl")
+        fast_stats, slow_stats = ReadStats(), ReadStats()
+        old = units.ARROW_BLOCK_BYTES
+        units.ARROW_BLOCK_BYTES = 300
+        try:
+            fast = list(units.read_unit_blocks(f, lim, stats=fast_stats))
+        finally:
+            units.ARROW_BLOCK_BYTES = old
+        assert any(isinstance(x, units.ArrowBlock) for x in fast)
+        assert _records_of(fast) == _records_of(units.read_unit(f, lim, slow_stats))
+        assert fast_stats == slow_stats == ReadStats(decoded_with_fallback=2)
+
+
+def test_a_binary_file_is_one_unreadable_record_on_both_paths(tmp_path):
+    import random
+
+    p = tmp_path / "blob.jsonl"
+    p.write_bytes(random.Random(7).randbytes(64 * 1024))
+    f = units.InputFile(str(p), "t", "jsonl")
+    fast = _records_of(units.read_unit_blocks(f, ReadLimits()))
+    assert fast == _records_of(units.read_unit(f, ReadLimits()))
+    assert [(k, n, v[0]) for k, n, v in fast] == [("bad", 0, "unreadable")]

@@ -16,7 +16,12 @@ import subprocess
 import sys
 import time
 
-from eval_metrics import over_redaction, presidio_spans
+from eval_metrics import (
+    OVER_REDACTION_TARGET,
+    cloud_metadata,
+    over_redaction,
+    presidio_spans,
+)
 
 from telescrub.app.cli import main as cli_main
 from telescrub.core.masking import mask_example
@@ -83,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     spans = presidio_spans(policy, os.path.join(synth, "synth_dataset_v2.texts.jsonl"),
                            os.path.join(synth, "synth_dataset_v2.labels.json"))
     over = over_redaction(corpora, run_out)
+    cloud_meta = cloud_metadata(corpora, run_out)
+    over["cloud_metadata"] = cloud_meta
+    over["met"] = over["met"] and cloud_meta["share"] < OVER_REDACTION_TARGET
     result = {"elapsed_s": round(elapsed, 1), "inputs": len(inputs), "rows": rows,
               "presidio_spans": spans, "over_redaction": over,
               "zero_strict_leaks": all(r["strict_survivors"] == 0 for r in rows)}
@@ -114,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     md.append(f"\nOver-redaction (target < 1 %: {'met' if over['met'] else 'NOT met'}): "
               f"negative controls {nc}; metadata columns of the structured LogHub CSVs "
               f"{mc['share']:.2%} changed ({mc['changed']}/{mc['values']}: "
-              f"{mc['changed_by_column']}).")
+              f"{mc['changed_by_column']}); system metadata of the cloud audit logs (event "
+              f"names, operations, regions, API versions, result codes, user agents) "
+              f"{cloud_meta['share']:.2%} changed ({cloud_meta['changed']}/"
+              f"{cloud_meta['values']}: {cloud_meta['changed_by_column'] or '-'}).")
     md.append(f"\nZero strict leaks on every truth file: "
               f"{'yes' if result['zero_strict_leaks'] else 'NO'}.")
     text = "\n".join(md)

@@ -10,7 +10,8 @@ Audit exports often keep nested data as text: Sentinel CSV exports (``RequestPar
 decided by the field-name rules on its full path (the column's path, then the JSON keys:
 ``actor_details.uuid`` is a user id, ``session.ip`` a client IP, ``session.login_time`` a time
 stamp) and acted on by the caller (``act``: the same actions as for a column), then the
-document is written back as JSON. A leaf no rule knows is scanned as free text (fail closed);
+document is written back as JSON. In an object that is a name/value pair (``{"Name":
+"Identity", "Value": "jdoe"}``, classifiers/labelled.py) the value is decided by its label. A leaf no rule knows is scanned as free text (fail closed);
 a key that is itself an identifier (an e-mail address, an IP) is scanned like a value.
 
 Only documents that parse completely are handled this way; anything else stays text for the
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 from telescrub.classifiers.decide import decide_field
+from telescrub.classifiers.labelled import LABEL_KEYS, VALUE_KEYS, LabelledValues
+from telescrub.classifiers.roles import normalise_segment
 from telescrub.core.actions import DROP, looks_like_json
 from telescrub.core.decisions import FieldDecision
 from telescrub.core.policy import Policy
@@ -80,6 +83,7 @@ class EmbeddedJson:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._decisions: dict[tuple[str, str], FieldDecision] = {}
+        self.labelled = LabelledValues(policy)
 
     def decision(self, table: str, path: str) -> FieldDecision:
         k = (table, path)
@@ -106,10 +110,16 @@ class EmbeddedJson:
             return scan(json.dumps(node, ensure_ascii=False))
         if isinstance(node, dict):
             out: dict[str, Any] = {}
+            label = next((node[k] for k in LABEL_KEYS if isinstance(node.get(k), str)), None)
             for k, v in node.items():
                 key = k if isinstance(k, str) else str(k)
                 child = f"{path}.{_escape(key)}" if path else _escape(key)
-                new = self._walk(table, child, v, act, scan, depth + 1)
+                by_label = (self.labelled.decision(table, child, label)
+                            if label is not None and isinstance(v, (str, int, float))
+                            and not isinstance(v, bool) and normalise_segment(key) in VALUE_KEYS
+                            else None)
+                new = (act(by_label, v) if by_label is not None
+                       else self._walk(table, child, v, act, scan, depth + 1))
                 if new is DROP_LEAF:
                     continue
                 # a key is data too: an identifier used as a key is scrubbed like a value

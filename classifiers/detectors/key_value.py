@@ -12,7 +12,8 @@ Not in the detector registry: it needs the policy (its rules), so
 :class:`~telescrub.classifiers.text.TextScrubber` builds it. Several entities, one recognizer.
 
 Deliberately not matched: keys whose role is not listed (``error=``, ``status:``), one-word
-keys of generic roles (``session:``, ``uid=``, ``device=``: ``session_id=`` counts), ``Key:
+keys of generic roles (``session:``, ``uid=``, ``device=``: ``session_id=`` counts), keys that
+name a person only inside a known object (``"displayName": "Finance Team"``), ``Key:
 value`` followed by more words on the line (a chat's ``User: Maja Holm`` is a speaker, not a
 field), a value followed by ``{`` or ``(`` (an object's text, ``Token{a64f992 ...}``), empty and
 placeholder values (``-``, ``null``, ``N/A``, ``%%2313``, ``0x0``, ``localhost``, ``${USER}``),
@@ -57,6 +58,9 @@ _PLACEHOLDER = re.compile(
 #: roles whose one-word keys are too generic in text (``Session: 3054_42`` of a servicing
 #: stack, Android's app ``uid=10037``): only a longer key counts (``session_id``, ``user_id``)
 _NEEDS_LONG_KEY = frozenset({"user", "session", "device"})
+#: keys that say what a value is only inside a known object (an app's or a group's
+#: ``displayName`` is no person): in text, without that object, they count for nothing
+_GENERIC_KEYS = frozenset({"name", "display_name", "displayname", "title", "label"})
 _SCORE = 0.7
 _NAME = "KeyValueDetector"
 
@@ -86,6 +90,8 @@ class KeyValueDetector(EntityRecognizer):
             return hit
         rule = role_for(self.policy, "", key.replace(" ", "_"))
         entity = self.roles.get(rule.role) if rule is not None else None
+        if split_path(key.replace(" ", "_"))[1] in _GENERIC_KEYS:
+            entity = None
         if rule is not None and rule.role in _NEEDS_LONG_KEY and "_" not in split_path(
                 key.replace(" ", "_"))[1]:
             entity = None

@@ -96,3 +96,11 @@ def test_what_is_not_a_document_stays_text(text: str) -> None:
 def test_looks_like_json() -> None:
     assert looks_like_json(' {"a": 1} ') and looks_like_json("[1]")
     assert not looks_like_json("{a") and not looks_like_json("[x}")
+
+
+def test_name_value_pairs_in_a_document_are_decided_by_their_labels() -> None:
+    value = json.dumps([{"Name": "Identity", "Value": "praman.shared"},
+                        {"Name": "AccessRights", "Value": "FullAccess"}])
+    out = json.loads(_scrub("Parameters", value))
+    assert out == [{"Name": "Identity", "Value": KEY.token("praman.shared")},
+                   {"Name": "AccessRights", "Value": "FullAccess"}]

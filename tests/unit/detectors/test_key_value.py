@@ -50,6 +50,7 @@ def test_finds(text: str, expected: list[tuple[str, str]]) -> None:
         "user=- user=null user=N/A SubjectUserName=%%1833",  # placeholders
         "user=h1:8dbe2624:0123456789abcdef0123456789abcdef",  # already scrubbed
         "user=x",  # one character
+        '{"displayName": "Group.DisplayName", "name": "Finance Team"}',  # names of what?
     ],
 )
 def test_ignores(text: str) -> None:

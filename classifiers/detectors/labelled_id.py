@@ -61,7 +61,9 @@ def _patterns(entity: str) -> list[Pattern]:
 def _prefilter(entity: str) -> str:
     """Any text holding one of the entity's keywords holds its first word."""
     firsts = {w.split()[0] for g in labels().keywords if g.entity == entity for w in g.keywords}
-    return "(?i)" + "|".join(re.escape(w).replace("'", "['’]") for w in sorted(firsts))
+    alts = "|".join(re.escape(w).replace("'", "['’]") for w in sorted(firsts, key=len,
+                                                                       reverse=True))
+    return rf"(?i)(?<![\w'’-])(?:{alts})(?![\w'’])"
 
 
 def _shape(entity: str) -> str:

@@ -69,6 +69,7 @@ def test_finds(text: str, expected: list[tuple[str, str]]) -> None:
         "password: ****",
         "member id h1:8dbe2624:0123456789abcdef0123456789abcdef",  # already scrubbed
         "the customer number is unknown",
+        "sudo: x : TTY=pts/0 ; PWD=/home/x ; USER=root",  # the working directory, no secret
     ],
 )
 def test_near_misses(text: str) -> None:

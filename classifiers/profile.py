@@ -82,7 +82,7 @@ class FieldProfile:
     def add_arrow(self, arr: Any) -> None:
         """``add`` for every record of a column read by the columnar reader (null: a record
         without the field): the same counts, types and sample as adding the values one by
-        one (tests/unit/test_profile.py)."""
+        one (tests/unit/test_field_profile.py)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 

@@ -27,11 +27,12 @@ from telescrub.core.records import Record
 #: field role -> entity propagated from it (the column's own entity wins when it has one)
 PROPAGATED_ROLES = {"person_name": entities.PERSON, "username": entities.USERNAME,
                     "host": entities.HOSTNAME}
-PROPAGATED_ENTITIES = frozenset({entities.PERSON, entities.USERNAME, entities.HOSTNAME})
+PROPAGATED_ENTITIES = frozenset({entities.PERSON, entities.USERNAME, entities.HOSTNAME,
+                                 entities.COMPUTER_NAME})
 MAX_TOKENS = 4
 _TOKEN = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 _NUMBERISH = re.compile(r"[\d\W_]+")
-_CASE_FOLDED = frozenset({entities.HOSTNAME, entities.USERNAME})
+_CASE_FOLDED = frozenset({entities.HOSTNAME, entities.USERNAME, entities.COMPUTER_NAME})
 
 
 def _is_word(token: str) -> bool:

@@ -42,6 +42,7 @@ class FieldProfile:
     types: set[str] = field(default_factory=set)
     total_chars: int = 0
     with_space: int = 0
+    json_like: int = 0  # string values holding a JSON object or array (classifiers/embedded)
     sample: dict[int, str] = field(default_factory=dict)  # rank -> value
     _worst: int | None = None  # cached max(sample) while the sample is full
 
@@ -63,6 +64,8 @@ class FieldProfile:
         self.total_chars += len(s)
         if " " in s:
             self.with_space += 1
+        if s[:1] in "{[" and s[-1:] in "}]" and len(s) >= 2:
+            self.json_like += 1
         s = s[:MAX_SAMPLE_CHARS]
         r = _rank(s)
         if r in self.sample or len(self.sample) < self.sample_size:
@@ -112,6 +115,12 @@ class FieldProfile:
             texts = arr
             self.total_chars += int(pc.sum(pc.utf8_length(texts)).as_py() or 0)
             self.with_space += int(pc.sum(pc.match_substring(texts, " ")).as_py() or 0)
+            # ``_add_one``'s JSON test: opens with { or [, closes with } or ], 2+ characters
+            json_like = pc.and_(
+                pc.and_(pc.or_(pc.starts_with(texts, "{"), pc.starts_with(texts, "[")),
+                        pc.or_(pc.ends_with(texts, "}"), pc.ends_with(texts, "]"))),
+                pc.greater_equal(pc.utf8_length(texts), 2))
+            self.json_like += int(pc.sum(json_like).as_py() or 0)
         distinct = pc.unique(pc.utf8_slice_codeunits(texts, 0, MAX_SAMPLE_CHARS))
         raw = pc.cast(distinct, pa.binary()).to_pylist()
         b2 = hashlib.blake2b
@@ -136,6 +145,7 @@ class FieldProfile:
         self.types |= other.types
         self.total_chars += other.total_chars
         self.with_space += other.with_space
+        self.json_like += other.json_like
         self.sample.update(other.sample)
         self._worst = None
         if len(self.sample) > self.sample_size:
@@ -149,6 +159,11 @@ class FieldProfile:
     @property
     def avg_chars(self) -> float:
         return self.total_chars / self.count if self.count else 0.0
+
+    @property
+    def json_share(self) -> float:
+        """Share of values that look like a JSON document (an object or array in a string)."""
+        return self.json_like / self.count if self.count else 0.0
 
     @property
     def text_like(self) -> bool:

@@ -38,7 +38,11 @@ from presidio_anonymizer.entities import OperatorConfig
 from telescrub.classifiers import scan
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.detectors.base import Detector
-from telescrub.core.actions import normalise
+from telescrub.classifiers.detectors.key_value import KeyValueDetector
+from telescrub.classifiers.embedded import EmbeddedJson
+from telescrub.classifiers.labelled import LabelledValues, label_paths
+from telescrub.core.actions import ActLeaf, ScanText, normalise
+from telescrub.core.decisions import FieldDecision
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
 
@@ -82,7 +86,8 @@ def blank_spacy_model_dir() -> str:
         return _blank_dir
 
 
-def build_analyzer(detectors: Iterable[Detector], model_dir: str | None = None) -> AnalyzerEngine:
+def build_analyzer(detectors: Iterable[Detector | KeyValueDetector],
+                   model_dir: str | None = None) -> AnalyzerEngine:
     """Presidio AnalyzerEngine with our recognizers and an offline NLP engine."""
     nlp = SpacyNlpEngine(models=[{"lang_code": "en",
                                   "model_name": model_dir or blank_spacy_model_dir()}])
@@ -101,6 +106,11 @@ class TextScrubber:
         self.key = key
         entities = None if entities is None else list(entities)
         self.detectors = build_detectors(entities)
+        #: values labelled by a field name in the text (``user=jdoe``, EventData XML): decided
+        #: by the policy's own field-name rules, so built here rather than in the registry
+        self.key_values: KeyValueDetector | None = None
+        if entities is None or set(entities) & set(KeyValueDetector(policy).supported_entities):
+            self.key_values = KeyValueDetector(policy)
         self._model_dir = model_dir
         self._by_entity: dict[str, list[Detector]] = {}
         self._analyzer: AnalyzerEngine | None = None
@@ -117,7 +127,26 @@ class TextScrubber:
             from telescrub.classifiers.ner import NerPersons
 
             self.ner = NerPersons(policy.ner_model)
+        #: JSON documents held in string values are scrubbed by their keys' roles
+        self.embedded = EmbeddedJson(policy)
+        #: values of name/value pair arrays are decided by their labels (classifiers/labelled)
+        self.labelled = LabelledValues(policy)
         self._clean = self._clean_set()
+
+    def scrub_json(self, table: str, path: str, text: str, act: ActLeaf, scan: ScanText,
+                   ) -> str | None:
+        """``TextEngine.scrub_json``: the JSON document in ``text`` scrubbed member by member
+        (classifiers/embedded.py), the actor acting on each member (``act``) and scanning
+        what no rule decides (``scan``); None when ``text`` is not a JSON document."""
+        return self.embedded.scrub(table, path, text, act, scan)
+
+    def label_paths(self, path: str) -> tuple[str, ...]:
+        """``TextEngine.label_paths`` (classifiers/labelled.py)."""
+        return label_paths(path)
+
+    def label_decision(self, table: str, path: str, label: Any) -> FieldDecision | None:
+        """``TextEngine.label_decision``: the decision a value's label gives it, or None."""
+        return self.labelled.decision(table, path, label)
 
     def __getstate__(self) -> dict[str, Any]:
         # the scanner (compiled databases) and the shared clean-text set stay in the process
@@ -133,7 +162,7 @@ class TextScrubber:
     def _clean_set(self) -> set[str]:
         """This configuration's clean texts (detector classes, minimum score, NER model)."""
         config = (tuple(type(d).__qualname__ for d in self.detectors), self.policy.min_score,
-                  self.policy.ner_model if self.ner is not None else None)
+                  self.policy.ner_model if self.ner is not None else None, self.policy.digest)
         with _clean_lock:
             return _CLEAN.setdefault(config, set())
 
@@ -177,7 +206,10 @@ class TextScrubber:
     def analyzer(self) -> AnalyzerEngine:
         """Presidio's engine over the same detectors, built on first use (spaCy start-up)."""
         if self._analyzer is None:
-            self._analyzer = build_analyzer(self.detectors, self._model_dir)
+            recognizers: list[Detector | KeyValueDetector] = list(self.detectors)
+            if self.key_values is not None:
+                recognizers.append(self.key_values)
+            self._analyzer = build_analyzer(recognizers, self._model_dir)
         return self._analyzer
 
     def _operator(self, entity: str) -> OperatorConfig:
@@ -219,6 +251,9 @@ class TextScrubber:
             if plan is None or d.ENTITY in exclude:
                 continue
             results.extend(r for r in d.find(text, plan or None) if r.score >= min_score)
+        if self.key_values is not None and self.key_values.might_contain(text):
+            results.extend(r for r in self.key_values.find(text)
+                           if r.entity_type not in exclude and r.score >= min_score)
         if self.ner is not None and "PERSON" not in exclude:
             results.extend(r for r in self.ner.find(text) if r.score >= self.policy.min_score)
         if len(results) > 1:
@@ -247,11 +282,14 @@ class TextScrubber:
     def analyze_with_engine(self, text: str, exclude: frozenset[str] = frozenset(),
                             ) -> list[RecognizerResult]:
         """The same detections through Presidio's ``AnalyzerEngine`` (the reference path)."""
-        cands = [d for d in self.detectors if d.ENTITY not in exclude and d.might_contain(text)]
+        cands: list[Detector | KeyValueDetector] = [
+            d for d in self.detectors if d.ENTITY not in exclude and d.might_contain(text)]
+        if self.key_values is not None and self.key_values.might_contain(text):
+            cands.append(self.key_values)
         if not cands:
             return []
-        wanted = sorted({d.ENTITY for d in cands
-                         if any(r.score >= self.policy.min_score for r in d.find(text))})
+        wanted = sorted({r.entity_type for d in cands for r in d.find(text)
+                         if r.score >= self.policy.min_score and r.entity_type not in exclude})
         if not wanted:
             return []
         return [r for r in self.analyzer.analyze(text, language="en", entities=wanted)

@@ -50,7 +50,8 @@ class ReadFileFn(beam.DoFn):
             sha, size = f.sha256, f.size
         else:
             sha, size = unit_sha256(f)
-        items = read_unit(f, read_limits_for(self.limits, self.default_year))
+        repaired = readers.ReadStats()
+        items = read_unit(f, read_limits_for(self.limits, self.default_year), repaired)
         for item in items:
             if isinstance(item, BadRecord):
                 bad += 1
@@ -64,7 +65,7 @@ class ReadFileFn(beam.DoFn):
         log.info("read %s: %d records, %d bad (%.1fs)", f.path, records, bad,
                  time.monotonic() - started)
         yield pvalue.TaggedOutput(STATS, InputStat(f.path, f.table, f.fmt, sha, size, records,
-                                                   bad))
+                                                   bad, repaired.decoded_with_fallback))
 
 
 class ReadResult(NamedTuple):

@@ -223,7 +223,9 @@ class ScrubFileFn(beam.DoFn):
         buffers: dict[tuple[str, str], list[Any]] = {}
         pending: list[Record] = []
         buffered = chunk = records = bad = 0
-        for item in itertools.chain(read_unit_blocks(f, self.lim, cache="take"), [None]):
+        repaired = readers.ReadStats()  # records that were not UTF-8, decoded anyway
+        for item in itertools.chain(read_unit_blocks(f, self.lim, cache="take",
+                                                     stats=repaired), [None]):
             if isinstance(item, BadRecord):
                 bad += 1
                 yield pvalue.TaggedOutput(QUARANTINE, item)
@@ -263,7 +265,7 @@ class ScrubFileFn(beam.DoFn):
         if f.is_range:  # the report adds up the ranges of one file
             sha, size = f.sha256, f.size
         yield pvalue.TaggedOutput(STATS, InputStat(f.path, f.table, f.fmt, sha, size, records,
-                                                   bad))
+                                                   bad, repaired.decoded_with_fallback))
         for s in self.acting.stats():
             yield pvalue.TaggedOutput(STATS, s)
 

@@ -11,6 +11,12 @@ Subclasses set ``ENTITY``, ``PATTERNS`` and optionally ``CONTEXT`` and ``PREFILT
 cheap regex that any text holding this identifier must match; texts that fail it are
 never handed to the pattern engine) and override ``validate_result`` (checksum) or
 ``invalidate_result`` as Presidio recognizers do.
+
+:class:`CompoundDetector` is the shape for identifiers that *embed* a person's identifier in
+something that is not personal (``CONTOSO\\jdoe``, an ARN naming an IAM user or a role
+session, ``users/<id>`` in a resource path): the whole value is matched, but only the part
+that identifies the person is reported as the span, so scrubbing keeps the rest readable
+and joinable (``CONTOSO\\h1:...``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ _REGEX_TIMEOUT = REGEX_TIMEOUT_SECONDS  # Presidio's per-pattern timeout
 #: matching a log line), and a pattern cannot take Presidio's 60 s on a shorter text (the regex
 #: module short-cuts nested repeats; tests/unit/test_linear_time.py times hostile texts)
 _TIMEOUT_FROM_CHARS = 8192
+#: what a keyed hash token looks like (telescrub.keys): never the start of an identifier
+NOT_A_TOKEN = r"(?!h1:[0-9a-f]{8}:)"
 
 
 class Detector(PatternRecognizer):
@@ -181,3 +189,46 @@ class Detector(PatternRecognizer):
             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name,
                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
         )
+
+
+class CompoundDetector(Detector):
+    """A detector whose patterns match a whole compound identifier but report only its named
+    group ``PART`` (the person's part); a match without that group reports nothing (an ARN
+    of a bucket names no person). ``match_value`` still tests the whole value, so a column of
+    compound ids is classified as such."""
+
+    PART: ClassVar[str] = "part"
+
+    def _find_patterns(self, text: str, only: Sequence[int] | None = None,
+                       ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        patterns = self._patterns()
+        if only is not None:
+            patterns = [patterns[i] for i in only]
+        for pattern in patterns:
+            try:
+                rx = self._compiled(pattern)
+                found = rx.finditer(text, timeout=_REGEX_TIMEOUT) if len(text) >= \
+                    _TIMEOUT_FROM_CHARS else rx.finditer(text)
+                for m in found:
+                    part = m.groupdict().get(self.PART)
+                    if not part or not m.group(0):
+                        continue
+                    score = self._score(pattern, m.group(0))
+                    if score > 0:
+                        start, end = m.span(self.PART)
+                        results.append(self.result(start, end, score, pattern.name, "pattern"))
+            except TimeoutError:
+                continue
+        return EntityRecognizer.remove_duplicates(results) if len(results) > 1 else results
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        """Presidio's entry point: the same part spans as :meth:`find`."""
+        if self.ENTITY not in entities or not self.might_contain(text):
+            return []
+        return self._find_patterns(text)
+
+    def match_value(self, value: str) -> float:
+        v = value.strip()
+        return self._match_whole(v) if v else 0.0

@@ -527,15 +527,20 @@ def _cue_score(text: str, w: list[Tok]) -> tuple[float, str]:
         return 0.75, "honorific_listed"
     if any(t.stop or t.org or t.eng or t.kind == "upper" for t in core):
         return 0.0, ""
-    if any(t.first == COMMON or t.last == COMMON for t in core) and not all(
-        _listed(t) for t in core
-    ):
-        return 0.0, ""
     strong = (
         _STRONG_BEFORE.search(before) is not None
         or _MENTION_BEFORE.search(before) is not None
         or _STRONG_AFTER.match(text, end) is not None
     )
+    # 'Follow up with Jan Jílek': a first name that is also a common word, then a surname no
+    # list holds, right after a strong cue
+    if (strong and len(core) == 2 and core[0].first == COMMON and _unknown(core[1])
+            and core[0].kind == core[1].kind == "cap"):
+        return 0.6, "cue_first_unknown"
+    if any(t.first == COMMON or t.last == COMMON for t in core) and not all(
+        _listed(t) for t in core
+    ):
+        return 0.0, ""
     listed = [_listed(t) for t in core]
     if len(core) == 1 and _surname_pair(core[0]) and not _HONORIFIC_BEFORE.search(before):
         return 0.0, ""

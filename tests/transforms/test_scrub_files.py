@@ -109,10 +109,10 @@ def test_a_value_whose_action_fails_dead_letters_only_its_record(monkeypatch) ->
     acting = _actor()
     real = acting.actor._compute
 
-    def boom(d, value):
+    def boom(d, value, *rest):
         if value == "hello 3":
             raise RuntimeError("x")
-        return real(d, value)
+        return real(d, value, *rest)
 
     monkeypatch.setattr(acting.actor, "_compute", boom)
     out = acting.act_batch(recs, decisions)

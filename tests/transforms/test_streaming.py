@@ -300,11 +300,14 @@ def test_messages_parse_like_jsonl_lines():
     r = st.parse_message(b'{"user": {"id": 7}, "tags": [{"k": "a"}, {"k": "b"}]}', "t", "s", 3)
     assert isinstance(r, Record) and r.fields == {"user.id": 7, "tags[].k": ["a", "b"]}
     for payload, reason in [(b'{"a": ', "invalid_json"), (b"[1, 2]", "not_an_object"),
-                            (b"\xff\xfe{}", "invalid_utf8"), (b"  \n", "empty_message"),
+                            (b"\xff\xfe{}", "invalid_json"), (b"  \n", "empty_message"),
                             (None, "empty_message"),
                             (b"[" * 5000 + b"]" * 5000, "not_an_object")]:
         bad = st.parse_message(payload, "t", "s", 1)
         assert isinstance(bad, BadRecord) and bad.reason in (reason, "too_deep"), (payload, bad)
+    # not UTF-8 but JSON: decoded (U+FFFD) and read, as from a file
+    r = st.parse_message(b'{"name": "Jos\xe9"}', "t", "s", 1)
+    assert isinstance(r, Record) and r.fields == {"name": "Jos\ufffd"}
     from telescrub.formats.readers import ReadLimits
 
     big = st.parse_message(b'{"a": "' + b"x" * 100 + b'"}', "t", "s", 1, ReadLimits(

@@ -53,7 +53,11 @@ def _same(raw: bytes, first_line: int = 1) -> bool:
     return True
 
 
-_KEY = st.text(alphabet="abcdefghijXYZ_-é 0123456789", min_size=1, max_size=6)
+_KEY = st.one_of(
+    st.text(alphabet="abcdefghijXYZ_-é 0123456789", min_size=1, max_size=6),
+    # keys that make an object a map (formats/flatten.py is_map): the fast path must decline
+    st.sampled_from(["perUser", "countsByUser", "userMap", "S-1-5-21-1004", "+14155550100",
+                     "0f8fad5b-d9cb-469f-a165-70867728950e", "alice@contoso"]))
 _SCALAR = st.one_of(st.integers(-(2**63), 2**63 - 1), st.booleans(),
                     st.text(max_size=8), st.just("2026-11-20"), st.just("2026-11-20T10:00:00"))
 
@@ -86,6 +90,39 @@ def test_blocks_the_fast_path_cannot_promise_are_declined(text):
     raw = text.encode("utf-8", "surrogateescape") if "\xff" not in text else \
         b'{"a": "\xff"}'
     assert arrow_block(raw + b"\n", 1, CAP) is None
+
+
+@pytest.mark.parametrize("obj", [
+    {"perUser": {"alice": 3, "bob": 1}},                       # the object's name says so
+    {"stats": {"S-1-5-21-1004": 3}},                            # a key that is an identifier
+    {"stats": {"2026": 1}},                                     # a key starting with a digit
+    {"events": [{"0f8fad5b-d9cb-469f-a165-70867728950e": "x"}]},  # an array element
+    {"a": {"b": {"userMap": {"k": 1}}}},                        # deep down
+    {"big": {f"k{i}": i for i in range(300)}},                  # over MAP_MAX_KEYS keys
+    {"S-1-5-21-1004": 1, "a": 2},                               # a record key that is data
+])
+def test_objects_the_flattener_makes_pairs_of_are_declined(obj):
+    """The Python flattener writes a map's keys as values (``x[].map_key``); the columnar
+    reader would make them column names: it declines, and the Python reader reads them."""
+    raw = (json.dumps(obj) + "\n" + json.dumps({"a": 1}) + "\n").encode()
+    assert arrow_block(raw, 1, CAP) is None
+    fields = _python(raw)[0][1]
+    assert any(p.endswith("[].map_key") for p in fields), fields
+
+
+def test_a_map_parent_name_on_an_array_or_a_scalar_is_no_map():
+    """Only an object under a keyed name is a map (as in the flattener): arrays of objects
+    under it and scalars named so are read by the fast path, the same as Python."""
+    assert _same(b'{"perUser": [{"n": 1}], "userMap": "x", "byIp": 3}\n')
+
+
+def test_a_unit_with_map_keyed_objects_reads_the_same(tmp_path):
+    p = tmp_path / "m.jsonl"
+    lines = [json.dumps({"i": i, "u": {"n": f"user{i}"}}) for i in range(80)]
+    lines[25] = json.dumps({"i": 25, "perUser": {"alice": 3, "S-1-5-21-9": 1}})
+    lines[60] = json.dumps({"i": 60, "u": {"n": "x", "counts": {"+14155550100": 2}}})
+    p.write_text("\n".join(lines) + "\n")
+    assert _compare_unit(p) > 0  # the blocks without a map still go columnar
 
 
 def test_type_changes_between_records_are_declined():
@@ -188,3 +225,41 @@ def test_a_line_over_the_cap_longer_than_a_block_is_streamed(tmp_path):
                          ids=lambda p: Path(p).name)
 def test_sample_units_read_the_same(path):
     _compare_unit(Path(path), tmp_block=4096)
+
+
+def test_lines_that_are_not_utf8_read_the_same_and_are_counted_the_same(tmp_path):
+    """A block with a line that is not UTF-8 goes to the Python reader, which decodes it
+    (U+FFFD, or the fallback encoding) and counts it: both readers give the same records
+    and the same repairs."""
+    from telescrub.formats.readers import ReadLimits as RL
+    from telescrub.formats.readers import ReadStats
+
+    p = tmp_path / "latin1.jsonl"
+    lines = [json.dumps({"i": i, "name": f"user{i}"}).encode() for i in range(80)]
+    lines[30] = '{"i": 30, "name": "Jos\u00e9"}'.encode("latin-1")
+    lines[70] = b'{"i": 70, "name": "\xff\xfe"}'
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    for enc in (None, "cp1252"):
+        lim = RL(fallback_encoding=enc)
+        f = units.InputFile(str(p), "t", "jsonl")
+        fast_stats, slow_stats = ReadStats(), ReadStats()
+        old = units.ARROW_BLOCK_BYTES
+        units.ARROW_BLOCK_BYTES = 300
+        try:
+            fast = list(units.read_unit_blocks(f, lim, stats=fast_stats))
+        finally:
+            units.ARROW_BLOCK_BYTES = old
+        assert any(isinstance(x, units.ArrowBlock) for x in fast)
+        assert _records_of(fast) == _records_of(units.read_unit(f, lim, slow_stats))
+        assert fast_stats == slow_stats == ReadStats(decoded_with_fallback=2)
+
+
+def test_a_binary_file_is_one_unreadable_record_on_both_paths(tmp_path):
+    import random
+
+    p = tmp_path / "blob.jsonl"
+    p.write_bytes(random.Random(7).randbytes(64 * 1024))
+    f = units.InputFile(str(p), "t", "jsonl")
+    fast = _records_of(units.read_unit_blocks(f, ReadLimits()))
+    assert fast == _records_of(units.read_unit(f, ReadLimits()))
+    assert [(k, n, v[0]) for k, n, v in fast] == [("bad", 0, "unreadable")]

@@ -11,11 +11,15 @@ from hypothesis import strategies as st
 from telescrub.classifiers.profile import FieldProfile
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+#: strings that may look like a JSON document (``json_like``: opens with { or [, closes with
+#: } or ]), including the one-character edge cases
+_BRACKETED = st.builds(lambda a, b, c: a + b + c, st.sampled_from(["{", "[", "", "x"]), _TEXT,
+                       st.sampled_from(["}", "]", "", "y"]))
 
 
 def _state(p: FieldProfile) -> tuple:
     return (p.count, p.records, p.is_list, sorted(p.types), p.total_chars, p.with_space,
-            sorted(p.sample.items()))
+            p.json_like, sorted(p.sample.items()))
 
 
 def _compare(values: list, arrow_type: pa.DataType, k: int) -> None:
@@ -31,6 +35,22 @@ def _compare(values: list, arrow_type: pa.DataType, k: int) -> None:
 @given(st.lists(st.one_of(st.none(), _TEXT), max_size=30), st.integers(1, 8))
 def test_strings(values, k):
     _compare(values, pa.string(), k)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), _BRACKETED), max_size=30), st.integers(1, 8))
+def test_json_like_strings(values, k):
+    _compare(values, pa.string(), k)
+
+
+def test_json_like_edge_cases():
+    values = ["{}", "[]", "{", "}", "[x}", '{"a": 1}', "{x", "x}", "", "é{}", "{é]", None]
+    _compare(values, pa.string(), 4)
+    one = FieldProfile("f", 4)
+    for v in values:
+        if v is not None:
+            one.add(v)
+    assert one.json_like == 5
 
 
 @settings(max_examples=60, deadline=None)

@@ -165,10 +165,10 @@ def test_entity_role_category():
         ("codiceFiscale", "IT_FISCAL_CODE"),
         ("aadhaarNumber", "IN_AADHAAR"),
         ("steuerId", "DE_TAX_ID"),
-        ("national_id", None),
-        ("taxId", None),
-        ("tin", None),
-        ("passportNumber", None),
+        ("national_id", "NATIONAL_ID"),
+        ("taxId", "NATIONAL_ID"),
+        ("tin", "NATIONAL_ID"),
+        ("passportNumber", "NATIONAL_ID"),
     ],
 )
 def test_national_id_roles(path, entity):

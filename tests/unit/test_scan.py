@@ -98,6 +98,8 @@ def _every_detector(ts: TextScrubber, text: str) -> list[tuple]:
     for d in ts.detectors:
         if d.might_contain(text):
             results.extend(r for r in d.find(text) if r.score >= ts.policy.min_score)
+    if ts.key_values is not None and ts.key_values.might_contain(text):  # not scanned
+        results.extend(r for r in ts.key_values.find(text) if r.score >= ts.policy.min_score)
     if len(results) > 1:
         results = EntityRecognizer.remove_duplicates(results)
     return sorted(_key(r) for r in results)

@@ -120,7 +120,9 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
         "demo_key": key.demo, "other_key_ids": list(key.other_key_ids),
         "runner": str(std.runner), "mode": mode,
         "read_limits": {"max_file_bytes": limits.max_bytes,
-                        "max_line_bytes": limits.max_line_bytes},
+                        "max_line_bytes": limits.max_line_bytes,
+                        **({"fallback_encoding": limits.fallback_encoding}
+                           if limits.fallback_encoding else {})},
         "output": cfg.output, "schema_dir": cfg.schema_dir,
         "tables": sorted({f.table for f in files}),
         "event_time": describe_policy(policy)["event_time"],

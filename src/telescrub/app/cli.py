@@ -143,7 +143,8 @@ def _settings(args: argparse.Namespace, beam_args: list[str]) -> Any:
         key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
         default_year=args.default_year, shards=args.shards, beam_args=beam_args,
         max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
-        ner_model=args.ner_model, verify=not args.no_verify,
+        ner_model=args.ner_model, fallback_encoding=args.fallback_encoding,
+        verify=not args.no_verify,
         rows_per_file=args.rows_per_file, split_bytes=args.split_bytes,
         watch=[*(args.watch or []), *(args.inputs if args.streaming else [])],
         input_subscription=args.input_subscription, input_topic=args.input_topic,
@@ -269,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-line-bytes", type=_size, metavar="SIZE",
                    help="cap on one line / CSV record, e.g. 4M (default 1M); a longer one is "
                    "quarantined as 'line_too_long'")
+    r.add_argument("--fallback-encoding", metavar="NAME",
+                   help="decode lines that are not UTF-8 with this encoding (cp1252, latin-1...); "
+                   "default: UTF-8 with U+FFFD for the bad bytes; counted in the report")
     sg = r.add_argument_group("streaming (docs/streaming.md)")
     sg.add_argument("--streaming", action="store_true",
                     help="run continuously: fixed event-time windows, one Parquet file set per "

@@ -1,6 +1,6 @@
 """``telescrub verify OUT``: prove, after the fact, what an output directory holds.
 
-Five checks, each independent of the pipeline that wrote the output (it re-reads the files):
+Six checks, each independent of the pipeline that wrote the output (it re-reads the files):
 
 ``residual``
     Every string cell of every Parquet file (all tables, ``_quarantine`` included, list
@@ -27,6 +27,11 @@ Five checks, each independent of the pipeline that wrote the output (it re-reads
     streaming output also against its rolling report ``_report/streaming.jsonl`` (lines
     de-duplicated on ``line_id``): each line holds ``read = written + quarantined + dropped``,
     the lines add up to the totals and, per table, to ``rows_written``.
+``column_names``
+    No column name of any Parquet file holds a personal identifier (an e-mail address, an IP,
+    a GUID, a phone number...): object keys that are data are written as key/value pairs
+    (``formats/flatten.py``), so an identifier in a column name means a key escaped that
+    and was never scanned. Each path segment is scanned; masked examples only.
 ``rows_on_disk``
     The rows actually on disk per table (and in ``_quarantine``) equal the report's, minus rows
     of partitions that ``telescrub purge`` deleted (from ``_audit/purge.jsonl``; in a streaming
@@ -99,6 +104,13 @@ MAX_PROBLEMS = 200
 #: whole cells and spans inside text that are outputs of the actions, not identifiers
 SAFE_TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}|<[A-Z_]+(?::[A-Z0-9_]+)?>")
 SAFE_TOKEN_WHOLE = f"^(?:{SAFE_TOKEN.pattern})$"
+#: identifiers that must never be a column name (host names, names and user names are left
+#: out: field names such as ``app.info`` or ``Grace`` would be taken for them)
+COLUMN_NAME_ENTITIES = frozenset({
+    "EMAIL_ADDRESS", "UPN", "SIP_URI", "IPV4", "IPV6", "PHONE_NUMBER", "CREDIT_CARD",
+    "IBAN_CODE", "US_SSN", "UK_NINO", "CA_SIN", "FR_NIR", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE",
+    "IN_AADHAAR", "DE_TAX_ID", "GUID", "MAC_ADDRESS", "WINDOWS_SID", "AWS_ACCESS_KEY",
+    "USER_ID", "DOMAIN_USER", "HEX_ID", "MUID", "JWT", "SECRET"})
 #: (action, detected entity) pairs that are what the policy asked for
 EXPECTED_TRANSFORMED = {("truncate_ip", "IPV4"), ("truncate_ip", "IPV6"),
                         ("email_domain", "HOSTNAME")}
@@ -450,6 +462,29 @@ def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date:
     return meta
 
 
+def column_name_hits(scanner: ResidualScanner, name: str) -> list[str]:
+    """The identifiers (entity names) found in the path segments of a column name."""
+    from telescrub.formats.flatten import split_path
+
+    try:
+        segments = [seg for seg, _ in split_path(name)]
+    except ValueError:
+        segments = [name]
+    return sorted({ent for seg in segments for ent, _, _ in scanner.detections(seg)
+                   if ent in COLUMN_NAME_ENTITIES})
+
+
+def _check_names(c: Check, scanner: ResidualScanner, table: str, schema: pa.Schema,
+                 seen: set[tuple[str, str]]) -> None:
+    for name in schema.names:
+        if (table, name) in seen:
+            continue
+        seen.add((table, name))
+        hits = column_name_hits(scanner, name)
+        if hits:
+            c.fail(f"{table}: a column name holds {', '.join(hits)} ({mask_example(name)})")
+
+
 def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, path: str,
                schema: pa.Schema) -> None:
     data = pq.read_table(path, partitioning=None)
@@ -503,7 +538,8 @@ def verify_output(out: str, policy: Policy | None = None,
     audit = read_audit(out)
     scanner = scanner_for(policy)
     scan = _Scan()
-    meta_c, man_c = Check(), Check()
+    meta_c, man_c, names_c = Check(), Check(), Check()
+    names_seen: set[tuple[str, str]] = set()
 
     tables = find_tables(out)
     for table, tdir in tables.items():
@@ -543,6 +579,7 @@ def verify_output(out: str, policy: Policy | None = None,
                     meta_c.fail(f"{rel}: not a readable Parquet file")
                     continue
                 _check_footer(meta_c, rel, schema, table, event_date, manifest)
+                _check_names(names_c, scanner, table, schema, names_seen)
                 try:
                     _scan_file(scan, scanner, table, path, schema)
                 except (OSError, pa.ArrowException):
@@ -557,6 +594,7 @@ def verify_output(out: str, policy: Policy | None = None,
         man_c.fail(f"{SUBJECT_WORKDIR}/ holds leftovers of an interrupted subject erasure: run "
                    "`telescrub subject recover` to finish it")
     meta_c.summary = f"{scan.files} files"
+    names_c.summary = f"{len(names_seen)} column names"
     man_c.summary = f"{scan.partitions} partitions"
 
     residual_total = sum(sum(h.entities.values()) for h in scan.residual.values())
@@ -605,7 +643,7 @@ def verify_output(out: str, policy: Policy | None = None,
                         f"(earliest {oldest}): run `telescrub purge`")
 
     checks = {"residual": res_c, "footer_metadata": meta_c, "manifests": man_c,
-              "accounting": acc_c, "rows_on_disk": rows_c}
+              "accounting": acc_c, "rows_on_disk": rows_c, "column_names": names_c}
     return {
         "format_version": 1,
         "verified_at": _now(),

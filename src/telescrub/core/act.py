@@ -108,7 +108,8 @@ class BatchActor:
         for path, (rows, values) in cols.items():
             d: FieldDecision | None = decisions.field(table, path)
             assert d is not None  # checked by act_batch
-            new = self.actor.apply_column(d, values, table)
+            new = self.actor.apply_column(d, values, table,
+                                          self._labels(path, rows, recs, cols))
             name = output_name(path)
             for i, nv in zip(rows, new, strict=True):
                 if nv is DROP:
@@ -155,6 +156,23 @@ class BatchActor:
                     continue
             results[i] = ScrubbedRecord(rec.table, rec.source, rec.line, day, out)
 
+    def _labels(self, path: str, rows: list[int], recs: list[Record],
+                present: dict[str, Any]) -> list[Any] | None:
+        """The label of each row's value of ``path`` when ``path`` is the value member of a
+        name/value pair array (``Parameters[].Value`` beside ``Parameters[].Name``): per
+        record, its first label column (the text engine's ``label_paths``), so that a
+        record's labels do not depend on the batch it is acted in; None when no record of
+        the batch has a label column for ``path``."""
+        candidates = [c for c in self.actor.scrubber.label_paths(path) if c in present]
+        if not candidates:
+            return None
+        labels: list[Any] = []
+        for i in rows:
+            fields = recs[i].fields
+            lp = next((c for c in candidates if c in fields), None)
+            labels.append(None if lp is None else fields[lp])
+        return labels
+
     def act_table(self, table: str, source: str, data: Any, decisions: Decisions,
                   ) -> ActedTable:
         """``act_batch`` for a columnar block (``telescrub.formats.arrow_jsonl``: a column per
@@ -198,7 +216,12 @@ class BatchActor:
                 new = pa.nulls(len(col), col.type)
                 self._example_arrow(table, p, d.action, col, None)
                 continue
-            new, col_failed = acting.column(d, col, table)
+            label_cols = [data.column(c) for c in self.actor.scrubber.label_paths(p)
+                          if c in paths]
+            if label_cols and pa.types.is_list(col.type):
+                new, col_failed = acting.labelled_column(d, col, label_cols, table)
+            else:
+                new, col_failed = acting.column(d, col, table)
             failed = pc.coalesce(failed, col_failed)
             self._example_arrow(table, p, d.action, col, new)
             out[output_name(p)] = new
@@ -309,6 +332,13 @@ def _record_text(data: Any, i: int) -> str:
     return json.dumps(row, default=str, ensure_ascii=False)[:4096]
 
 
+def _as_text(v: Any) -> str:
+    """A scalar as a text column holds it (store.parquet ``coerce`` to string)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if isinstance(v, str) else str(v)
+
+
 class _ArrowActing:
     """The act stage over one column of a columnar block: each distinct value once
     (dictionary-encoded), then ``take`` back; Arrow kernels decide the values no action
@@ -345,6 +375,33 @@ class _ArrowActing:
             self.actor.entity_counts[(table, d.path, entity)] += n
         tokens = pc.take(pa.array(out, pa.string()), enc.indices)
         return pc.replace_with_mask(pa.nulls(len(arr), pa.string()), valid, tokens)
+
+    def labelled_column(self, d: FieldDecision, arr: Any, label_cols: list[Any], table: str,
+                        ) -> tuple[Any, Any]:
+        """``column`` for the value member of a name/value pair array (``Parameters[].Value``)
+        with its label columns (most specific first): each element acted on by the decision
+        its label gives it, as ``act_batch`` does row by row (a null label column is a
+        record without that label)."""
+        import pyarrow as pa
+
+        values = arr.to_pylist()
+        label_lists = [c.to_pylist() for c in label_cols]
+        labels = [next((ls[i] for ls in label_lists if ls[i] is not None), None)
+                  for i in range(len(values))]
+        acted = self.actor.apply_column(d, values, table, labels)
+        errors = [a.error if isinstance(a, Failed) else None for a in acted]
+        rows = [None if isinstance(a, Failed) else a for a in acted]
+        try:
+            new = pa.array(rows)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # a label turned some elements into tokens beside kept numbers: the list as text,
+            # as the writer's coercion to a text list would store the records' values
+            new = pa.array([None if r is None else [None if x is None else _as_text(x)
+                                                    for x in r] for r in rows],
+                           pa.list_(pa.string()))
+        if pa.types.is_null(new.type):  # every row failed or held nothing
+            new = new.cast(arr.type)
+        return new, pa.array(errors, pa.string())
 
     def column(self, d: FieldDecision, arr: Any, table: str) -> tuple[Any, Any]:
         """(new column, per-row failure: null, or the exception's type name)."""

@@ -41,9 +41,18 @@ def partition_dict(s: PartitionStat) -> dict[str, Any]:
     return d
 
 
+def input_dict(s: InputStat) -> dict[str, Any]:
+    """An input as the report lists it (``decoded_with_fallback`` only when some records
+    were repaired: report.json stays as it was for clean inputs)."""
+    d = s._asdict()
+    if not d["decoded_with_fallback"]:
+        del d["decoded_with_fallback"]
+    return d
+
+
 def add(acc: dict[str, Any], s: Stat) -> dict[str, Any]:
     if isinstance(s, InputStat):
-        _add_input(acc["inputs"], s._asdict())
+        _add_input(acc["inputs"], input_dict(s))
     elif isinstance(s, DecisionStat):
         acc["decisions"][s.table] = s._asdict()
     elif isinstance(s, ActStat):
@@ -116,6 +125,9 @@ def _add_input(inputs: dict[str, Any], info: dict[str, Any]) -> None:
         return
     have["records"] = have.get("records", 0) + info.get("records", 0)
     have["bad"] = have.get("bad", 0) + info.get("bad", 0)
+    if info.get("decoded_with_fallback"):
+        have["decoded_with_fallback"] = (have.get("decoded_with_fallback", 0)
+                                         + info["decoded_with_fallback"])
     have["ranges"] = have.get("ranges", 1) + info.get("ranges", 1)
 
 

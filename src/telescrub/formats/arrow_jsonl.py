@@ -17,6 +17,11 @@ records on generated and shipped data. A block goes to the Python reader when:
   Python reader's ints from floats), or a value is a nested array (Python concatenates
   inner arrays into one list);
 * an object key needs escaping in a path (``.``, ``[``, ``\\`` or empty);
+* an object is one the flattener turns into key/value pairs (a map:
+  :func:`telescrub.formats.flatten.is_map` on the member names of a struct column, the
+  union over the block's records, so never fewer than any one record's), or a record has a
+  key that is data (:func:`~telescrub.formats.flatten.dynamic_key`: it would go to
+  ``dynamic_keys``);
 * a line is longer than the reader's cap (the Python reader quarantines it).
 
 Values: strings stay strings (a field pyarrow would read as a date or timestamp is read
@@ -38,6 +43,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
+
+from telescrub.formats.flatten import dynamic_key, is_map
 
 LINE_COLUMN = "_line"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -73,18 +80,21 @@ def _read(raw: bytes, schema: pa.Schema | None) -> pa.Table:
 
 
 def _leaves(name: str, arr: pa.Array, out: list[tuple[str, pa.Array]],
-            offsets: pa.Array | None) -> None:
+            offsets: pa.Array | None, key: str | None) -> None:
     """Flatten one column: structs into ``.``-joined members, lists into ``[]`` paths
-    (``offsets``: the list offsets to rebuild each record's list of leaf values)."""
+    (``offsets``: the list offsets to rebuild each record's list of leaf values; ``key``: the
+    object key whose value the column is, None for the elements of an array)."""
     t = arr.type
     if pa.types.is_struct(t):
+        if t.num_fields and is_map(key, [f.name for f in t]):
+            raise Unsupported("an object whose keys are data (the flattener makes it pairs)")
         for i, f in enumerate(t):
             if not f.name or _BAD_KEY.search(f.name):
                 raise Unsupported("a key that needs escaping")
             child = arr.field(i)
             if arr.null_count:  # a missing parent object: its members are missing too
                 child = pc.if_else(pc.is_valid(arr), child, pa.nulls(len(child), child.type))
-            _leaves(f"{name}.{f.name}" if name else f.name, child, out, offsets)
+            _leaves(f"{name}.{f.name}" if name else f.name, child, out, offsets, f.name)
         return
     if pa.types.is_list(t):
         if offsets is not None or pa.types.is_list(t.value_type):
@@ -92,7 +102,7 @@ def _leaves(name: str, arr: pa.Array, out: list[tuple[str, pa.Array]],
         # an absent array is an empty one here (it gives no path either way)
         filled = pc.if_else(pc.is_valid(arr), arr, pa.scalar([], type=t)) \
             if arr.null_count else arr
-        _leaves(f"{name}[]", filled.flatten(), out, filled.offsets)
+        _leaves(f"{name}[]", filled.flatten(), out, filled.offsets, None)
         return
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         raise Unsupported("a non-integer number")
@@ -119,7 +129,9 @@ def flatten_table(table: pa.Table) -> list[tuple[str, pa.Array]]:
     for f, col in zip(table.schema, table.columns, strict=True):
         if not f.name or _BAD_KEY.search(f.name):
             raise Unsupported("a key that needs escaping")
-        _leaves(f.name, col.combine_chunks(), out, None)
+        if dynamic_key(f.name):
+            raise Unsupported("a record key that is data (the flattener moves it)")
+        _leaves(f.name, col.combine_chunks(), out, None, f.name)
     return [(p, a) for p, a in out if a.null_count < len(a) and not pa.types.is_null(a.type)]
 
 

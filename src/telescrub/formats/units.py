@@ -110,16 +110,19 @@ def read_limits_for(limits: readers.ReadLimits | None,
     return lim
 
 
-def read_unit(f: InputFile, lim: readers.ReadLimits) -> Iterator[Record | BadRecord]:
+def read_unit(f: InputFile, lim: readers.ReadLimits, stats: readers.ReadStats | None = None,
+              ) -> Iterator[Record | BadRecord]:
     """The records of one input file or byte range. A path that is not a regular file is one
-    ``not_a_file`` BadRecord (never opened: a FIFO would block the worker)."""
+    ``not_a_file`` BadRecord (never opened: a FIFO would block the worker). ``stats`` counts
+    what the reader repaired (records that were not UTF-8)."""
     special = not_a_regular_file(f.path)
     if special is not None:
         log.warning("cannot read %s: %s", f.path, special)
         yield BadRecord(f.table, f.path, 0, "not_a_file", special, "")
         return
     byte_range = (f.start, f.end, f.first_line) if f.is_range else None
-    yield from readers.read_records(f.path, f.table, f.fmt, limits=lim, byte_range=byte_range)
+    yield from readers.read_records(f.path, f.table, f.fmt, limits=lim, byte_range=byte_range,
+                                    stats=stats)
 
 
 
@@ -228,10 +231,12 @@ PARSED = _ParsedUnits()
 
 
 def read_unit_blocks(f: InputFile, lim: readers.ReadLimits, cache: str | None = None,
+                     stats: readers.ReadStats | None = None,
                      ) -> Iterator[ArrowBlock | Record | BadRecord]:
     """The records of one unit, JSON lines in columnar blocks where the columnar reader can
     promise the Python reader's records (every other block, and every other format, through
-    :func:`read_unit`). Same records, same line numbers, same bad records.
+    :func:`read_unit`). Same records, same line numbers, same bad records, and the same
+    repairs counted in ``stats`` (the columnar reader declines lines that are not UTF-8).
 
     ``cache``: ``"keep"`` keeps a unit read wholly as columnar blocks for the next passes
     (:data:`PARSED`), ``"peek"`` uses a kept unit, ``"take"`` uses it and lets it go."""
@@ -241,7 +246,7 @@ def read_unit_blocks(f: InputFile, lim: readers.ReadLimits, cache: str | None = 
             yield from hit
             return
     kept: list[ArrowBlock] | None = [] if cache == "keep" else None
-    for item in _read_unit_blocks(f, lim):
+    for item in _read_unit_blocks(f, lim, stats):
         if kept is not None:
             if isinstance(item, ArrowBlock):
                 kept.append(item)
@@ -253,24 +258,30 @@ def read_unit_blocks(f: InputFile, lim: readers.ReadLimits, cache: str | None = 
 
 
 def _read_unit_blocks(f: InputFile, lim: readers.ReadLimits,
+                      stats: readers.ReadStats | None,
                       ) -> Iterator[ArrowBlock | Record | BadRecord]:
     from telescrub.formats.arrow_jsonl import arrow_block
 
     if f.fmt != "jsonl" or not_a_regular_file(f.path) is not None:
-        yield from read_unit(f, lim)
+        yield from read_unit(f, lim, stats)
         return
+    if not f.is_range or f.start == 0:
+        binary = readers.binary_content(f.path)
+        if binary:  # what read_records gives for it: one unreadable record
+            yield BadRecord(f.table, f.path, 0, "unreadable", binary, "")
+            return
     try:
         with open(f.path, "rb") as fh:
             if fh.read(2) == readers.GZIP_MAGIC:
                 fh.close()
-                yield from read_unit(f, lim)
+                yield from read_unit(f, lim, stats)
                 return
             size = os.fstat(fh.fileno()).st_size
             start = f.start if f.is_range else 0
             end = f.end if f.is_range else size
             if end - start > lim.max_bytes or (not f.is_range and size > lim.max_bytes):
                 fh.close()
-                yield from read_unit(f, lim)  # the cap's quarantine record comes from there
+                yield from read_unit(f, lim, stats)  # the cap's quarantine record comes from there
                 return
             fh.seek(start)
             line = f.first_line if f.is_range else 1
@@ -291,7 +302,7 @@ def _read_unit_blocks(f: InputFile, lim: readers.ReadLimits,
                             fh.close()
                             yield from readers.read_records(
                                 f.path, f.table, "jsonl", limits=lim,
-                                byte_range=(at, end, line))
+                                byte_range=(at, end, line), stats=stats)
                             return
                         carry = data
                         continue
@@ -307,7 +318,8 @@ def _read_unit_blocks(f: InputFile, lim: readers.ReadLimits,
                     yield ArrowBlock(f.table, f.path, table)
                 else:
                     yield from readers.read_jsonl_lines(
-                        _block_lines(block, line, lim.max_line_bytes), f.table, f.path, lim)
+                        _block_lines(block, line, lim.max_line_bytes), f.table, f.path, lim,
+                        stats)
                 line += block.count(b"\n")
     except OSError as exc:
         yield BadRecord(f.table, f.path, 0, "unreadable",

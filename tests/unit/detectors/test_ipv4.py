@@ -27,6 +27,8 @@ def found(text: str) -> list[str]:
         ("ends with 8.8.8.8.", ["8.8.8.8"]),
         ("255.255.255.254 and 1.0.0.1", ["255.255.255.254", "1.0.0.1"]),
         ("127.0.0.1", ["127.0.0.1"]),
+        # an IP in a path or URL is still an IP (only browser versions are not)
+        ("GET /v1/ip/8.8.8.8 and http://10.1.2.3/x", ["8.8.8.8", "10.1.2.3"]),
     ],
 )
 def test_finds(text: str, expected: list[str]) -> None:
@@ -48,6 +50,9 @@ def test_finds(text: str, expected: list[str]) -> None:
         "2005.07.15 2005-07-15-23.49.42.308319",  # dates and BGL timestamps
         "1.2.3",
         "0.0.0.0/0.0.0.0:2181",  # unspecified: nobody's address
+        # browser versions in user agents
+        "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36 Edg/134.0.0.0",
+        "Version/17.0.0.1 Mobile/15E148 CriOS/122.0.6261.89",
         "255.255.255.255",
     ],
 )

@@ -28,6 +28,10 @@ def found(text: str) -> list[str]:
         ("::ffff:192.168.1.1", ["::ffff:192.168.1.1"]),
         ("64:ff9b::192.0.2.33", ["64:ff9b::192.0.2.33"]),
         ("loopback ::1", ["::1"]),
+        # prefix lengths: kept out of the span, but they make a bare 'xxxx::' a network
+        ("route 2001:db8:abcd:12::0/64 via", ["2001:db8:abcd:12::0"]),
+        ("net fe80::/10 and 2a02::/16,", ["fe80::/10", "2a02::/16"]),
+        ("prefix=2a02:1810::/32,", ["2a02:1810::"]),
     ],
 )
 def test_finds(text: str, expected: list[str]) -> None:
@@ -45,6 +49,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "std::map<int> Foo::bar",
         "QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181",  # ambiguous ':port'
         "face:: x",  # a word followed by '::'
+        "face::/x and fe80::/129",  # no prefix length, or an impossible one
         "::",
         "1:2:3:4:5:6:7:8:9",
         "2001:db8::g1",

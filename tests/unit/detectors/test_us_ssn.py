@@ -21,6 +21,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("ssn 023010866", [("023010866", 0.8)]),
         ("SSN is 853 37 1694.", [("853 37 1694", 0.8)]),
         ("social security number: 772-11-2233", [("772-11-2233", 0.8)]),
+        ("ssn 219.09.9999 in the form", [("219.09.9999", 0.8)]),  # dotted
+        ("on file: 023.01.0866.", [("023.01.0866", 0.5)]),
     ],
 )
 def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
@@ -42,6 +44,9 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "023-01-08661",
         "023-01 0866",  # mixed separators
         "12-345-6789",
+        "1.219.09.9999",  # inside a longer dotted run
+        "219.09.9999.1",  # a version string
+        "023.01-0866",  # mixed separators
         "ssn 023-01 0866",
     ],
 )

@@ -108,10 +108,10 @@ class Detector(PatternRecognizer):
                 found = rx.finditer(text, timeout=_REGEX_TIMEOUT) if len(text) >= \
                     _TIMEOUT_FROM_CHARS else rx.finditer(text)
                 for m in found:
-                    start, end = m.span()
-                    current = text[start:end]
-                    if not current:
+                    span = self._span(m)
+                    if span is None:
                         continue
+                    start, end, current = span
                     score = self._score(pattern, current)
                     if score > 0:
                         results.append(self.result(start, end, score, pattern.name,
@@ -119,6 +119,13 @@ class Detector(PatternRecognizer):
             except TimeoutError:  # Presidio logs and skips the pattern
                 continue
         return EntityRecognizer.remove_duplicates(results) if len(results) > 1 else results
+
+    def _span(self, m: Any) -> tuple[int, int, str] | None:
+        """What a pattern match reports: (start, end, the text its score is computed on),
+        or None for nothing. The whole match here; a detector that reports only part of
+        what it matches (``CompoundDetector``) says which part."""
+        start, end = m.span()
+        return (start, end, m.group(0)) if end > start else None
 
     def match_value(self, value: str) -> float:
         """Score if the whole (stripped) value is one instance of this identifier, else 0."""
@@ -199,28 +206,12 @@ class CompoundDetector(Detector):
 
     PART: ClassVar[str] = "part"
 
-    def _find_patterns(self, text: str, only: Sequence[int] | None = None,
-                       ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = []
-        patterns = self._patterns()
-        if only is not None:
-            patterns = [patterns[i] for i in only]
-        for pattern in patterns:
-            try:
-                rx = self._compiled(pattern)
-                found = rx.finditer(text, timeout=_REGEX_TIMEOUT) if len(text) >= \
-                    _TIMEOUT_FROM_CHARS else rx.finditer(text)
-                for m in found:
-                    part = m.groupdict().get(self.PART)
-                    if not part or not m.group(0):
-                        continue
-                    score = self._score(pattern, m.group(0))
-                    if score > 0:
-                        start, end = m.span(self.PART)
-                        results.append(self.result(start, end, score, pattern.name, "pattern"))
-            except TimeoutError:
-                continue
-        return EntityRecognizer.remove_duplicates(results) if len(results) > 1 else results
+    def _span(self, m: Any) -> tuple[int, int, str] | None:
+        part = m.groupdict().get(self.PART)
+        if not part or not m.group(0):
+            return None
+        start, end = m.span(self.PART)
+        return start, end, m.group(0)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None,
                 regex_flags: int | None = None) -> list[RecognizerResult]:

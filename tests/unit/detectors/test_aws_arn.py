@@ -10,10 +10,6 @@ from telescrub.classifiers.detectors.aws_arn import AwsArnDetector
 DET = AwsArnDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -28,8 +24,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("arn:aws-us-gov:iam::123456789012:user/svc+deploy=1", [("svc+deploy=1", 0.9)]),
     ],
 )
-def test_finds_the_person_in_an_arn(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds_the_person_in_an_arn(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -50,8 +46,8 @@ def test_finds_the_person_in_an_arn(text: str, expected: list[tuple[str, float]]
         "arn:aws:iam::123456789012:user/h1:8dbe2624:0123456789abcdef0123456789abcdef",
     ],
 )
-def test_reports_nothing_without_a_person(text: str) -> None:
-    assert found(text) == []
+def test_reports_nothing_without_a_person(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

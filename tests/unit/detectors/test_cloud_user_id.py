@@ -13,10 +13,6 @@ from telescrub.classifiers.detectors.cloud_user_id import (
 DET = CloudUserIdDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -29,7 +25,7 @@ def found(text: str) -> list[str]:
         ("shared with 0050O000003RBWV", ["0050O000003RBWV"]),  # 15 characters
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -45,7 +41,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "00u5ia07pgZLGRBAq6971",  # one character too long
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

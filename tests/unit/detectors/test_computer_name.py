@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.computer_name import ComputerNameDetector
 DET = ComputerNameDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize("text, expected", [
     ("User's machine NORTHWIND-LT-7050 shows the same error", ["NORTHWIND-LT-7050"]),
     ("sign-in from DESKTOP-1DUTFWV failed", ["DESKTOP-1DUTFWV"]),
@@ -25,7 +21,7 @@ def found(text: str) -> list[str]:
     ('"platform_name":"LT-NLD-RDK"', ["LT-NLD-RDK"]),  # device type, country, initials
     ("synced from NB-BER-7731", ["NB-BER-7731"]),
 ])
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -39,7 +35,7 @@ def test_finds(text: str, expected: list[str]) -> None:
     "WS-FED-X and PC-ON",  # protocol names and short words: the groups need 2+ characters
     "",
 ])
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

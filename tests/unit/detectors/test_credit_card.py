@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.credit_card import CreditCardDetector, luhn
 DET = CreditCardDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -41,8 +37,8 @@ def found(text: str) -> list[tuple[str, float]]:
          [("4111111111111111", 1.0), ("5555555555554444", 1.0), ("378282246310005", 1.0)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -65,8 +61,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "1.4111111111111111",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

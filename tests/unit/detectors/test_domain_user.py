@@ -10,10 +10,6 @@ from telescrub.classifiers.detectors.domain_user import DomainUserDetector
 DET = DomainUserDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -26,7 +22,7 @@ def found(text: str) -> list[str]:
         (r"by REDMOND\j-doe, then", ["j-doe"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -46,7 +42,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         r"CONTOSO\h1:8dbe2624:0123456789abcdef0123456789abcdef",  # already scrubbed
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -12,10 +12,6 @@ SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
 SHA256 = "53f725cf03f511fab16f19e789ce64aa1eed72395fc246e9f1100748325002f4"
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -35,7 +31,7 @@ def found(text: str) -> list[str]:
         ('"changedFrom": "5f75da6525fbdf00683c0c1d"', ["5f75da6525fbdf00683c0c1d"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -57,7 +53,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "5f75da6525fbdf00683c0c1d1",  # 25
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

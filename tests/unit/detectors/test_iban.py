@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.iban import IbanDetector, iban_ok
 DET = IbanDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -31,7 +27,7 @@ def found(text: str) -> list[str]:
         ("Gb82 West 1234 5698 7654 32", ["Gb82 West 1234 5698 7654 32"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -50,7 +46,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "AB12CD34EF56GH78",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

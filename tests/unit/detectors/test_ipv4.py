@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.ipv4 import Ipv4Detector
 DET = Ipv4Detector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -31,7 +27,7 @@ def found(text: str) -> list[str]:
         ("GET /v1/ip/8.8.8.8 and http://10.1.2.3/x", ["8.8.8.8", "10.1.2.3"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -56,7 +52,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "255.255.255.255",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.ipv6 import Ipv6Detector
 DET = Ipv6Detector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -34,7 +30,7 @@ def found(text: str) -> list[str]:
         ("prefix=2a02:1810::/32,", ["2a02:1810::"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -55,7 +51,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "2001:db8::g1",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

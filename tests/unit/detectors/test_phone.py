@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.phone import PhoneDetector
 DET = PhoneDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -56,7 +52,7 @@ def found(text: str) -> list[str]:
         ("or (11) 91234-5678 ok", ["(11) 91234-5678"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -87,7 +83,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "000-000-0000",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

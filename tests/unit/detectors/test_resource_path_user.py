@@ -10,10 +10,6 @@ from telescrub.classifiers.detectors.resource_path_user import ResourcePathUserD
 DET = ResourcePathUserDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -32,7 +28,7 @@ def found(text: str) -> list[str]:
          ["2819c223-7f76-453a-919d-413861904646"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -51,7 +47,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "superusers/admin and ausers/x",  # the collection must be a whole path segment
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

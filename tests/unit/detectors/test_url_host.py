@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.url_host import UrlHostDetector
 DET = UrlHostDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -25,7 +21,7 @@ def found(text: str) -> list[str]:
         ("HTTPS://UPPER.EXAMPLE.SHOP/", ["UPPER.EXAMPLE.SHOP"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -41,5 +37,5 @@ def test_finds(text: str, expected: list[str]) -> None:
         "Safari.app crashed",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.us_ssn import UsSsnDetector, ssn_ok
 DET = UsSsnDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -25,8 +21,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("on file: 023.01.0866.", [("023.01.0866", 0.5)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -50,8 +46,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "ssn 023-01 0866",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

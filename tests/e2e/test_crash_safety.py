@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from conftest import HOOKED, ROOT, TEST_KEY, telescrub
+from support import HOOKED, ROOT, TEST_KEY, telescrub
 
 from telescrub.store.layout import hive_partitioning
 from telescrub.store.manifest import verify_manifest

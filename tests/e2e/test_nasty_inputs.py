@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from conftest import telescrub
+from support import telescrub
 
 from telescrub.store.layout import hive_partitioning
 from telescrub.store.manifest import verify_manifest

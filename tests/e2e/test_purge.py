@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from support import HOOKED, ROOT, telescrub
 
 from telescrub.app.purge import CRASH_STEPS, WORK_DIR, purge
 from telescrub.app.purge import main as purge_main
 from telescrub.store import layout, manifest
-from tests.conftest import HOOKED, ROOT, telescrub
 
 pytestmark = pytest.mark.slow
 TABLE = "teams_chat_roster"

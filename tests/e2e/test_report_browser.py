@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import ROOT, SAMPLE, leakcheck
 
 from telescrub.app.verify import run_verify
-from tests.conftest import ROOT, SAMPLE, leakcheck
 
 pytestmark = [pytest.mark.slow]
 ARTIFACTS = ROOT / "test-artifacts"

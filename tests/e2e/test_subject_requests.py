@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from support import OTHER_KEY, ROOT, TEST_KEY, telescrub
 
 from telescrub.app.subject import (
     STEPS,
@@ -42,7 +43,6 @@ from telescrub.core.keys import HashKey, key_id_for
 from telescrub.store.layout import hive_partitioning
 from telescrub.store.manifest import verify_manifest
 from telescrub.store.report_html import write_html
-from tests.conftest import OTHER_KEY, ROOT, TEST_KEY, telescrub
 
 pytestmark = pytest.mark.slow
 

@@ -47,7 +47,7 @@ from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.classifiers.text import TextScrubber
 from telescrub.core.act import BatchActor, undecided
 from telescrub.core.decisions import FieldDecision, FrozenDecisions, TableDecision
-from telescrub.core.keys import HashKey
+from telescrub.core.keys import HashKey, resolve_key
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, output_name
 from telescrub.core.stats import InputStat, is_stat
@@ -61,6 +61,7 @@ from telescrub.formats.units import (
     unit_sha256,
 )
 from telescrub.pipelines.classify import DecideFn, MergeProfilesFn, TableProfileFn
+from telescrub.store.fs import open_input
 from telescrub.store.layout import PartitionKey, validate_event_date, validate_table
 from telescrub.store.parquet import ColumnSpec, FileResult, RunInfo, TableLayout
 from telescrub.store.writer import write_rows
@@ -114,7 +115,7 @@ class ProfileFileFn(beam.DoFn):
         combine = TableProfileFn(self.sample_size)
         accs: dict[str, tuple[int, dict[str, FieldProfile]]] = {}
         held = 0
-        for item in read_unit(f, self.lim):
+        for item in read_unit(f, self.lim, open_input):
             if isinstance(item, BadRecord):
                 continue  # quarantined by the scrub pass
             acc = accs.get(item.table)
@@ -126,7 +127,7 @@ class ProfileFileFn(beam.DoFn):
                 yield from sorted(accs.items())
                 accs, held = {}, 0
         yield from sorted(accs.items())
-        yield pvalue.TaggedOutput("sha", (unit_key(f), unit_sha256(f)[0]))
+        yield pvalue.TaggedOutput("sha", (unit_key(f), unit_sha256(f, open_input)[0]))
 
 
 # ----------------------------------------------------------------------------- pass 2
@@ -142,7 +143,7 @@ class KnownFromFileFn(beam.DoFn):
         seen: set[tuple[str, str]] = set()
         if td is not None and needs_known(td.fields.values()):  # else: not read again
             lookup = FrozenDecisions(decisions)
-            for item in read_unit(f, self.lim):
+            for item in read_unit(f, self.lim, open_input):
                 if isinstance(item, Record):
                     seen.update(known_values(item, lookup))
         yield from sorted(seen)
@@ -163,6 +164,7 @@ class ScrubFileFn(beam.DoFn):
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
+        self.key = resolve_key(self.key)  # the job carries only the key's reference
         self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key))
         self._layouts: dict[str, tuple[TableDecision, TableLayout, frozenset[str]]] = {}
         self._frozen: tuple[object, FrozenDecisions] | None = None
@@ -184,14 +186,14 @@ class ScrubFileFn(beam.DoFn):
         self.acting.set_known(known, lambda: KnownValues(known))
         self.acting.reset_stats()
         tag = source_tag(unit_key(f))
-        sha, size = unit_sha256(f)
+        sha, size = unit_sha256(f, open_input)
         changed = sha != shas.get(unit_key(f))
         if changed:
             log.warning("%s changed while the run read it: its records are quarantined", f.path)
         buffers: dict[tuple[str, str], list[ScrubbedRecord]] = {}
         pending: list[Record] = []
         buffered = chunk = records = bad = 0
-        items = read_unit(f, self.lim)
+        items = read_unit(f, self.lim, open_input)
         while True:
             item = next(items, None)
             if isinstance(item, BadRecord):
@@ -222,7 +224,7 @@ class ScrubFileFn(beam.DoFn):
         yield from self._flush(buffers, decisions, tag, chunk)
         log.info("scrubbed %s: %d records, %d bad (%.1fs)", unit_label(f), records, bad,
                  time.monotonic() - started)
-        after, _ = unit_sha256(f)
+        after, _ = unit_sha256(f, open_input)
         if after != sha:
             # appended or rewritten while this pass read it: what was read is written and
             # counted (the accounting holds), but it is not the content the hash names

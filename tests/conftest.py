@@ -11,6 +11,17 @@ from pathlib import Path
 
 import pytest
 
+# Never let a test (or a library it imports) look for cloud credentials on a metadata server:
+# set before google.auth / boto3 can be imported (tests/objstore_fixtures.py, the notes on
+# object stores).
+for _name, _value in (("NO_GCE_CHECK", "true"), ("GCE_METADATA_HOST", "127.0.0.1:9"),
+                      ("GCE_METADATA_IP", "127.0.0.1:9"), ("AWS_EC2_METADATA_DISABLED", "true"),
+                      ("GOOGLE_CLOUD_PROJECT", "test")):
+    os.environ.setdefault(_name, _value)
+
+#: s3 / gcs / store fixtures: local object-store servers on loopback (tests/objstore_fixtures.py)
+pytest_plugins = ["objstore_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TELESCRUB_SHARED", ROOT.parent / "shared"))
 LEAKCHECK = SHARED / "tools" / "leakcheck.py"

@@ -11,7 +11,6 @@ passes through ``beam_args`` unchanged.
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import json
 import logging
 import os
@@ -22,21 +21,17 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from telescrub.app.settings import DEFAULT_RUNNER, Settings
+from telescrub.app.settings import DEFAULT_RUNNER, Settings, location
 from telescrub.core.errors import InputError
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
 from telescrub.formats.readers import detect_format, table_name_for
 from telescrub.formats.units import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
 from telescrub.pipelines.assemble import ScrubFilesToParquet
-from telescrub.store.commit import (
-    begin_staging,
-    check_output,
-    commit_output,
-    discard_staging,
-    recover_output,
-)
-from telescrub.store.layout import report_path
+from telescrub.store import fs
+from telescrub.store.commit import check_output, commit_output, discard_run, recover_output
+from telescrub.store.fs import open_input
+from telescrub.store.layout import staged_report_path
 from telescrub.store.lock import OutputLock
 from telescrub.store.parquet import RunInfo
 
@@ -45,23 +40,24 @@ log = logging.getLogger("telescrub")
 
 def expand_inputs(patterns: list[str], fmt: str = "auto", table: str | None = None,
                   ) -> list[InputFile]:
-    """Globs and directories -> sorted, de-duplicated input files. A pattern matching nothing
-    is an error (a typo must not produce an empty, 'successful' run)."""
+    """Globs and directories (local, or ``s3://``/``gs://`` prefixes) -> sorted, de-duplicated
+    input files. A pattern matching nothing is an error (a typo must not produce an empty,
+    'successful' run)."""
     paths: list[str] = []
     for pat in patterns:
-        if os.path.isdir(pat):
-            found = [os.path.join(d, f) for d, _, fs in os.walk(pat) for f in fs
-                     if not f.startswith(".")]
-        else:
-            found = glob.glob(pat, recursive=True) if glob.has_magic(pat) else (
-                [pat] if os.path.lexists(pat) else [])
+        if "://" in pat:
+            location(pat, "input")  # an unsupported scheme is an error, not a local name
+        try:
+            found = fs.expand(pat)
+        except fs.StoreUnavailable as exc:
+            raise InputError(str(exc)) from None
         if not found:
             raise InputError(f"input {pat!r} matches no file")
         paths.extend(found)
     out: list[InputFile] = []
     seen: set[str] = set()
     for p in sorted(paths):
-        if p in seen or os.path.isdir(p):
+        if p in seen or (not fs.is_url(p) and os.path.isdir(p)):
             continue
         seen.add(p)
         try:
@@ -69,7 +65,8 @@ def expand_inputs(patterns: list[str], fmt: str = "auto", table: str | None = No
             # sniffing opens the file: only for regular files (a FIFO would block here);
             # anything else is read by the pipeline, which reports it per file
             kind = _file_kind(p)
-            f = detect_format(p, fmt) if kind == "file" or fmt != "auto" else "text"
+            f = detect_format(p, fmt, open_input) if kind == "file" or fmt != "auto" \
+                else "text"
         except ValueError as exc:
             raise InputError(str(exc)) from None
         out.append(InputFile(p, name, f))
@@ -79,6 +76,8 @@ def expand_inputs(patterns: list[str], fmt: str = "auto", table: str | None = No
 
 
 def _file_kind(path: str) -> str:
+    if fs.is_url(path):
+        return "file"
     try:
         return "file" if stat.S_ISREG(os.stat(path).st_mode) else "special"
     except OSError:
@@ -103,10 +102,11 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
     key = cfg.load_key()
     if cfg.rows_per_file < 1:
         raise InputError("--rows-per-file must be at least 1")
+    out = cfg.output_path()
+    cfg.configure_store()
     files = expand_inputs(cfg.inputs, cfg.fmt, cfg.table)
     units = split_inputs(files, DEFAULT_SPLIT_BYTES if cfg.split_bytes is None
-                         else cfg.split_bytes, limits.max_bytes)
-    out = os.path.abspath(cfg.output)
+                         else cfg.split_bytes, limits.max_bytes, open_input)
     options = PipelineOptions(cfg.beam_args)
     std = options.view_as(StandardOptions)
     if not std.runner:
@@ -124,27 +124,27 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
         "tables": sorted({f.table for f in files}),
         **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
-    with OutputLock(out):
+    with OutputLock(out) as lock:
         for done in recover_output(out):
             log.warning("output %s: %s", out, done)
         check_output(out, mode)
-        # everything is written under <out>/.staging-<run_id>/ and moved into place only
+        # data files are written once under their final names; manifests and the report are
+        # staged in <out>/_runs/<run_id>/ and published by one write of <out>/_manifest.json
         # after the pipeline succeeded (telescrub.store.commit documents the protocol)
-        stage = begin_staging(out, run_info.run_id)
         log.info("run %s: %d input file(s) -> %s (runner %s, key id %s%s)", run_info.run_id,
                  len(files), out, std.runner, key.key_id, ", DEMO KEY" if key.demo else "")
         try:
             with beam.Pipeline(options=options) as p:
                 _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
-                    units, stage, policy, key, run_info, run_meta, schemas,
+                    units, out, policy, key, run_info, run_meta, schemas,
                     default_year=cfg.default_year, shards=shards,
                     rows_per_file=cfg.rows_per_file, read_limits=limits)
-            with open(report_path(stage), encoding="utf-8") as fh:
-                report: dict[str, Any] = json.load(fh)
+            report: dict[str, Any] = json.loads(
+                fs.read_bytes(staged_report_path(out, run_info.run_id)))
         except BaseException:
-            discard_staging(stage)
+            discard_run(out, run_info.run_id)
             raise
-        commit_output(out, stage, mode, run_info.run_id)
+        commit_output(out, run_info.run_id, mode, lock)
         if cfg.verify:
             # post-write verification: the output re-scanned by the detectors, metadata,
             # manifests and accounting checked; written to _report/verify.json and shown in

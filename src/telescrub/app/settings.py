@@ -8,7 +8,6 @@ both and are validated by the same code.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from telescrub.core.errors import InputError, OutputError
 from telescrub.core.keys import HashKey, load_key
 from telescrub.core.policy import Policy, load_policy, with_ner_model
 from telescrub.formats.readers import ReadLimits
+from telescrub.store import fs
 from telescrub.store.commit import MODES
 
 #: the runner telescrub uses when none is given: Beam's DirectRunner first tries Prism, which
@@ -35,6 +35,8 @@ class Settings:
     fmt: str = "auto"
     table: str | None = None
     key_file: str | None = None
+    #: a key reference (env:NAME, file:PATH, gcp-secret://..., aws-secret://...): core.keys
+    key_ref: str | None = None
     demo_key: bool = False
     #: overwrite | append | error-if-exists; None: batch overwrites, streaming appends
     mode: str | None = None
@@ -97,7 +99,29 @@ class Settings:
         return load_source_schemas(self.schema_dir)
 
     def load_key(self) -> HashKey:
-        return load_key(self.key_file, self.demo_key)
+        return load_key(self.key_file, self.demo_key, key_ref=self.key_ref)
 
     def output_path(self) -> str:
-        return self.output if "://" in self.output else os.path.abspath(self.output)
+        """The output as the store addresses it: a local path made absolute, or an
+        ``s3://``/``gs://`` URL (normalised). Another ``scheme://`` is an error, never a local
+        folder named after it."""
+        return location(self.output, "--output")
+
+    def configure_store(self) -> None:
+        """Object-store settings from the Beam options (endpoint, region, project), never
+        credentials: a credential option on the command line is an error."""
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        fs.refuse_credentials_in_args(self.beam_args)
+        fs.configure(PipelineOptions(self.beam_args))
+
+
+def location(path: str, what: str) -> str:
+    """A local path (absolute) or a supported URL (normalised); InputError otherwise."""
+    if "://" in path and not fs.is_url(path):
+        raise InputError(f"{what} {path}: unsupported URL scheme (use a local path, s3://... "
+                         "or gs://...)")
+    try:
+        return fs.normpath(path)
+    except OutputError as exc:
+        raise InputError(str(exc)) from None

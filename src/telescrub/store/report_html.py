@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from telescrub.core.masking import mask_keep_tokens
-from telescrub.store.fs import read_json, read_jsonl, write_atomic
+from telescrub.store import fs
 from telescrub.store.layout import AUDIT_DIR, PURGE_AUDIT, VERIFY_NAME
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
@@ -528,12 +528,12 @@ def render(report: dict[str, Any], verify: dict[str, Any] | None = None,
 
 def read_audit(out_dir: str) -> list[dict[str, Any]]:
     """Records of ``<out>/_audit/purge.jsonl`` (a torn last line is skipped)."""
-    return read_jsonl(os.path.join(out_dir, AUDIT_DIR, PURGE_AUDIT))
+    return fs.read_jsonl(fs.join(out_dir, AUDIT_DIR, PURGE_AUDIT))
 
 
 def write_html(report: dict[str, Any], path: str) -> None:
-    """Render to ``path`` atomically; picks up ``verify.json`` beside it and the purge audit."""
-    rdir = os.path.dirname(os.path.abspath(path))
-    verify = read_json(os.path.join(rdir, VERIFY_NAME))
-    audit = read_audit(os.path.dirname(rdir))
-    write_atomic(path, render(report, verify, audit))
+    """Render to ``path`` (whole); picks up ``verify.json`` beside it and the purge audit."""
+    rdir = fs.dirname(path if fs.is_url(path) else os.path.abspath(path))
+    verify = fs.read_json(fs.join(rdir, VERIFY_NAME))
+    audit = read_audit(fs.dirname(rdir))
+    fs.write(path, render(report, verify, audit))

@@ -1,0 +1,91 @@
+"""The purge audit trail and the record of a purge action in flight.
+
+``<out>/_audit/purge.jsonl``: one JSON object per line (appended locally; replaced whole with a
+compare-and-swap in a bucket), each with a unique ``action_id``; an action is logged once.
+
+``<out>/_audit/pending/<action id>.json``: written (create-only) before a purge action changes
+anything visible, removed when it is complete. It holds the audit record, the partition, the
+files the action adds and the manifest it publishes (None: the partition is deleted). After a
+crash the next command that takes the output's lock — any ``telescrub run``, ``purge`` or
+``verify`` — finishes it (:func:`complete_pending`): if the manifests show the action happened,
+its audit line is appended (if missing) before anything it made unreferenced is removed; if
+not, the record is dropped and what it added is unreferenced garbage. So a deletion is in the
+audit log before the deleted objects are removed, whenever the process dies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from telescrub.store import fs
+from telescrub.store.layout import audit_path, pending_dir
+
+
+class Audit:
+    """``<out>/_audit/purge.jsonl``."""
+
+    def __init__(self, out: str) -> None:
+        self.path = audit_path(out)
+        self.ids: set[str] = {str(r.get("action_id")) for r in self.records()}
+
+    def records(self) -> list[dict[str, Any]]:
+        return fs.read_jsonl(self.path)
+
+    def append(self, rec: Mapping[str, Any]) -> None:
+        if str(rec.get("action_id")) in self.ids:
+            return
+        fs.append_lines(self.path, [dict(rec)])
+        self.ids.add(str(rec.get("action_id")))
+
+
+def intent_path(out: str, action_id: str) -> str:
+    if not action_id or not all(c in "0123456789abcdef" for c in action_id):
+        raise ValueError(f"invalid action id {action_id!r}")
+    return fs.join(pending_dir(out), f"{action_id}.json")
+
+
+def write_intent(out: str, intent: Mapping[str, Any]) -> None:
+    fs.write(intent_path(out, str(intent["record"]["action_id"])),
+             json.dumps(intent, indent=2, sort_keys=True, default=str) + "\n", fs.CREATE)
+
+
+def pending(out: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """``(path, intent or None when unreadable)`` of every action in flight."""
+    out_list = []
+    for e in fs.list_tree(pending_dir(out)):
+        if e.path.endswith(".json"):
+            out_list.append((e.path, fs.read_json(e.path)))
+    return out_list
+
+
+def happened(intent: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+    """Whether the manifests show the action: a deletion when the partition has no manifest
+    any more, a rewrite when its manifest carries the action's id."""
+    if intent.get("manifest") is None:
+        return current is None
+    return current is not None and \
+        (current.get("last_purge") or {}).get("action_id") == intent["record"]["action_id"]
+
+
+def complete_pending(out: str, current: Callable[[str], Mapping[str, Any] | None],
+                     audit: Audit | None = None) -> list[str]:
+    """Finish or drop every purge action in flight (see the module doc); ``current(rel)`` is a
+    partition's manifest now (None: no such partition). Returns notes for the log."""
+    notes = []
+    for path, intent in pending(out):
+        if intent is None or not isinstance(intent.get("record"), dict):
+            fs.delete(path)
+            notes.append("removed an unreadable purge record")
+            continue
+        rec = intent["record"]
+        rel = str(intent.get("partition"))
+        if happened(intent, current(rel)):
+            audit = audit or Audit(out)
+            audit.append({**rec, "recovered": True})
+            notes.append(f"finished the interrupted purge of {rel} ({rec.get('action')})")
+        else:
+            notes.append(f"rolled back an unfinished purge of {rel} (nothing had changed)")
+        fs.delete(path)
+    return notes

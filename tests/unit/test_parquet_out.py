@@ -371,12 +371,21 @@ def test_rows_must_match_layout(tmp_path):
 
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     def boom(table, where, **kw):
-        with open(where, "wb") as fh:
-            fh.write(b"partial")
         raise OSError("disk full")
 
     monkeypatch.setattr(po.pq, "write_table", boom)
     with pytest.raises(OSError, match="disk full"):
+        write_partition_file(str(tmp_path), LAYOUT, RUN, "2026-03-01", [rec(1)], "s0")
+    assert _files(tmp_path) == []
+    monkeypatch.undo()
+
+    from telescrub.store import fs
+
+    def dies(self, path, data, if_generation, durable):  # the store fails mid-upload
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(type(fs._BACKENDS["file"]), "write", dies)
+    with pytest.raises(OSError, match="connection reset"):
         write_partition_file(str(tmp_path), LAYOUT, RUN, "2026-03-01", [rec(1)], "s0")
     assert _files(tmp_path) == []
 

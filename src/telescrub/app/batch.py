@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import stat
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -92,8 +93,29 @@ def make_run_info(policy: Policy, key: HashKey) -> RunInfo:
                    created_at=now.isoformat().replace("+00:00", "Z"))
 
 
-def run_batch(cfg: Settings) -> dict[str, Any]:
-    """Run the batch job; returns the report (also written to <output>/_report/report.json)."""
+@dataclass
+class BatchJob:
+    """A batch job, planned on the launcher: what ``run_batch`` runs and what
+    :func:`build_batch_pipeline` turns into a Beam pipeline (without running it: the offline
+    job-graph checks build it for Dataflow)."""
+
+    cfg: Settings
+    out: str
+    mode: str
+    policy: Policy
+    key: HashKey
+    schemas: dict[str, Any]
+    files: list[InputFile]
+    units: list[InputFile]
+    options: PipelineOptions
+    run_info: RunInfo
+    run_meta: dict[str, Any]
+    shards: int
+    limits: Any
+
+
+def plan_batch(cfg: Settings) -> BatchJob:
+    """Check the settings, load policy and key, list and split the inputs."""
     mode = cfg.resolved_mode("overwrite")
     shards = cfg.resolved_shards(4)
     limits = cfg.read_limits()
@@ -124,6 +146,26 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
         "tables": sorted({f.table for f in files}),
         **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
+    return BatchJob(cfg, out, mode, policy, key, schemas, files, units, options, run_info,
+                    run_meta, shards, limits)
+
+
+def build_batch_pipeline(job: BatchJob) -> beam.Pipeline:
+    """The job's Beam pipeline, constructed but not run. It carries the key's reference and
+    id only (``telescrub.core.keys``): workers resolve the key in ``DoFn.setup``."""
+    p = beam.Pipeline(options=job.options)
+    _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
+        job.units, job.out, job.policy, job.key, job.run_info, job.run_meta, job.schemas,
+        default_year=job.cfg.default_year, shards=job.shards,
+        rows_per_file=job.cfg.rows_per_file, read_limits=job.limits)
+    return p
+
+
+def run_batch(cfg: Settings) -> dict[str, Any]:
+    """Run the batch job; returns the report (also written to <output>/_report/report.json)."""
+    job = plan_batch(cfg)
+    out, mode, key, run_info = job.out, job.mode, job.key, job.run_info
+    runner = job.options.view_as(StandardOptions).runner
     with OutputLock(out) as lock:
         for done in recover_output(out):
             log.warning("output %s: %s", out, done)
@@ -132,13 +174,10 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
         # staged in <out>/_runs/<run_id>/ and published by one write of <out>/_manifest.json
         # after the pipeline succeeded (telescrub.store.commit documents the protocol)
         log.info("run %s: %d input file(s) -> %s (runner %s, key id %s%s)", run_info.run_id,
-                 len(files), out, std.runner, key.key_id, ", DEMO KEY" if key.demo else "")
+                 len(job.files), out, runner, key.key_id, ", DEMO KEY" if key.demo else "")
         try:
-            with beam.Pipeline(options=options) as p:
-                _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
-                    units, out, policy, key, run_info, run_meta, schemas,
-                    default_year=cfg.default_year, shards=shards,
-                    rows_per_file=cfg.rows_per_file, read_limits=limits)
+            p = build_batch_pipeline(job)
+            p.run().wait_until_finish()
             report: dict[str, Any] = json.loads(
                 fs.read_bytes(staged_report_path(out, run_info.run_id)))
         except BaseException:
@@ -157,5 +196,3 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
                 "ok": result["ok"],
                 "checks": {k: v["ok"] for k, v in result["checks"].items()}}
     return report
-
-

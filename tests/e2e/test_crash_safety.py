@@ -1,10 +1,11 @@
 """End to end: crash-safe, idempotent writes.
 
 * A run killed with SIGKILL at 2, 4, 6 and 8 seconds (start-up, reading, writing, commit)
-  leaves the output readable: every table is read by ``pyarrow.dataset`` without error, every
-  visible partition's manifest verifies, and the rows are those of a complete run (the
-  previous one: nothing partial is visible). Re-running then completes normally, to the same
-  dataset with no duplicates.
+  leaves the output readable through its manifests: every table is read by
+  ``telescrub.read_table`` without error, every file a manifest lists is there whole (rows,
+  sha256), and the rows are those of a complete run (the previous one: nothing partial is
+  visible). Re-running then completes normally, to the same dataset with no duplicates, and
+  removes whatever the killed runs left that no manifest lists.
 * Two runs into the same output at once: the second fails at once with a clear message.
 * ``--mode``: overwrite (the default) replaces a previous telescrub output and only that;
   append adds (appending the same input again adds nothing); error-if-exists refuses.
@@ -21,35 +22,41 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
 from conftest import ROOT, SAMPLE_INPUTS, TEST_KEY, telescrub
 
 from telescrub.app.batch import run_batch
 from telescrub.app.settings import Settings
 from telescrub.core.errors import OutputError
-from telescrub.store.layout import hive_partitioning
-from telescrub.store.manifest import verify_manifest
+from telescrub.store import fs
+from telescrub.store.manifest import check_file, load_catalog
+from telescrub.store.read import read_table, tables
 
 pytestmark = pytest.mark.slow
 RUN_ARGS = ("run", *SAMPLE_INPUTS, "--default-year", "2026")
 
 
-def dataset_rows(out: Path) -> dict[str, list[tuple]]:
-    """Sorted row tuples per table (every column, the partition column included); checks
-    that each table reads, each visible partition verifies and no row is duplicated."""
+def dataset_rows(out: Path | str) -> dict[str, list[tuple]]:
+    """Sorted row tuples per table (every column, the partition column included), read the
+    way users are told to: through the manifests. Checks that every listed file is there as
+    listed and that no row is duplicated."""
+    out = str(out)
+    cat = load_catalog(out)
+    for rel, m in cat.partitions.items():
+        for e in m["files"]:
+            try:
+                data: bytes | None = fs.read_bytes(fs.join(out, rel, e["path"]))
+            except FileNotFoundError:
+                data = None
+            assert check_file(e["path"], e, data) == [], (rel, e["path"])
     res: dict[str, list[tuple]] = {}
-    for t in sorted(out.iterdir()):
-        if t.name.startswith(".") or t.name == "_report" or not t.is_dir():
-            continue
-        for part in t.iterdir():
-            assert verify_manifest(str(part)) == [], part
-        table = ds.dataset(t, format="parquet", partitioning=hive_partitioning()).to_table()
+    for name in tables(out):
+        table = read_table(out, name)
         cols = sorted(table.column_names)
         rows = sorted(tuple(repr(r[c]) for c in cols) for r in table.to_pylist())
         keys = [(r["_source_file"], r["_source_line"]) for r in table.to_pylist()]
-        assert len(keys) == len(set(keys)), f"duplicate rows in {t.name}"
-        res[t.name] = rows
+        assert len(keys) == len(set(keys)), f"duplicate rows in {name}"
+        res[name] = rows
     return res
 
 
@@ -78,17 +85,14 @@ def test_killed_runs_leave_a_readable_output_and_a_rerun_completes(reference, tm
     out = tmp_path / "out"
     shutil.copytree(ref_out, out, ignore=shutil.ignore_patterns(".telescrub.lock"))
     outcomes = []
+    lock = out / ".telescrub.lock"
     for delay in (2, 4, 6, 8):
-        # a run killed earlier may have left its staging directory: only a new one shows
-        # that this run holds the lock
-        stale = {e for e in os.listdir(out) if e.startswith(".staging-")}
         proc = _start(out)
         if delay == 4:
-            # while this run holds the lock (its staging directory exists), freeze it and
+            # while this run holds the lock (the lock object names its pid), freeze it and
             # start a second run into the same directory: refused at once, clearly
             deadline = time.monotonic() + 60
-            while not any(e.startswith(".staging-") and e not in stale
-                          for e in os.listdir(out)):
+            while not _held_by(lock, proc.pid):
                 assert proc.poll() is None and time.monotonic() < deadline, "run never started"
                 time.sleep(0.05)
             os.killpg(proc.pid, signal.SIGSTOP)
@@ -107,11 +111,22 @@ def test_killed_runs_leave_a_readable_output_and_a_rerun_completes(reference, tm
 
     proc = telescrub(*RUN_ARGS, "--output", str(out))
     assert dataset_rows(out) == ref_rows
-    assert sorted(e for e in os.listdir(out) if e.startswith(".")) == [".telescrub.lock"]
+    assert sorted(e for e in os.listdir(out) if e.startswith(".")) == []  # lock released
     report = json.loads((out / "_report" / "report.json").read_text())
     assert report["accounting_ok"] and report["run"]["output"] == str(out)
-    for f in (out / "_report").iterdir():  # the report names the final place, not staging
-        assert ".staging-" not in f.read_text(errors="replace"), f
+    # nothing the killed runs left is still there: every Parquet file is listed
+    cat = load_catalog(str(out))
+    listed = {Path(p) for rel in cat.partitions for p in cat.files(rel)}
+    assert set(out.rglob("*.parquet")) == listed
+    assert sorted(p.name for p in (out / "_runs").iterdir()) == sorted([
+        "applied.json", report["run"]["run_id"]])
+
+
+def _held_by(lock: Path, pid: int) -> bool:
+    try:
+        return json.loads(lock.read_text())["owner"]["pid"] == pid
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def _tiny(path: Path, rows: int, day: str, seq0: int = 0) -> Path:
@@ -160,5 +175,5 @@ def test_modes_overwrite_append_error_if_exists(tmp_path, monkeypatch):
     (mine / "notes.txt").write_text("not telescrub's")
     with pytest.raises(OutputError, match="does not look like a telescrub output"):
         run(a, dest=mine)
-    assert sorted(p.name for p in mine.iterdir()) == [".telescrub.lock", "notes.txt"]
-    assert sorted(e for e in os.listdir(out) if e.startswith(".")) == [".telescrub.lock"]
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    assert sorted(e for e in os.listdir(out) if e.startswith(".")) == []

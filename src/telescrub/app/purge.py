@@ -50,8 +50,8 @@ The same on a local disk, in S3 and in GCS (``telescrub.store.commit``), with no
    if its generation is unchanged) by one listing every rewritten partition's new manifest
    and no deleted partition; in a streaming output each window's ``_manifest.json`` is
    replaced or deleted with a generation-checked write (a window that received a pane in
-   the meantime is skipped: purge it again) — ``switched``. From here readers see the purged
-   output.
+   the meantime is skipped: purge it again) — ``switched-one`` after each window,
+   ``switched``. From here readers see the purged output.
 4. **Audit**: the records are appended to ``_audit/purge.jsonl`` — ``audited``.
 5. **Remove** the copies of the manifests, then the old files (now referenced by no manifest)
    — ``removed`` — and the pending records — ``done``.
@@ -127,8 +127,8 @@ log = logging.getLogger("telescrub")
 AUDIT_NAME = PURGE_AUDIT
 CRASH_ENV = "TELESCRUB_PURGE_CRASH_AFTER"
 AUDIT_VERSION = 1
-CRASH_STEPS = ("rewrite-file", "intent", "switched", "audited", "removed", "done",
-               "recovered")
+CRASH_STEPS = ("rewrite-file", "intent", "switched-one", "switched", "audited", "removed",
+               "done", "recovered")
 _PART_NAME = re.compile(r"part-(.+)-[0-9a-f]{12}\.parquet")
 _step_counts: dict[str, int] = {}
 
@@ -359,8 +359,7 @@ def _rewrite_files(out: str, plan: Plan, rec: dict[str, Any]) -> dict[str, Any]:
         "last_purge": {"action_id": rec["action_id"], "at": now, "as_of": rec["as_of"]},
     })
     rec.update({
-        "files_after": [{"path": e["path"], "rows": e["rows"], "sha256": e["sha256"]}
-                        for e in manifest["files"]],
+        "files_after": manifest["files"],
         "manifest_sha256_after": manifest_sha256(manifest),
         "retention_days_after": manifest["retention_days"],
         "retention_category_after": manifest["retention_category"],
@@ -408,6 +407,7 @@ def _switch(out: str, cat: Catalog, actions: list[tuple[Plan, dict[str, Any],
                                   "pane): not purged this time, run purge again")
             continue
         done.append((plan, rec, manifest))
+        _step("switched-one")
     return done
 
 

@@ -85,6 +85,7 @@ from telescrub.store.layout import (
     manifest_path,
     rel_keys,
     report_path,
+    valid_partition_rel,
 )
 from telescrub.store.manifest import check_file, check_totals, load_catalog, manifest_bytes
 from telescrub.store.parquet import field_meta, footer
@@ -536,6 +537,18 @@ def verify_output(out: str, policy: Policy | None = None,
         man_c.fail(f"{where}: an interrupted purge left its record in _audit/pending: run "
                    "`telescrub purge` to finish it")
     garbage = _garbage(out, listing, cat.referenced())
+    if cat.per_partition:
+        # a streaming window holding files but no manifest: its files are not data (a reader
+        # does not see them), which is worth naming as a missing manifest
+        orphans: dict[str, int] = {}
+        for rel in garbage:
+            head, _, name = rel.rpartition("/")
+            if name.endswith(".parquet") and valid_partition_rel(head) and \
+                    head not in cat.partitions:
+                orphans[head] = orphans.get(head, 0) + 1
+        for head, n in sorted(orphans.items()):
+            man_c.fail(f"{head}: missing manifest {MANIFEST_NAME} ({n} file(s) there are "
+                       "listed by no manifest: not data)")
     meta_c.summary = f"{scan.files} files"
     man_c.summary = f"{scan.partitions} partitions"
 

@@ -15,12 +15,13 @@ audit log before the deleted objects are removed, whenever the process dies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from telescrub.store import fs
-from telescrub.store.layout import audit_path, pending_dir
+from telescrub.store.layout import audit_path, data_path, pending_dir, valid_partition_rel
 
 
 class Audit:
@@ -81,11 +82,32 @@ def complete_pending(out: str, current: Callable[[str], Mapping[str, Any] | None
             continue
         rec = intent["record"]
         rel = str(intent.get("partition"))
-        if happened(intent, current(rel)):
-            audit = audit or Audit(out)
-            audit.append({**rec, "recovered": True})
-            notes.append(f"finished the interrupted purge of {rel} ({rec.get('action')})")
+        audit = audit or Audit(out)
+        now = current(rel)
+        listed = {str(e.get("path")) for e in (now or {}).get("files", [])}
+        if happened(intent, now):
+            audit.append({**rec, "recovered": True})  # first the audit line ...
+            gone = [str(e.get("path")) for e in rec.get("files_before", [])]
+            note = f"finished the interrupted purge of {rel} ({rec.get('action')})"
         else:
-            notes.append(f"rolled back an unfinished purge of {rel} (nothing had changed)")
+            gone = [str(e.get("path")) for e in (intent.get("manifest") or {}).get("files", [])]
+            note = f"rolled back an unfinished purge of {rel} (nothing had changed)"
+        for name in gone:  # ... then the objects no manifest lists any more
+            if name not in listed and valid_partition_rel(rel):
+                with contextlib.suppress(ValueError):
+                    fs.delete(data_path(out, rel, name))
+        audit.append(recover_record(note, rel, str(rec.get("action_id"))))
+        notes.append(note)
         fs.delete(path)
     return notes
+
+
+def recover_record(what: str, path: str, action_id: str | None) -> dict[str, Any]:
+    """The audit line of a recovery (finishing or dropping an interrupted action)."""
+    import datetime as dt
+    import uuid
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return {"audit_version": 1, "action_id": uuid.uuid4().hex, "action": "recover",
+            "at": now.replace("+00:00", "Z"), "dry_run": False, "tool": "telescrub",
+            "path": path, "why": what, "of_action_id": action_id, "rows": None}

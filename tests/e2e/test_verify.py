@@ -55,12 +55,18 @@ def _hashed_column(out: Path) -> tuple[Path, str, str]:
 
 
 def _update_manifest(path: Path) -> None:
+    """Record a rewritten file's new sha256 in its partition's manifest and in the output's
+    manifest (which verify trusts), as a tool that rewrites files consistently would."""
     mpath = path.parent / "_manifest.json"
     m = json.loads(mpath.read_text())
     for entry in m["files"]:
         if entry["path"] == path.name:
             entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     mpath.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+    out = path.parents[2]
+    root = json.loads((out / "_manifest.json").read_text())
+    root["partitions"][f"{path.parts[-3]}/{path.parts[-2]}"] = m
+    (out / "_manifest.json").write_text(json.dumps(root, indent=2, sort_keys=True) + "\n")
 
 
 def _plant(out: Path, fix_manifest: bool) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from telescrub.app.settings import DEFAULT_RUNNER, Settings, location
+from telescrub.app.settings import DEFAULT_RUNNER, Settings, location, new_pipeline
 from telescrub.core.errors import InputError
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
@@ -153,7 +153,7 @@ def plan_batch(cfg: Settings) -> BatchJob:
 def build_batch_pipeline(job: BatchJob) -> beam.Pipeline:
     """The job's Beam pipeline, constructed but not run. It carries the key's reference and
     id only (``telescrub.core.keys``): workers resolve the key in ``DoFn.setup``."""
-    p = beam.Pipeline(options=job.options)
+    p = new_pipeline(job.options)
     _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
         job.units, job.out, job.policy, job.key, job.run_info, job.run_meta, job.schemas,
         default_year=job.cfg.default_year, shards=job.shards,
@@ -162,8 +162,14 @@ def build_batch_pipeline(job: BatchJob) -> beam.Pipeline:
 
 
 def run_batch(cfg: Settings) -> dict[str, Any]:
-    """Run the batch job; returns the report (also written to <output>/_report/report.json)."""
+    """Run the batch job; returns the report (also written to <output>/_report/report.json).
+    With ``--dry_run=True`` the job graph is only translated and checked
+    (``telescrub.app.graph_check``): returns ``{"dry_run": summary}``, writes nothing."""
     job = plan_batch(cfg)
+    from telescrub.app.graph_check import dry_run, is_dry_run
+
+    if is_dry_run(job.options):
+        return {"dry_run": dry_run(build_batch_pipeline(job), job.key.key, "batch")}
     out, mode, key, run_info = job.out, job.mode, job.key, job.run_info
     runner = job.options.view_as(StandardOptions).runner
     with OutputLock(out) as lock:

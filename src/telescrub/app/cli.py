@@ -101,6 +101,18 @@ def _summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _dry_run_summary(s: dict[str, Any]) -> str:
+    lines = [f"dry run: {s['mode']} job graph translated for {s['runner']} "
+             f"({s['transforms']} transforms{', streaming' if s['streaming'] else ''}); "
+             "options validated; no hash key in the graph; NOT submitted"]
+    if s.get("job_type"):
+        lines.append(f"job type: {s['job_type']}; environments: "
+                     + ", ".join(s.get("environments", [])))
+    if s.get("job_file"):
+        lines.append(f"job description: {s['job_file']}")
+    return "\n".join(lines)
+
+
 def _settings(args: argparse.Namespace, beam_args: list[str]) -> Any:
     """The one Settings of ``run``, batch or streaming, from the command line."""
     from telescrub.app.settings import Settings
@@ -138,6 +150,9 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         raise TelescrubError("run: give INPUT files, directories or globs (or --streaming "
                              "with --watch DIR, --input_subscription or --bootstrap_servers)")
     report = run_batch(_settings(args, beam_args))
+    if "dry_run" in report:
+        print(_dry_run_summary(report["dry_run"]))
+        return 0
     print(_summary(report))
     verified = report.get("verification", {}).get("ok", True)
     return 0 if report["accounting_ok"] and verified else 1
@@ -151,6 +166,9 @@ def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
             raise TelescrubError(f"--streaming: INPUT {d!r} is not a directory to watch")
     report = run_streaming(_settings(args, beam_args))
     if report is None:
+        return 0
+    if "dry_run" in report:
+        print(_dry_run_summary(report["dry_run"]))
         return 0
     print(_summary(report))
     return 0 if report["accounting_ok"] else 1

@@ -116,6 +116,22 @@ class Settings:
         fs.configure(PipelineOptions(self.beam_args))
 
 
+def new_pipeline(options: Any) -> Any:
+    """A Beam pipeline for ``options``; the runner's option validation (missing
+    ``--project``, ``--temp_location``...) is a user error of one line (it names options,
+    never data)."""
+    import apache_beam as beam
+
+    try:
+        return beam.Pipeline(options=options)
+    except ValueError as exc:
+        text = str(exc)
+        if "validations errors" not in text:
+            raise
+        problems = [line.strip() for line in text.splitlines()[1:] if line.strip()]
+        raise InputError("Beam options: " + " ".join(problems)) from None
+
+
 def location(path: str, what: str) -> str:
     """A local path (absolute) or a supported URL (normalised); InputError otherwise."""
     if "://" in path and not fs.is_url(path):

@@ -45,7 +45,7 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from telescrub.app.batch import make_run_info
-from telescrub.app.settings import DEFAULT_RUNNER, Settings, location
+from telescrub.app.settings import DEFAULT_RUNNER, Settings, location, new_pipeline
 from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.core import report as build
 from telescrub.core.errors import InputError, OutputError
@@ -522,7 +522,7 @@ def build_streaming_pipeline(cfg: Settings, options: PipelineOptions | None = No
                       "allowed_lateness_seconds": spec.lateness_s,
                       "beam_allowed_lateness_seconds": spec.beam_lateness_s},
     }
-    p = beam.Pipeline(options=options)
+    p = new_pipeline(options)
     src = p | "Source" >> source
     result = (src.records, src.bad) | "Streaming" >> st.StreamingScrubToParquet(
         out, policy, key, run_info, spec, schemas, tables=sorted(schemas),
@@ -532,7 +532,7 @@ def build_streaming_pipeline(cfg: Settings, options: PipelineOptions | None = No
     return p
 
 
-def _run_deployed(cfg: Settings) -> None:
+def _run_deployed(cfg: Settings) -> dict[str, Any] | None:
     options = PipelineOptions(cfg.beam_args)
     runner = str(options.view_as(StandardOptions).runner or "")
     if runner.lower() in _DIRECT:
@@ -553,6 +553,10 @@ def _run_deployed(cfg: Settings) -> None:
             "~/.apache_beam/cache/jars/), or a running one, e.g. the Flink job server's: "
             "--beam_services='{\"sdks:java:io:expansion-service:shadowJar\": "
             "\"localhost:8097\"}' (docs/streaming.md)") from None
+    from telescrub.app.graph_check import dry_run, is_dry_run
+
+    if is_dry_run(options):
+        return {"dry_run": dry_run(p, (cfg.load_key()).key, "streaming")}
     ensure_streaming_output(cfg.output_path())
     result = p.run()
     log.info("submitted streaming pipeline to %s (state %s)", runner, result.state)
@@ -562,6 +566,7 @@ def _run_deployed(cfg: Settings) -> None:
         result.cancel()
     else:
         result.wait_until_finish()
+    return None
 
 
 def run_streaming(cfg: Settings) -> dict[str, Any] | None:
@@ -569,8 +574,7 @@ def run_streaming(cfg: Settings) -> dict[str, Any] | None:
     or None for a deployed job (its report is rewritten by the job itself)."""
     kind = source_kind(cfg)
     if kind != "watch":
-        _run_deployed(cfg)
-        return None
+        return _run_deployed(cfg)
     runner = str(PipelineOptions(cfg.beam_args).view_as(StandardOptions).runner or "")
     if runner.lower() not in _DIRECT:
         raise InputError(f"--watch runs locally as micro-batches on the DirectRunner, not on "

@@ -178,9 +178,12 @@ def commit_output(out: str, run_id: str, mode: str, lock: OutputLock | None = No
             parts[rel] = merge_entries(parts[rel], manifest) if rel in parts else manifest
     else:
         parts = staged
+    header = {k: v for k, v in ((_HEADER_KEYS[k], (_loads(report) or {}).get("run", {}).get(k))
+                                for k in _HEADER_KEYS) if v is not None}
     root = new_root(cat.root, run_id, mode, parts,
                     report=report_rel if report is not None else None,
-                    report_sha256=hashlib.sha256(report).hexdigest() if report else None)
+                    report_sha256=hashlib.sha256(report).hexdigest() if report else None,
+                    **header)
     if lock is not None:
         lock.check()
     try:
@@ -191,6 +194,19 @@ def commit_output(out: str, run_id: str, mode: str, lock: OutputLock | None = No
     apply_copies(out, root, listing)
     collect_garbage(out, load_catalog(out))
     return root
+
+
+#: what the output's manifest says about the run that last committed (from its report)
+_HEADER_KEYS = {"policy_version": "policy_version", "policy_hash": "policy_hash",
+                "key_id": "key_id", "demo_key": "demo_key"}
+
+
+def _loads(raw: bytes | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def discard_run(out: str, run_id: str) -> None:
@@ -257,11 +273,13 @@ def collect_garbage(out: str, cat: Catalog, listing: Listing | None = None,
     listed partition references, ``_runs/`` but the committed report, and (the output having
     been overwritten) top-level entries other than ``_report``, ``_audit`` and the manifest.
     Streaming outputs: unlisted data files older than :data:`STREAMING_GRACE_S`."""
+    deleted: list[str] = []
+    if not fs.is_url(out):
+        deleted += _remove_links(out)  # telescrub never makes links: never follow one
     listing = listing if listing is not None else list_output(out)
     keep = {fs.relpath(p, out) for p in cat.referenced()}
     pinned = (cat.root or {}).get("report")
     now = time.time() if now is None else now
-    deleted: list[str] = []
     for rel, entry in sorted(listing.entries.items()):
         top = rel.split("/", 1)[0]
         if rel in (ROOT_MANIFEST, LOCK_NAME) or rel in keep or top in KEEP_ON_OVERWRITE:
@@ -288,6 +306,20 @@ def collect_garbage(out: str, cat: Catalog, listing: Listing | None = None,
     if deleted and not fs.is_url(out):
         _prune_dirs(out)
     return deleted
+
+
+def _remove_links(out: str) -> list[str]:
+    """Remove symbolic links below a local output (the link, never its target): a write
+    into the output must never be redirected elsewhere (a table directory that an earlier
+    tool made a link to another place is replaced, as the old rename-based commit did)."""
+    removed = []
+    for d, dirs, files in os.walk(out):
+        for name in [*dirs, *files]:
+            path = os.path.join(d, name)
+            if os.path.islink(path):
+                os.remove(path)
+                removed.append(os.path.relpath(path, out).replace(os.sep, "/"))
+    return removed
 
 
 def prune_empty_dirs(out: str) -> None:

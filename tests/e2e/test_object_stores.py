@@ -138,7 +138,7 @@ def test_gcs_output_and_profile_from_a_bucket(gcs_server, gcs, s3_server, s3, tm
     # profile: inputs in one bucket, proposals written to another store
     _upload(s3)
     proc = cli("profile", f"{s3}/in/skype_telemetry.jsonl", "--out-dir", f"{gcs}/schemas",
-               "--runner=FnApiRunner", env=env)
+               env=env)
     assert f"{gcs}/schemas/skype_telemetry.yaml" in proc.stdout
     assert b"skype_telemetry" in fs.read_bytes(f"{gcs}/schemas/skype_telemetry.yaml")
 

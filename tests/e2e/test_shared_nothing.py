@@ -103,6 +103,13 @@ def local_reference(tmp_path_factory) -> dict[str, list[tuple]]:
     return local_rows(tmp_path_factory)
 
 
+#: evaluated on each dask worker: did it load the scrubbing step, which key references did it
+#: resolve (the references, never a key)?
+WORKER_STATE = ('{"scrubbed": "telescrub.pipelines.scrub_files" in __import__("sys").modules, '
+                '"keys": sorted(getattr(__import__("sys").modules.get("telescrub.core.keys"), '
+                '"_cache", {}))}')
+
+
 def _launcher_env(s3_server) -> dict[str, str]:
     from objstore_fixtures import store_env
 
@@ -125,6 +132,14 @@ def test_dask_cluster_run_shares_no_disk(cluster, s3_server, s3, local_reference
     assert "verification: PASSED" in proc.stdout
     assert _by_name(dataset_rows(out)) == local_reference  # same rows, same tokens
     print(f"dask cluster run (3 inputs, 2 workers): {took:.1f}s")
+    # the workers ran the scrubbing and resolved the key's reference themselves
+    from distributed import Client
+
+    with Client(address, timeout=10) as client:
+        seen = client.run(eval, WORKER_STATE)  # an expression: workers cannot import tests
+    assert any(w["scrubbed"] for w in seen.values()), seen
+    assert all(w["keys"] in ([], ["env:TELESCRUB_HASH_KEY"]) for w in seen.values()), seen
+    assert any(w["keys"] == ["env:TELESCRUB_HASH_KEY"] for w in seen.values()), seen
 
     # a run killed mid-way (some files written, nothing committed), then a re-run
     before = load_catalog(out)

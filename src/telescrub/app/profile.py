@@ -64,10 +64,10 @@ def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
             schema_dir: str | None = None, fmt: str = "auto", table: str | None = None,
             beam_args: list[str] | None = None) -> list[str]:
     import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from telescrub.app.batch import expand_inputs
-    from telescrub.app.settings import Settings, location
+    from telescrub.app.settings import DEFAULT_RUNNER, Settings, location
     from telescrub.classifiers.source_schema import load_source_schemas
     from telescrub.core.policy import load_policy
     from telescrub.pipelines.classify import Classify
@@ -84,7 +84,11 @@ def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
             os.makedirs(out_dir, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
-    with beam.Pipeline(options=PipelineOptions(beam_args or [])) as p:
+    options = PipelineOptions(beam_args or [])
+    std = options.view_as(StandardOptions)
+    if not std.runner:
+        std.runner = DEFAULT_RUNNER  # as `run`: never Prism, which Beam would download
+    with beam.Pipeline(options=options) as p:
         read = p | "ListInputs" >> beam.Create(files) | "Read" >> ReadInputs()
         _ = (read.records | "Classify" >> Classify(policy, schemas)
              | "WriteSchemas" >> beam.Map(lambda kv: _write_schema(out_dir, kv)))

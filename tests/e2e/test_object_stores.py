@@ -189,3 +189,36 @@ def test_streaming_landing_prefix_on_s3_exactly_once_across_restarts(s3_server, 
     proc = cli("verify", out, env=env, cwd=tmp_path)
     assert "PASSED" in proc.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_detached_run_commits_in_the_job_and_holds_the_lock_until_then(s3, monkeypatch):
+    """``--detach`` (Flex Templates, schedulers): the launcher hands the lock to the job and
+    returns; the job's last step commits and releases the lock; meanwhile other runs are
+    refused; a commit step whose lock was taken over refuses to publish."""
+    from telescrub.app.batch import run_batch
+    from telescrub.app.settings import Settings
+    from telescrub.core.errors import OutputError
+    from telescrub.store.commit import commit_from_job
+    from telescrub.store.lock import OutputLock, release_job_lock
+
+    monkeypatch.setenv("TELESCRUB_HASH_KEY", TEST_KEY)
+    out = f"{s3}/out"
+    cfg = Settings(output=out, inputs=[str(SAMPLE / "intune_billing.csv")], detach=True,
+                   beam_args=["--runner=FnApiRunner"], default_year=2026)
+    result = run_batch(cfg)
+    run_id = result["detached"]["run_id"]
+    cat = load_catalog(out)
+    assert cat.root and cat.root["run_id"] == run_id and cat.partitions
+    assert not fs.exists(f"{out}/.telescrub.lock")  # released by the job's commit step
+    assert commit_from_job(out, run_id, "overwrite", "no-such-token") == "already committed"
+    # a job still running holds the lock: another run is refused, naming it
+    with OutputLock(out) as lock:
+        token = lock.hand_over(3600)
+    doc = fs.read_json(f"{out}/.telescrub.lock")
+    assert doc and "detached job" in doc["owner"]["purpose"] and doc["token"] == token
+    with pytest.raises(OutputError, match="in use by another telescrub run"):
+        run_batch(Settings(output=out, inputs=cfg.inputs, beam_args=cfg.beam_args))
+    with pytest.raises(OutputError, match="belongs to another run"):
+        commit_from_job(out, "run-x", "overwrite", "stolen")
+    release_job_lock(out, token)
+    assert not fs.exists(f"{out}/.telescrub.lock")

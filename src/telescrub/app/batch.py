@@ -150,15 +150,27 @@ def plan_batch(cfg: Settings) -> BatchJob:
                     run_meta, shards, limits)
 
 
-def build_batch_pipeline(job: BatchJob) -> beam.Pipeline:
+def build_batch_pipeline(job: BatchJob, lock_token: str | None = None,
+                         commit_in_job: bool = False) -> beam.Pipeline:
     """The job's Beam pipeline, constructed but not run. It carries the key's reference and
-    id only (``telescrub.core.keys``): workers resolve the key in ``DoFn.setup``."""
+    id only (``telescrub.core.keys``): workers resolve the key in ``DoFn.setup``.
+    ``commit_in_job``: a last step publishes the run once its report is staged (after every
+    file and manifest) and releases the lock ``lock_token`` names (``--detach``)."""
     p = new_pipeline(job.options)
-    _ = p | "TelescrubBatch" >> ScrubFilesToParquet(
+    staged = p | "TelescrubBatch" >> ScrubFilesToParquet(
         job.units, job.out, job.policy, job.key, job.run_info, job.run_meta, job.schemas,
         default_year=job.cfg.default_year, shards=job.shards,
         rows_per_file=job.cfg.rows_per_file, read_limits=job.limits)
+    if commit_in_job:
+        _ = staged | "Commit" >> beam.Map(
+            _commit_step, job.out, job.run_info.run_id, job.mode, lock_token)
     return p
+
+
+def _commit_step(_report: str, out: str, run_id: str, mode: str, token: str | None) -> str:
+    from telescrub.store.commit import commit_from_job
+
+    return commit_from_job(out, run_id, mode, token)
 
 
 def run_batch(cfg: Settings) -> dict[str, Any]:
@@ -169,7 +181,10 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
     from telescrub.app.graph_check import dry_run, is_dry_run
 
     if is_dry_run(job.options):
-        return {"dry_run": dry_run(build_batch_pipeline(job), job.key.key, "batch")}
+        return {"dry_run": dry_run(build_batch_pipeline(job, None, cfg.detach), job.key.key,
+                                   "batch")}
+    if cfg.detach:
+        return _submit_detached(job)
     out, mode, key, run_info = job.out, job.mode, job.key, job.run_info
     runner = job.options.view_as(StandardOptions).runner
     with OutputLock(out) as lock:
@@ -202,3 +217,27 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
                 "ok": result["ok"],
                 "checks": {k: v["ok"] for k, v in result["checks"].items()}}
     return report
+
+
+def _submit_detached(job: BatchJob) -> dict[str, Any]:
+    """``--detach``: take the lock, recover and check the output, hand the lock to the job
+    and submit it; the job's last step commits and releases the lock. For launchers that
+    must not wait (Dataflow Flex Templates, schedulers)."""
+    out, run_info = job.out, job.run_info
+    with OutputLock(out) as lock:
+        for done in recover_output(out):
+            log.warning("output %s: %s", out, done)
+        check_output(out, job.mode)
+        token = lock.hand_over(job.cfg.job_lock_hours * 3600)
+    try:
+        result = build_batch_pipeline(job, token, commit_in_job=True).run()
+    except BaseException:
+        from telescrub.store.lock import release_job_lock
+
+        release_job_lock(out, token)
+        raise
+    state = str(getattr(result, "state", ""))
+    log.info("run %s submitted (%s); the job commits %s when it finishes and releases its "
+             "lock; then run `telescrub verify %s`", run_info.run_id, state, out, out)
+    return {"detached": {"run_id": run_info.run_id, "output": out, "state": state,
+                         "lock_hours": job.cfg.job_lock_hours}}

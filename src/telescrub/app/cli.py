@@ -125,6 +125,7 @@ def _settings(args: argparse.Namespace, beam_args: list[str]) -> Any:
         max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
         ner_model=args.ner_model, verify=not args.no_verify,
         rows_per_file=args.rows_per_file, split_bytes=args.split_bytes,
+        detach=args.detach,
         watch=[*(args.watch or []), *(args.inputs if args.streaming else [])],
         input_subscription=args.input_subscription, input_topic=args.input_topic,
         bootstrap_servers=args.bootstrap_servers,
@@ -150,6 +151,11 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         raise TelescrubError("run: give INPUT files, directories or globs (or --streaming "
                              "with --watch DIR, --input_subscription or --bootstrap_servers)")
     report = run_batch(_settings(args, beam_args))
+    if "detached" in report:
+        d = report["detached"]
+        print(f"run {d['run_id']} submitted ({d['state']}); the job commits {d['output']} "
+              f"when it finishes. Then: telescrub verify {d['output']}")
+        return 0
     if "dry_run" in report:
         print(_dry_run_summary(report["dry_run"]))
         return 0
@@ -166,6 +172,10 @@ def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
             raise TelescrubError(f"--streaming: INPUT {d!r} is not a directory to watch")
     report = run_streaming(_settings(args, beam_args))
     if report is None:
+        return 0
+    if "detached" in report:
+        print(f"streaming job submitted ({report['detached']['state']}) -> "
+              f"{report['detached']['output']}")
         return 0
     if "dry_run" in report:
         print(_dry_run_summary(report["dry_run"]))
@@ -257,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--split-bytes", type=_size_or_zero, default=None, metavar="SIZE",
                    help="batch: uncompressed JSONL/text files larger than this are read in "
                    "ranges of this size by several workers (default 64M; 0: never split)")
+    r.add_argument("--detach", action="store_true",
+                   help="submit the job and return without waiting (Dataflow Flex Templates, "
+                   "schedulers): a batch job then commits its own output in its last step "
+                   "and holds the output's lock until it does (at most 24 h); run "
+                   "`telescrub verify OUT` afterwards")
     r.add_argument("--no-verify", action="store_true",
                    help="skip the post-write verification (telescrub verify OUT runs it later)")
     r.add_argument("--max-file-bytes", type=_size, metavar="SIZE",

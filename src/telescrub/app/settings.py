@@ -47,6 +47,10 @@ class Settings:
     max_file_bytes: int | None = None  # decompressed bytes per input file (None: 2 GiB)
     max_line_bytes: int | None = None  # bytes per line / CSV record (None: 64 MiB)
     ner_model: str | None = None  # --ner-model (classifiers/ner.py); None: the policy's
+    #: submit the job and return without waiting: a batch job then commits its own output in
+    #: its last step and holds the output's lock until then (at most ``job_lock_hours``)
+    detach: bool = False
+    job_lock_hours: float = 24.0
     # ----------------------------------------------------------------- batch only
     verify: bool = True  # re-scan the committed output (telescrub verify) and report it
     rows_per_file: int = 50_000  # rows per Parquet file = most rows a worker holds at once

@@ -560,6 +560,8 @@ def _run_deployed(cfg: Settings) -> dict[str, Any] | None:
     ensure_streaming_output(cfg.output_path())
     result = p.run()
     log.info("submitted streaming pipeline to %s (state %s)", runner, result.state)
+    if cfg.detach:
+        return {"detached": {"output": cfg.output_path(), "state": str(result.state)}}
     if cfg.max_runtime is not None:
         result.wait_until_finish(duration=int(cfg.max_runtime * 1000))
         log.info("--max-runtime reached: cancelling the job")

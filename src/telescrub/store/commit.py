@@ -209,6 +209,27 @@ def _loads(raw: bytes | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def commit_from_job(out: str, run_id: str, mode: str, lock_token: str | None) -> str:
+    """The last step of a detached batch job (``telescrub run --detach``): publish the run
+    (see :func:`commit_output`) and release the lock the launcher took for the job.
+    Idempotent: a retried step finds its run committed and only releases the lock. Refuses
+    when the lock no longer belongs to this run (it expired and another writer took it)."""
+    from telescrub.store.lock import release_job_lock
+
+    cat = load_catalog(out)
+    if cat.root is not None and cat.root.get("run_id") == run_id:
+        release_job_lock(out, lock_token)
+        return "already committed"
+    if lock_token is not None:
+        doc = fs.read_json(fs.join(out, LOCK_NAME))
+        if not doc or doc.get("token") != lock_token:
+            raise OutputError(f"output {out}: the lock taken for run {run_id} is gone or "
+                              "belongs to another run; this run is not committed")
+    commit_output(out, run_id, mode)
+    release_job_lock(out, lock_token)
+    return "committed"
+
+
 def discard_run(out: str, run_id: str) -> None:
     """After a failed pipeline: remove what the run wrote (nothing of it is referenced)."""
     collect_garbage(out, load_catalog(out))

@@ -42,7 +42,7 @@ from telescrub.store.layout import LOCK_NAME, lock_path
 
 log = logging.getLogger("telescrub")
 
-__all__ = ["LOCK_NAME", "LockLost", "OutputLock", "lock_ttl"]
+__all__ = ["LOCK_NAME", "LockLost", "OutputLock", "lock_ttl", "release_job_lock"]
 DEFAULT_TTL = 120.0
 
 
@@ -97,7 +97,7 @@ def is_stale(doc: dict[str, Any] | None, now: dt.datetime | None = None) -> bool
     if expires <= now:
         return True
     owner = doc.get("owner") or {}
-    if owner.get("host") == socket.gethostname():
+    if owner.get("host") == socket.gethostname() and owner.get("pid") is not None:
         try:
             return not _alive(int(str(owner.get("pid"))), owner.get("started"))
         except (TypeError, ValueError):
@@ -189,6 +189,23 @@ class OutputLock:
                     log.warning("output %s: could not renew the lock (%s)", self.out,
                                 type(exc).__name__)
 
+    def hand_over(self, ttl: float) -> str:
+        """Give the lock to a detached job (``telescrub run --detach``): stop renewing it, set
+        its expiry to ``ttl`` seconds from now and keep it when leaving the ``with`` block; the
+        job's commit step releases it (:func:`release_job_lock`). Returns the token."""
+        self.ttl = ttl
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._mutex:
+            doc = json.loads(self._doc(self._acquired))
+            doc["owner"]["purpose"] = f"{self.purpose} (detached job; released by its commit)"
+            doc["owner"]["pid"] = None  # the job, not this process, holds it now
+            self.generation = fs.write(self.path, json.dumps(doc, indent=2, sort_keys=True)
+                                       + "\n", self.generation)
+            self.generation = None  # never released on exit
+        return self.token
+
     def check(self) -> None:
         """Refuse to go on when the lock is no longer ours (call before publishing)."""
         with self._mutex:
@@ -208,3 +225,13 @@ class OutputLock:
                 with contextlib.suppress(fs.PreconditionFailed):
                     fs.delete(self.path, self.generation)
             self.generation = None
+
+
+def release_job_lock(out: str, token: str | None) -> None:
+    """Delete the lock object if it still carries ``token`` (a detached job's commit)."""
+    if token is None:
+        return
+    doc, gen = fs.read_json_gen(lock_path(out))
+    if doc is not None and doc.get("token") == token and gen is not None:
+        with contextlib.suppress(fs.PreconditionFailed):
+            fs.delete(lock_path(out), gen)

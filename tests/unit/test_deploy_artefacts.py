@@ -106,3 +106,11 @@ def test_the_wheel_the_image_installs_holds_the_store_app_and_schemas(tmp_path):
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
     assert "Provides-Extra: aws" in text and "Provides-Extra: gcp" in text
+
+
+@pytest.mark.parametrize("kind", ["batch", "streaming"])
+def test_the_template_specs_carry_the_metadata(kind):
+    spec = json.loads((DEPLOY / "dataflow" / f"telescrub-{kind}.template.json").read_text())
+    meta = json.loads((DEPLOY / "dataflow" / f"{kind}-metadata.json").read_text())
+    assert spec["metadata"] == meta and spec["sdkInfo"] == {"language": "PYTHON"}
+    assert spec["image"].endswith("/telescrub/telescrub:0.1.0")

@@ -43,12 +43,12 @@ Nothing here logs or raises the content of an object; errors name the path and t
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import glob as _glob
 import hashlib
 import io
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -858,11 +858,38 @@ def expand(pattern: str) -> list[str]:
             break
         fixed.append(p)
     base = f"{sch}://{bucket}" + "".join("/" + p for p in fixed)
-    rx = fnmatch.translate(key).replace(".*", "[^/]*").replace("[^/]*[^/]*", ".*")
-    import re
+    matcher = glob_regex(key)
+    return [e.path for e in list_tree(base) if matcher.fullmatch(split_url(e.path)[2])]
 
-    matcher = re.compile(rx)
-    return [e.path for e in list_tree(base) if matcher.match(split_url(e.path)[2])]
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob over ``/``-separated names as a regex: ``*`` and ``?`` stay within one name,
+    ``**/`` spans any number of directories (none included), ``[...]`` is a character set."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in pattern[i + 2:]:
+            j = pattern.index("]", i + 2)
+            body = pattern[i + 1:j]
+            out.append("[" + ("^" + re.escape(body[1:]) if body[:1] == "!" else re.escape(body))
+                       + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out))
 
 
 # ============================================================================ shorthands

@@ -16,6 +16,7 @@ its working directory.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -33,6 +34,17 @@ from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.slow
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+BULK_ROWS = 3000
+
+
+def _bulk(n: int) -> bytes:
+    """A made-up table big enough that its files keep coming for a while."""
+    import json
+
+    return "".join(json.dumps({"timestamp": f"2026-11-{20 + i % 5}T10:{i % 60:02d}:00Z",
+                               "level": "info", "seq": i, "status": 200 + i % 3,
+                               "message": f"request {i} served"}) + "\n"
+                   for i in range(n)).encode()
 
 
 def _files(d: Path) -> list[str]:
@@ -141,24 +153,35 @@ def test_dask_cluster_run_shares_no_disk(cluster, s3_server, s3, local_reference
     assert all(w["keys"] in ([], ["env:TELESCRUB_HASH_KEY"]) for w in seen.values()), seen
     assert any(w["keys"] == ["env:TELESCRUB_HASH_KEY"] for w in seen.values()), seen
 
-    # a run killed mid-way (some files written, nothing committed), then a re-run
+    # a run killed mid-way, then a re-run: a bigger input of a new table is added, and the
+    # launcher is killed as soon as that table's first file is in the bucket (files written,
+    # nothing committed)
+    fs.write(f"{s3}/in/bulk_events.jsonl", _bulk(BULK_ROWS))
     before = load_catalog(out)
+    args = (*args, "--rows-per-file", "250")
     killed = subprocess.Popen([sys.executable, "-m", "telescrub", *args, "--no-verify"],
                               cwd=launcher, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not any(e.path.endswith(".telescrub.lock") for e in fs.list_tree(out)):
-        assert killed.poll() is None and time.monotonic() < deadline
-        time.sleep(0.2)
-    time.sleep(6)
+    deadline = time.monotonic() + 300
+    while not fs.list_tree(f"{out}/bulk_events"):
+        assert killed.poll() is None and time.monotonic() < deadline, "no file was written"
+        time.sleep(0.1)
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
     after_kill = load_catalog(out)
-    assert after_kill.version == before.version  # not committed: the previous output
+    assert after_kill.version == before.version  # not committed: the previous output, whole
     assert _by_name(dataset_rows(out)) == local_reference
+    assert "bulk_events" not in {rel.split("/")[0] for rel in after_kill.partitions}
+    # verify trusts the manifests: it passes, and names the killed run's files as garbage
+    proc = cli("verify", out, env=env, cwd=launcher)
+    assert "PASSED" in proc.stdout and "listed by no manifest" in proc.stdout
+    garbage = json.loads(fs.read_bytes(f"{out}/_report/verify.json"))["garbage"]
+    assert garbage and any(g.startswith("bulk_events/") for g in garbage)
     proc = cli(*args, env=env, cwd=launcher)  # takes over the dead launcher's lock
     assert "verification: PASSED" in proc.stdout
-    assert _by_name(dataset_rows(out)) == local_reference
+    rows = _by_name(dataset_rows(out))  # reads through the manifests, no duplicate row
+    assert len(rows.pop("bulk_events")) == BULK_ROWS
+    assert rows == local_reference
     cat = load_catalog(out)
     listed = set(cat.referenced())
     stray = [e.path for e in fs.list_tree(out) if e.path.endswith(".parquet")

@@ -233,3 +233,24 @@ def test_shortcut_for_exact_values_still_catches_a_planted_leak(sample_run, tmp_
     fields = {(f["table"], f["field"]): f for f in result["residual"]["by_field"]}
     assert fields[(table, column)]["entities"].get("EMAIL_ADDRESS") == 1
     _no_leak(out, stdout)
+
+
+def test_a_stale_report_copy_is_named_and_the_committed_report_is_used(sample_run, tmp_path,
+                                                                       capsys):
+    """After a kill between the commit and the copies, ``_report/report.json`` can be the
+    previous run's: verify checks the report the output's manifest commits, and names the
+    stale copy; the next purge (or run) rewrites it."""
+    out = _copy(sample_run, tmp_path)
+    path = out / "_report" / "report.json"
+    stale = json.loads(path.read_text())
+    stale["totals"]["read"] += 1  # as if the previous run's report were still there
+    path.write_text(json.dumps(stale))
+    applied = out / "_runs" / "applied.json"  # ... because the copies were not all written
+    applied.write_text(json.dumps({"version": json.loads(applied.read_text())["version"] - 1}))
+    rc, _stdout, result = _verify(out, capsys)
+    assert rc == 1 and _failed(result) == {"manifests"}
+    assert any("differs from the report the output's manifest commits" in p
+               for p in result["checks"]["manifests"]["problems"])
+    purge(str(out), dt.date(2000, 1, 1))  # any command that takes the lock completes it
+    rc, _stdout, result = _verify(out, capsys)
+    assert rc == 0, result["checks"]["manifests"]

@@ -249,7 +249,22 @@ class Check:
 
 
 def _read_report(out: str) -> dict[str, Any] | None:
+    """The committed report: the one the output's manifest pins (a batch output), else
+    ``_report/report.json`` (a streaming output rewrites it as it runs)."""
+    pinned = _pinned_report(out)
+    if pinned is not None:
+        data = fs.read_json(fs.join(out, pinned))
+        if data is not None:
+            return data
     return fs.read_json(report_path(out))
+
+
+def _pinned_report(out: str) -> str | None:
+    root = fs.read_json(fs.join(out, ROOT_MANIFEST))
+    rel = (root or {}).get("report")
+    if isinstance(rel, str) and rel.startswith("_runs/") and ".." not in rel.split("/"):
+        return rel
+    return None
 
 
 def is_streaming(report: dict[str, Any] | None) -> bool:
@@ -532,6 +547,16 @@ def verify_output(out: str, policy: Policy | None = None,
                 meta_c.fail(f"{rel}: data pages not readable")
     for prel in cat.unreadable:
         man_c.fail(f"{prel}: unreadable {MANIFEST_NAME}")
+    pinned = _pinned_report(out)
+    if pinned is not None:
+        try:
+            same = fs.read_bytes(fs.join(out, pinned)) == fs.read_bytes(report_path(out))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            man_c.fail("_report/report.json differs from the report the output's manifest "
+                       "commits (an interrupted commit; the next telescrub run or purge "
+                       "rewrites it)")
     for _path, intent in pending(out):
         where = (intent or {}).get("partition", "?")
         man_c.fail(f"{where}: an interrupted purge left its record in _audit/pending: run "

@@ -69,6 +69,14 @@ def _update_manifest(path: Path) -> None:
     (out / "_manifest.json").write_text(json.dumps(root, indent=2, sort_keys=True) + "\n")
 
 
+def _rewrite_report(out: Path, report: dict) -> None:
+    """Replace the committed report consistently (the pinned report, its sha256 in the
+    output's manifest, the copy), as a tool rewriting it would."""
+    from telescrub.store.report import replace_committed_report
+
+    replace_committed_report(str(out), report)
+
+
 def _plant(out: Path, fix_manifest: bool) -> tuple[str, str]:
     path, table, column = _hashed_column(out)
     t = pq.read_table(path, partitioning=None)
@@ -173,7 +181,7 @@ def test_broken_accounting_identity_fails(sample_run, tmp_path, capsys):
     report = json.loads(rpath.read_text())
     victim = next(i for i in report["inputs"] if i["written"] > 0)
     victim["written"] -= 1
-    rpath.write_text(json.dumps(report))
+    _rewrite_report(out, report)
     rc, stdout, result = _verify(out, capsys)
     assert rc == 1 and _failed(result) == {"accounting"}
     assert any(victim["source"] in p and "read" in p

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -550,7 +551,15 @@ def verify_output(out: str, policy: Policy | None = None,
     pinned = _pinned_report(out)
     if pinned is not None:
         try:
-            same = fs.read_bytes(fs.join(out, pinned)) == fs.read_bytes(report_path(out))
+            committed: bytes | None = fs.read_bytes(fs.join(out, pinned))
+        except FileNotFoundError:
+            committed = None
+        want = (cat.root or {}).get("report_sha256")
+        if committed is None or (want and hashlib.sha256(committed).hexdigest() != want):
+            man_c.fail(f"{pinned}: the committed report is "
+                       f"{'missing' if committed is None else 'changed (sha256 mismatch)'}")
+        try:
+            same = committed == fs.read_bytes(report_path(out))
         except FileNotFoundError:
             same = False
         if not same:

@@ -30,3 +30,22 @@ def stage_report(out_dir: str, report: dict[str, Any]) -> str:
     path = staged_report_path(out_dir, str(report["run"]["run_id"]))
     fs.write(path, report_bytes(report))
     return path
+
+
+def replace_committed_report(out_dir: str, report: dict[str, Any]) -> None:
+    """Replace a batch output's committed report (a tool that moved the output and fixes
+    ``run.output``, say): the report the output's manifest pins, its sha256 there (one
+    generation-checked write of the manifest), then the copy ``_report/report.json`` and its
+    page. An output without a pinned report (streaming) only gets the copy."""
+    import hashlib
+
+    from telescrub.store.manifest import load_catalog, publish_root
+
+    data = report_bytes(report)
+    cat = load_catalog(out_dir)
+    pinned = (cat.root or {}).get("report")
+    if cat.root is not None and isinstance(pinned, str) and pinned.startswith("_runs/"):
+        fs.write(fs.join(out_dir, pinned), data)
+        root = {**cat.root, "report_sha256": hashlib.sha256(data).hexdigest()}
+        publish_root(out_dir, root, cat.generation)
+    write_report(out_dir, report)

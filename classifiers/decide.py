@@ -27,6 +27,14 @@ _DIGIT_ENTITIES = {"CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "US_DRIVER_LICENS
                    *entities.NATIONAL_IDS}
 
 
+def _all_boolean(profile: FieldProfile | None) -> bool:
+    """Every value seen is a boolean (JSON true/false, or the words as text)."""
+    if profile is None or not profile.count:
+        return False
+    if profile.types == {"bool"}:
+        return True
+    return profile.types <= {"bool", "str"} and all(
+        v.strip().lower() in ("true", "false") for v in profile.values())
 
 
 def detect_entity(detectors: list[Detector], profile: FieldProfile, policy: Policy,
@@ -100,6 +108,17 @@ def decide_field(policy: Policy, detectors: list[Detector], table: str, path: st
     if rule is not None and rule.free_text:
         return _decision(policy, table, path, rule.category or "customer_content", None, role,
                          f"role:{role}", 0.9, free_text=True, profile=profile)
+    # a column of JSON documents held as text (Sentinel exports: ``session``, ``actor_details``)
+    # is scrubbed member by member by the roles of its keys (classifiers/embedded.py), not
+    # hashed whole, whatever the column's own name suggests
+    if rule is not None and profile is not None and "str" in profile.types \
+            and profile.json_share >= policy.entity_share:
+        category = rule.category or "customer_content"
+        spec = policy.action_for(table, path, category, None)
+        return _decision(policy, table, path, category, None, role,
+                         f"role:{role}+value_shape:json ({profile.json_share:.0%} of values)",
+                         0.8, forced=spec.action if spec.action in ("drop", "redact")
+                         else "scrub_text", free_text=True, profile=profile)
     # 3./4. value detectors, then entity x role
     if profile is not None and profile.count:
         entity, share, score = detect_entity(detectors, profile, policy,
@@ -112,6 +131,10 @@ def decide_field(policy: Policy, detectors: list[Detector], table: str, path: st
                              f"{ev} ({share:.0%} of sample)", share * score,
                              timestamp=bool(rule and rule.timestamp), profile=profile)
     if rule is not None and rule.category is not None:
+        if rule.category in ("euii", "eupi") and _all_boolean(profile):
+            # a flag named after an identity (low_risk_ip, from_new_user) identifies nobody
+            return _decision(policy, table, path, "system_metadata", None, role,
+                             f"role:{role}+value_shape:boolean", 0.8, profile=profile)
         return _decision(policy, table, path, rule.category, rule.entity, role, f"role:{role}",
                          0.8, timestamp=rule.timestamp, profile=profile)
     # 5. free text by shape, else fail closed

@@ -27,11 +27,12 @@ from telescrub.core.records import Record
 #: field role -> entity propagated from it (the column's own entity wins when it has one)
 PROPAGATED_ROLES = {"person_name": entities.PERSON, "username": entities.USERNAME,
                     "host": entities.HOSTNAME}
-PROPAGATED_ENTITIES = frozenset({entities.PERSON, entities.USERNAME, entities.HOSTNAME})
+PROPAGATED_ENTITIES = frozenset({entities.PERSON, entities.USERNAME, entities.HOSTNAME,
+                                 entities.COMPUTER_NAME})
 MAX_TOKENS = 4
 _TOKEN = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 _NUMBERISH = re.compile(r"[\d\W_]+")
-_CASE_FOLDED = frozenset({entities.HOSTNAME, entities.USERNAME})
+_CASE_FOLDED = frozenset({entities.HOSTNAME, entities.USERNAME, entities.COMPUTER_NAME})
 
 
 def _is_word(token: str) -> bool:
@@ -74,6 +75,7 @@ class KnownValues:
         self.exact: dict[tuple[str, ...], tuple[str, str]] = {}
         self.folded: dict[tuple[str, ...], tuple[str, str]] = {}
         self.max_n = 0
+        self._firsts: Any = None  # the first tokens' automaton, built on first use
         for entity, value in items:
             toks = tuple(_TOKEN.findall(value))
             if not toks or len(toks) > MAX_TOKENS:
@@ -87,9 +89,26 @@ class KnownValues:
     def __len__(self) -> int:
         return len(self.exact) + len(self.folded)
 
+    def _may_hold(self, text: str) -> bool:
+        """False when no known value can be in ``text``: none of their first tokens occurs in
+        it, case-folded (one Aho-Corasick pass in Rust instead of tokenising every text; a
+        value's tokens occur in the text, and case-folding is per character). Without
+        ``ahocorasick_rs`` every text is tokenised, as before."""
+        if self._firsts is None:
+            firsts = sorted({k[0].casefold() for k in (*self.exact, *self.folded)})
+            try:
+                import ahocorasick_rs
+            except ImportError:  # pragma: no cover - the dependency is pinned
+                self._firsts = False
+            else:
+                self._firsts = ahocorasick_rs.AhoCorasick(firsts) if firsts else False
+        if self._firsts is False:
+            return True
+        return bool(self._firsts.find_matches_as_indexes(text.casefold()))
+
     def find(self, text: str) -> list[tuple[int, int, str, str]]:
         """[(start, end, entity, canonical value)] of known values in ``text``."""
-        if not self.max_n or not text:
+        if not self.max_n or not text or not self._may_hold(text):
             return []
         toks = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
         out: list[tuple[int, int, str, str]] = []
@@ -126,16 +145,20 @@ class KnownValues:
         return "".join(parts), ents
 
 
+def propagated_entity(d: FieldDecision | None) -> str | None:
+    """The entity a column's values are propagated as (its own entity, or its role's), or
+    None for a column whose values are not propagated (kept, dropped, not a name/user/host)."""
+    if d is None or d.action in ("keep", "drop"):
+        return None
+    return d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(d.role or "")
+
+
 def known_items(rec: Record, decide: Callable[[str], FieldDecision | None],
                 ) -> Iterator[tuple[tuple[str, str], str]]:
     """(entity, identifier) pairs of this record's name / user / host columns, each with the
     column value it came from; ``decide`` gives a path's decision (None: not decided)."""
     for path, value in rec.fields.items():
-        d = decide(path)
-        if d is None or d.action in ("keep", "drop"):
-            continue
-        entity = d.entity if d.entity in PROPAGATED_ENTITIES else PROPAGATED_ROLES.get(
-            d.role or "")
+        entity = propagated_entity(decide(path))
         if entity is None:
             continue
         for v in value if isinstance(value, list) else [value]:
@@ -155,6 +178,26 @@ def known_values(rec: Record, decisions: Decisions) -> Iterator[tuple[str, str]]
 
 def needs_known(fields: Iterable[FieldDecision]) -> bool:
     """Does a table with these decisions have a column whose values are propagated?"""
-    return any(d.action not in ("keep", "drop") and (
-        d.entity in PROPAGATED_ENTITIES or (d.role or "") in PROPAGATED_ROLES)
-        for d in fields)
+    return any(propagated_entity(d) is not None for d in fields)
+
+
+def known_values_of_block(table: str, data: Any, decisions: Decisions,
+                          ) -> Iterator[tuple[str, str]]:
+    """``known_values`` of every record of a columnar block at once: the distinct strings of
+    its name / user / host columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if decisions.table(table) is None:
+        return
+    for path in data.column_names:
+        entity = propagated_entity(decisions.field(table, path))
+        if entity is None:
+            continue
+        col = data.column(path).combine_chunks()
+        if pa.types.is_list(col.type):
+            col = col.flatten()
+        if not pa.types.is_string(col.type):
+            continue
+        for v in pc.unique(pc.drop_null(col)).to_pylist():
+            yield from propagatable(entity, v)

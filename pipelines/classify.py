@@ -26,6 +26,7 @@ from telescrub.classifiers.decide import ReviewedDecisions, decide_field, static
 from telescrub.classifiers.detectors import build_detectors
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
+from telescrub.core.act import LINE_COLUMN
 from telescrub.core.decisions import TableDecision, choose_timestamp
 from telescrub.core.policy import Policy
 
@@ -48,6 +49,19 @@ class TableProfileFn(beam.CombineFn):
                 prof = profs[path] = FieldProfile(path, self.sample_size)
             prof.add(value)
         return (n + 1, profs)
+
+    def add_block(self, acc: tuple[int, dict[str, FieldProfile]], data: Any,
+                  ) -> tuple[int, dict[str, FieldProfile]]:
+        """``add_input`` for every record of a columnar block (one column per path)."""
+        n, profs = acc
+        for path in data.column_names:
+            if path == LINE_COLUMN:
+                continue
+            prof = profs.get(path)
+            if prof is None:
+                prof = profs[path] = FieldProfile(path, self.sample_size)
+            prof.add_arrow(data.column(path))
+        return (n + data.num_rows, profs)
 
     def merge_accumulators(self, accs: Iterable[tuple[int, dict[str, FieldProfile]]],
                            ) -> tuple[int, dict[str, FieldProfile]]:

@@ -11,10 +11,8 @@ after listing) becomes one ``BadRecord`` at line 0 and the run goes on; the caps
 decompressed bytes per file and bytes per line come from :class:`readers.ReadLimits`
 (``telescrub run --max-file-bytes/--max-line-bytes``).
 
-Every output is filtered by element type before it leaves ``ReadInputs``. On the Fn API
-runners that is a no-op; Beam 2.77's DaskRunner drops the output tags of a multi-output
-``ParDo`` (each tagged PCollection receives the union of all outputs), and the filter keeps
-records, bad records and stats apart there too.
+Every output is filtered by element type before it leaves ``ReadInputs``
+(``pipelines.outputs``: the DaskRunner merges the outputs of a multi-output ``ParDo``).
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from telescrub.core.records import BadRecord, is_bad_record, is_record
 from telescrub.core.stats import InputStat, is_stat
 from telescrub.formats import readers
 from telescrub.formats.units import InputFile, read_limits_for, read_unit, unit_sha256
+from telescrub.pipelines.outputs import outputs
 from telescrub.store.fs import open_input
 
 log = logging.getLogger("telescrub.read")
@@ -52,7 +51,9 @@ class ReadFileFn(beam.DoFn):
             sha, size = f.sha256, f.size
         else:
             sha, size = unit_sha256(f, open_input)
-        items = read_unit(f, read_limits_for(self.limits, self.default_year), open_input)
+        repaired = readers.ReadStats()
+        items = read_unit(f, read_limits_for(self.limits, self.default_year), repaired,
+                          opener=open_input)
         for item in items:
             if isinstance(item, BadRecord):
                 bad += 1
@@ -66,7 +67,7 @@ class ReadFileFn(beam.DoFn):
         log.info("read %s: %d records, %d bad (%.1fs)", f.path, records, bad,
                  time.monotonic() - started)
         yield pvalue.TaggedOutput(STATS, InputStat(f.path, f.table, f.fmt, sha, size, records,
-                                                   bad))
+                                                   bad, repaired.decoded_with_fallback))
 
 
 class ReadResult(NamedTuple):
@@ -88,10 +89,8 @@ class ReadInputs(beam.PTransform):
     def expand(self, files: beam.PCollection) -> ReadResult:
         out = files | "ReadFiles" >> beam.ParDo(
             ReadFileFn(self.default_year, self.limits)).with_outputs(BAD, STATS, main="records")
-        # no-ops where output tags work; needed where a runner merges them (see module doc)
-        records = out.records | "OnlyRecords" >> beam.Filter(is_record)
-        bad = out[BAD] | "OnlyBad" >> beam.Filter(is_bad_record)
-        stats = out[STATS] | "OnlyStats" >> beam.Filter(is_stat)
+        typed = outputs(out, records=is_record, bad=is_bad_record, stats=is_stat)
+        records, bad, stats = typed["records"], typed[BAD], typed[STATS]
         if self.reshuffle:
             records = records | "Spread" >> beam.Reshuffle()
         return ReadResult(records, bad, stats)

@@ -38,6 +38,7 @@ from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_scrubbed
 from telescrub.core.stats import DecisionStat, QuarantineStat, is_stat
 from telescrub.pipelines.classify import FromProfile, FromSchemas
+from telescrub.pipelines.outputs import outputs
 
 DEAD_LETTER = "dead_letter"
 STATS = "stats"
@@ -107,8 +108,8 @@ class ActFn(beam.DoFn):
                 yield pvalue.TaggedOutput(DEAD_LETTER, out)
             elif out is not None:
                 yield out
-        # counts leave with each batch (never from finish_bundle: Beam 2.77's DaskRunner
-        # discards those outputs); one masked example per field and worker is enough
+        # counts leave with each batch, never from finish_bundle (pipelines.outputs); one
+        # masked example per field and worker is enough
         for s in self.acting.stats():
             key = (getattr(s, "table", ""), getattr(s, "path", ""))
             if key[1] and key in self._exampled:
@@ -153,14 +154,10 @@ class Scrub(beam.PTransform):
         applied = batches | "Act" >> beam.ParDo(
             ActFn(self.policy, self.key, self.decide), **side).with_outputs(
             DEAD_LETTER, STATS, main="scrubbed")
-        # Filtering by type is a no-op where output tags work; Beam 2.77's DaskRunner merges
-        # the outputs of a multi-output ParDo into every tagged PCollection.
-        stats = ((applied[STATS] | "OnlyStats" >> beam.Filter(is_stat),
-                  decisions | "DecisionStats" >> beam.Map(decision_stat))
+        typed = outputs(applied, scrubbed=is_scrubbed, dead_letter=is_bad_record, stats=is_stat)
+        stats = ((typed[STATS], decisions | "DecisionStats" >> beam.Map(decision_stat))
                  | "AllScrubStats" >> beam.Flatten())
-        return ScrubResult(
-            applied.scrubbed | "OnlyScrubbed" >> beam.Filter(is_scrubbed), decisions, stats,
-            applied[DEAD_LETTER] | "OnlyDeadLetter" >> beam.Filter(is_bad_record))
+        return ScrubResult(typed["scrubbed"], decisions, stats, typed[DEAD_LETTER])
 
 
 class _KnownFromSide(beam.DoFn):

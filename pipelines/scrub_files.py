@@ -33,15 +33,23 @@ the first and quarantines the file's records as ``changed_during_run`` if it dif
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, NamedTuple
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam import pvalue
 
-from telescrub.classifiers.known import KnownValues, known_values, needs_known
+from telescrub.classifiers.known import (
+    KnownValues,
+    known_values,
+    known_values_of_block,
+    needs_known,
+)
 from telescrub.classifiers.profile import FieldProfile
 from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.classifiers.text import TextScrubber
@@ -51,20 +59,33 @@ from telescrub.core.keys import HashKey, resolve_key
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, output_name
 from telescrub.core.stats import InputStat, is_stat
+from telescrub.core.timeparse import parse_timestamp
 from telescrub.formats import readers
+from telescrub.formats.arrow_jsonl import row_fields
 from telescrub.formats.units import (
+    PARSED,
+    ArrowBlock,
     InputFile,
     read_limits_for,
-    read_unit,
+    read_unit_blocks,
     unit_key,
     unit_label,
     unit_sha256,
+    unit_size,
 )
 from telescrub.pipelines.classify import DecideFn, MergeProfilesFn, TableProfileFn
+from telescrub.pipelines.outputs import outputs
 from telescrub.store.fs import open_input
 from telescrub.store.layout import PartitionKey, validate_event_date, validate_table
-from telescrub.store.parquet import ColumnSpec, FileResult, RunInfo, TableLayout
-from telescrub.store.writer import write_rows
+from telescrub.store.parquet import (
+    ColumnSpec,
+    FileResult,
+    RunInfo,
+    TableLayout,
+    conform,
+    rows_to_table,
+)
+from telescrub.store.writer import write_table
 
 log = logging.getLogger("telescrub.scrub_files")
 QUARANTINE = "quarantine"
@@ -115,14 +136,18 @@ class ProfileFileFn(beam.DoFn):
         combine = TableProfileFn(self.sample_size)
         accs: dict[str, tuple[int, dict[str, FieldProfile]]] = {}
         held = 0
-        for item in read_unit(f, self.lim, open_input):
+        for item in read_unit_blocks(f, self.lim, cache="keep", opener=open_input):
             if isinstance(item, BadRecord):
                 continue  # quarantined by the scrub pass
             acc = accs.get(item.table)
             if acc is None:
                 acc = combine.create_accumulator()
-            accs[item.table] = combine.add_input(acc, item.fields)
-            held += 1
+            if isinstance(item, ArrowBlock):
+                accs[item.table] = combine.add_block(acc, item.data)
+                held += item.data.num_rows
+            else:
+                accs[item.table] = combine.add_input(acc, item.fields)
+                held += 1
             if held >= PROFILE_FLUSH:
                 yield from sorted(accs.items())
                 accs, held = {}, 0
@@ -143,8 +168,10 @@ class KnownFromFileFn(beam.DoFn):
         seen: set[tuple[str, str]] = set()
         if td is not None and needs_known(td.fields.values()):  # else: not read again
             lookup = FrozenDecisions(decisions)
-            for item in read_unit(f, self.lim, open_input):
-                if isinstance(item, Record):
+            for item in read_unit_blocks(f, self.lim, cache="peek", opener=open_input):
+                if isinstance(item, ArrowBlock):
+                    seen.update(known_values_of_block(item.table, item.data, lookup))
+                elif isinstance(item, Record):
                     seen.update(known_values(item, lookup))
         yield from sorted(seen)
 
@@ -165,7 +192,9 @@ class ScrubFileFn(beam.DoFn):
 
     def setup(self) -> None:
         self.key = resolve_key(self.key)  # the job carries only the key's reference
-        self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key))
+        # "now" for implausible event times: the run's start, the same on every worker
+        self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key),
+                                 now=parse_timestamp(self.run_info.created_at))
         self._layouts: dict[str, tuple[TableDecision, TableLayout, frozenset[str]]] = {}
         self._frozen: tuple[object, FrozenDecisions] | None = None
 
@@ -186,34 +215,41 @@ class ScrubFileFn(beam.DoFn):
         self.acting.set_known(known, lambda: KnownValues(known))
         self.acting.reset_stats()
         tag = source_tag(unit_key(f))
-        sha, size = unit_sha256(f, open_input)
+        # a unit the profile pass kept parsed is acted on exactly as profiled: its checksum
+        # is the profile pass's, and it cannot have changed since
+        cached = PARSED.get(f, take=False) is not None
+        sha, size = (shas.get(unit_key(f)), unit_size(f, open_input)) if cached \
+            else unit_sha256(f, open_input)
         changed = sha != shas.get(unit_key(f))
         if changed:
             log.warning("%s changed while the run read it: its records are quarantined", f.path)
-        buffers: dict[tuple[str, str], list[ScrubbedRecord]] = {}
+        buffers: dict[tuple[str, str], list[Any]] = {}
         pending: list[Record] = []
         buffered = chunk = records = bad = 0
-        items = read_unit(f, self.lim, open_input)
-        while True:
-            item = next(items, None)
+        repaired = readers.ReadStats()  # records that were not UTF-8, decoded anyway
+        for item in itertools.chain(read_unit_blocks(f, self.lim, cache="take",
+                                                     stats=repaired, opener=open_input),
+                                    [None]):
             if isinstance(item, BadRecord):
                 bad += 1
                 yield pvalue.TaggedOutput(QUARANTINE, item)
                 continue
-            if item is not None:
+            if isinstance(item, Record):
                 records += 1
                 if records % PROGRESS_EVERY == 0:
                     log.info("scrubbing %s: %d records so far", unit_label(f), records)
                 pending.append(item)
-                if len(pending) < ACT_BATCH:
+                # never more than rows_per_file rows buffered: a file holds at most that many
+                if len(pending) < min(ACT_BATCH, self.rows_per_file - buffered):
                     continue
+            # act on the records read so far: a full batch, a columnar block next, the end
             for out in self._act(pending, lookup, changed):
-                if isinstance(out, BadRecord):
-                    yield pvalue.TaggedOutput(QUARANTINE, out)
-                elif out is not None:
-                    buffers.setdefault((out.table, out.event_date or ""), []).append(out)
-                    buffered += 1
+                buffered += yield from self._place(out, buffers)
             pending = []
+            if isinstance(item, ArrowBlock):
+                records += item.data.num_rows
+                for out in self._act_block(item, lookup, changed):
+                    buffered += yield from self._place(out, buffers)
             if item is None:
                 break
             if buffered >= self.rows_per_file:
@@ -224,7 +260,7 @@ class ScrubFileFn(beam.DoFn):
         yield from self._flush(buffers, decisions, tag, chunk)
         log.info("scrubbed %s: %d records, %d bad (%.1fs)", unit_label(f), records, bad,
                  time.monotonic() - started)
-        after, _ = unit_sha256(f, open_input)
+        after = sha if cached else unit_sha256(f, open_input)[0]
         if after != sha:
             # appended or rewritten while this pass read it: what was read is written and
             # counted (the accounting holds), but it is not the content the hash names
@@ -233,7 +269,7 @@ class ScrubFileFn(beam.DoFn):
         if f.is_range:  # the report adds up the ranges of one file
             sha, size = f.sha256, f.size
         yield pvalue.TaggedOutput(STATS, InputStat(f.path, f.table, f.fmt, sha, size, records,
-                                                   bad))
+                                                   bad, repaired.decoded_with_fallback))
         for s in self.acting.stats():
             yield pvalue.TaggedOutput(STATS, s)
 
@@ -257,16 +293,60 @@ class ScrubFileFn(beam.DoFn):
                                                    "did not see")
         return result
 
-    def _flush(self, buffers: dict[tuple[str, str], list[ScrubbedRecord]],
+    @staticmethod
+    def _place(out: Any, buffers: dict[tuple[str, str], list[Any]],
+               ) -> Generator[Any, None, int]:
+        """Buffer one act result (a scrubbed record, or a columnar piece ``((table, date),
+        rows)``) under its partition, or send a bad record to quarantine; returns the rows
+        buffered."""
+        if isinstance(out, BadRecord):
+            yield pvalue.TaggedOutput(QUARANTINE, out)
+            return 0
+        if isinstance(out, ScrubbedRecord):
+            pieces = buffers.setdefault((out.table, out.event_date or ""), [])
+            if pieces and isinstance(pieces[-1], list):
+                pieces[-1].append(out)
+            else:
+                pieces.append([out])
+            return 1
+        if isinstance(out, tuple):
+            key, rows = out
+            buffers.setdefault(key, []).append(rows)
+            return int(rows.num_rows)
+        return 0  # dropped by the policy (counted by the actor)
+
+    def _act_block(self, block: ArrowBlock, lookup: FrozenDecisions, changed: bool,
+                   ) -> list[Any]:
+        """A columnar block acted on column by column (``BatchActor.act_table``): bad records,
+        then one ``((table, date), rows)`` piece per event date."""
+        if changed:
+            return [undecided(Record(block.table, block.source, line, fields),
+                              "input file changed while telescrub read it")
+                    for line, fields in row_fields(block.data)]
+        acted = self.acting.act_table(block.table, block.source, block.data, lookup)
+        out: list[Any] = list(acted.bad)
+        rows = acted.rows
+        if rows is None or not rows.num_rows:
+            return out
+        dates = rows.column("event_date")
+        for date in pc.unique(dates).to_pylist():
+            mask = pc.is_null(dates) if date is None else pc.equal(dates, date)
+            out.append(((block.table, date or ""), rows.filter(mask).drop(["event_date"])))
+        return out
+
+    def _flush(self, buffers: dict[tuple[str, str], list[Any]],
                decisions: dict[str, TableDecision], tag: str, chunk: int,
                ) -> Iterator[tuple[tuple[str, str], FileResult]]:
-        for (table, date_key), rows in sorted(buffers.items()):
+        for (table, date_key), pieces in sorted(buffers.items()):
             validate_table(table)
-            validate_event_date(date_key or None)
+            date = validate_event_date(date_key or None)
             layout, _ = self._layout(decisions[table])
-            for result in write_rows(self.out_dir, layout, self.run_info,
-                                     PartitionKey(date_key or None), rows, tag,
-                                     self.rows_per_file, first_chunk=chunk):
+            parts = [conform(layout, p) if isinstance(p, pa.Table)
+                     else rows_to_table(layout, date, p) for p in pieces]
+            data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+            for result in write_table(self.out_dir, layout, self.run_info,
+                                      PartitionKey(date), data, tag, self.rows_per_file,
+                                      first_chunk=chunk):
                 yield (table, date_key), result
 
 
@@ -315,11 +395,9 @@ class ScrubFiles(beam.PTransform):
         prof = files | "ProfileFiles" >> beam.ParDo(ProfileFileFn(
             self.policy.sample_size, self.default_year, self.limits)).with_outputs(
                 "sha", main="profiles")
-        # the type filters are no-ops where output tags work (Beam 2.77's DaskRunner merges
-        # the outputs of a multi-output ParDo into every tagged PCollection)
-        shas = prof.sha | "OnlySha" >> beam.Filter(_is_sha)
-        decisions = (prof.profiles
-                     | "OnlyProfiles" >> beam.Filter(_is_profile)
+        profiled = outputs(prof, profiles=_is_profile, sha=_is_sha)
+        shas = profiled["sha"]
+        decisions = (profiled["profiles"]
                      | "MergeProfiles" >> beam.CombinePerKey(
                          MergeProfilesFn(self.policy.sample_size))
                      | "DecideFields" >> beam.ParDo(DecideFn(self.policy, self.schemas)))
@@ -333,8 +411,5 @@ class ScrubFiles(beam.PTransform):
                         self.default_year, self.limits, self.rows_per_file),
             beam.pvalue.AsDict(decisions), beam.pvalue.AsList(known),
             beam.pvalue.AsDict(shas)).with_outputs(QUARANTINE, STATS, main="files")
-        return FilesResult(
-            out.files | "OnlyFiles" >> beam.Filter(_is_file),
-            out[QUARANTINE] | "OnlyQuarantine" >> beam.Filter(is_bad_record),
-            decisions,
-            out[STATS] | "OnlyStats" >> beam.Filter(is_stat))
+        typed = outputs(out, files=_is_file, quarantine=is_bad_record, stats=is_stat)
+        return FilesResult(typed["files"], typed[QUARANTINE], decisions, typed[STATS])

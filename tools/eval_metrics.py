@@ -1,5 +1,7 @@
 """Accuracy metrics for ``make eval``: span precision/recall on Presidio's synthetic texts and
-over-redaction on the negative controls and metadata columns.
+over-redaction on the negative controls, the metadata columns of the structured LogHub CSVs
+and the system-metadata fields of the cloud audit logs (event names, operations, regions,
+API versions, result codes, user agents: they must come out unchanged).
 
 The Presidio labels are evaluation data only: they are read here, never by the pipeline.
 """
@@ -39,6 +41,14 @@ NEGATIVE_CONTROLS = ("HealthApp", "Android", "Windows")
 METADATA_COLUMNS = {"LineId", "Date", "Day", "Month", "Time", "Level", "Component", "Pid", "PID",
                     "Tid", "EventId", "EventTemplate", "Timestamp", "Type", "State", "Flag",
                     "Label", "NodeRepeat", "Logrecord"}
+#: system metadata of audit logs that must be kept, by normalised field name (last segment)
+CLOUD_METADATA = re.compile(
+    r"(event_?(name|type|source|version|category)|legacy_?event_?type|event_?type_?name|"
+    r"operation(_?(name|type))?|action(_?type)?|activity(_?display_?name)?|(aws_?)?region|"
+    r"api_?(version|type)|error_?code|result(_?(type|status))?|status(_?code)?|user_?agent|"
+    r"raw_?user_?agent|severity|category|log_?type|record_?type|workload|type|method|"
+    r"logon_?type|request_?type|programmatic_?access_?type|client_?app_?used|"
+    r"authentication_?(provider|step)|factor|outcome)")
 _REPLACED = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}|<[A-Z_]+(?::[A-Z_]+)?>")
 
 
@@ -163,3 +173,54 @@ def over_redaction(corpora: str, run_out: str) -> dict[str, Any]:
                                  "share": round(share, 5),
                                  "changed_by_column": dict(changed_by_col.most_common(10))},
             "target": OVER_REDACTION_TARGET, "met": worst < OVER_REDACTION_TARGET}
+
+
+def _truth_of(corpora: str, name: str) -> set[str]:
+    path = os.path.join(corpora, "truth", f"cloud_{name}.json")
+    if not os.path.exists(path):
+        return set()
+    with open(path, encoding="utf-8") as fh:
+        t = json.load(fh)
+    return {v for group in ("values", "weak_values") for vs in t.get(group, {}).values()
+            for v in vs if isinstance(v, str) and len(v) >= 3}
+
+
+def cloud_metadata(corpora: str, run_out: str) -> dict[str, Any]:
+    """Share of system-metadata values of the cloud corpora (fields named like
+    :data:`CLOUD_METADATA`) that the run changed. Input values are read with telescrub's own
+    readers and matched to the output rows by ``_source_line``; a value holding one of the
+    corpus's truth identifiers is not counted (scrubbing it is right)."""
+    from telescrub.classifiers.roles import split_path
+    from telescrub.core.records import Record, output_name
+    from telescrub.formats.readers import read_records
+
+    total = changed = 0
+    by_col: Counter[str] = Counter()
+    for path in sorted(glob.glob(os.path.join(corpora, "cloud", "*.jsonl"))
+                       + glob.glob(os.path.join(corpora, "cloud", "*.csv"))):
+        table = table_name_for(path)
+        t = _table(run_out, table)
+        if t is None:
+            continue
+        out_rows = {line: row for line, row in zip(
+            t.column("_source_line").to_pylist(), t.to_pylist(), strict=True)}
+        ids = _truth_of(corpora, table)
+        for rec in read_records(path, table):
+            if not isinstance(rec, Record) or rec.line not in out_rows:
+                continue
+            out = out_rows[rec.line]
+            for field, value in rec.fields.items():
+                if value in (None, "", []) or not CLOUD_METADATA.fullmatch(split_path(field)[1]):
+                    continue
+                text = json.dumps(value, ensure_ascii=False)
+                if any(i in text for i in ids):
+                    continue
+                total += 1
+                got = out.get(output_name(field))
+                same = got == value or (not isinstance(value, list) and str(got) == str(value))
+                if not same:
+                    changed += 1
+                    by_col[f"{table}.{field}"] += 1
+    share = changed / total if total else 0.0
+    return {"values": total, "changed": changed, "share": round(share, 5),
+            "changed_by_column": dict(by_col.most_common(10))}

@@ -13,6 +13,7 @@ from telescrub.classifiers.detectors.aws_access_key import AwsAccessKeyDetector
 from telescrub.classifiers.detectors.aws_arn import AwsArnDetector
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.classifiers.detectors.ca_sin import CaSinDetector
+from telescrub.classifiers.detectors.cloud_user_id import CloudUserIdDetector
 from telescrub.classifiers.detectors.computer_name import ComputerNameDetector
 from telescrub.classifiers.detectors.credit_card import CreditCardDetector
 from telescrub.classifiers.detectors.de_tax_id import DeTaxIdDetector
@@ -30,15 +31,24 @@ from telescrub.classifiers.detectors.ipv4 import Ipv4Detector
 from telescrub.classifiers.detectors.ipv6 import Ipv6Detector
 from telescrub.classifiers.detectors.it_fiscal_code import ItFiscalCodeDetector
 from telescrub.classifiers.detectors.jwt import JwtDetector
+from telescrub.classifiers.detectors.labelled_id import (
+    AccountNumberLabelDetector,
+    LoginLabelDetector,
+    NationalIdLabelDetector,
+    PersonalIdLabelDetector,
+    SecretLabelDetector,
+)
 from telescrub.classifiers.detectors.mac import MacDetector
 from telescrub.classifiers.detectors.muid import MuidDetector
 from telescrub.classifiers.detectors.password_kv import PasswordKvDetector
 from telescrub.classifiers.detectors.person_name import PersonNameDetector
 from telescrub.classifiers.detectors.phone import PhoneDetector
+from telescrub.classifiers.detectors.resource_path_user import ResourcePathUserDetector
 from telescrub.classifiers.detectors.session_cookie import SessionCookieDetector
 from telescrub.classifiers.detectors.sip_uri import SipUriDetector
 from telescrub.classifiers.detectors.street_address import StreetAddressDetector
 from telescrub.classifiers.detectors.uk_nino import UkNinoDetector
+from telescrub.classifiers.detectors.url_host import UrlHostDetector
 from telescrub.classifiers.detectors.url_secret import UrlSecretDetector
 from telescrub.classifiers.detectors.us_driver_license import UsDriverLicenseDetector
 from telescrub.classifiers.detectors.us_ssn import UsSsnDetector
@@ -54,6 +64,7 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     Ipv6Detector,
     MacDetector,
     HostnameDetector,
+    UrlHostDetector,
     MuidDetector,
     CreditCardDetector,
     IbanDetector,
@@ -73,9 +84,16 @@ ALL_DETECTORS: tuple[type[Detector], ...] = (
     WindowsSidDetector,
     JwtDetector,
     PasswordKvDetector,
+    SecretLabelDetector,
     UrlSecretDetector,
     DomainUserDetector,
+    ResourcePathUserDetector,
+    CloudUserIdDetector,
+    NationalIdLabelDetector,
+    AccountNumberLabelDetector,
+    PersonalIdLabelDetector,
     UsernamePhraseDetector,
+    LoginLabelDetector,
     HexIdDetector,
     ComputerNameDetector,
     SessionCookieDetector,

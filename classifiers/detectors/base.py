@@ -11,11 +11,18 @@ Subclasses set ``ENTITY``, ``PATTERNS`` and optionally ``CONTEXT`` and ``PREFILT
 cheap regex that any text holding this identifier must match; texts that fail it are
 never handed to the pattern engine) and override ``validate_result`` (checksum) or
 ``invalidate_result`` as Presidio recognizers do.
+
+:class:`CompoundDetector` is the shape for identifiers that *embed* a person's identifier in
+something that is not personal (``CONTOSO\\jdoe``, an ARN naming an IAM user or a role
+session, ``users/<id>`` in a resource path): the whole value is matched, but only the part
+that identifies the person is reported as the span, so scrubbing keeps the rest readable
+and joinable (``CONTOSO\\h1:...``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import regex
@@ -29,6 +36,12 @@ from presidio_analyzer import (
 from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 
 _REGEX_TIMEOUT = REGEX_TIMEOUT_SECONDS  # Presidio's per-pattern timeout
+#: texts at least this long get the timeout; arming it costs ~17 us per regex call (more than
+#: matching a log line), and a pattern cannot take Presidio's 60 s on a shorter text (the regex
+#: module short-cuts nested repeats; tests/unit/test_linear_time.py times hostile texts)
+_TIMEOUT_FROM_CHARS = 8192
+#: what a keyed hash token looks like (telescrub.keys): never the start of an identifier
+NOT_A_TOKEN = r"(?!h1:[0-9a-f]{8}:)"
 
 
 class Detector(PatternRecognizer):
@@ -36,8 +49,23 @@ class Detector(PatternRecognizer):
     PATTERNS: ClassVar[list[Pattern]]
     CONTEXT: ClassVar[list[str]] = []
     PREFILTER: ClassVar[str | None] = None
+    #: optional RE2 regex (whole value) whose every match this detector accepts as a whole
+    #: value with at least ``EXACT_SCORE`` (``match_value``), except the ``EXACT_EXCLUDE``
+    #: values: lets a column of such values skip the detector per value
+    #: (tests/unit/detectors/test_exact_forms.py holds each declaration to ``match_value``)
+    EXACT: ClassVar[str | None] = None
+    EXACT_SCORE: ClassVar[float] = 0.0
+    EXACT_EXCLUDE: ClassVar[tuple[str, ...]] = ()
     #: regex flags for all patterns; case-insensitivity is opted into per pattern with (?i)
     FLAGS: ClassVar[int] = regex.MULTILINE
+    #: whether every result comes from a match of one of ``PATTERNS`` (so a text that none of
+    #: them can match needs no run: classifiers/scan.py). None: true for the default
+    #: ``analyze``, false for a detector with its own (gazetteers, code).
+    CANDIDATES_FROM_PATTERNS: ClassVar[bool | None] = None
+    #: more necessary conditions (regexes every text with a detection matches) that only the
+    #: candidate scan evaluates, as supersets in one pass with all others: for a detector
+    #: whose own code finds spans, what its ``PREFILTER`` alone cannot say cheaply in Python
+    SCAN_REQUIRES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
@@ -54,26 +82,36 @@ class Detector(PatternRecognizer):
         """Cheap necessary condition; False means :meth:`find` would return nothing."""
         return self._prefilter is None or self._prefilter.search(text) is not None
 
-    def find(self, text: str) -> list[RecognizerResult]:
-        """Detections in ``text`` (validated, score > 0), without any NLP pipeline."""
+    def find(self, text: str, only: Sequence[int] | None = None) -> list[RecognizerResult]:
+        """Detections in ``text`` (validated, score > 0), without any NLP pipeline.
+
+        ``only``: the indices of the only ``PATTERNS`` that can match ``text`` (a scan found
+        no match of the others, classifiers/scan.py); the results are the same."""
         if not text or not self.might_contain(text):
             return []
         if type(self).analyze is not PatternRecognizer.analyze:
             return [r for r in self.analyze(text, [self.ENTITY]) if r.score > 0]
-        return self._find_patterns(text)
+        return self._find_patterns(text, only)
 
-    def _find_patterns(self, text: str) -> list[RecognizerResult]:
+    def _find_patterns(self, text: str, only: Sequence[int] | None = None,
+                       ) -> list[RecognizerResult]:
         """``PatternRecognizer``'s pattern analysis (same patterns, flags, validation,
         invalidation, duplicate removal) without its per-pattern clock reads and debug
         logging; tests/unit/test_text_scrubber.py checks it against Presidio's engine."""
         results: list[RecognizerResult] = []
-        for pattern in self._patterns():
+        patterns = self._patterns()
+        if only is not None:
+            patterns = [patterns[i] for i in only]
+        for pattern in patterns:
             try:
-                for m in self._compiled(pattern).finditer(text, timeout=_REGEX_TIMEOUT):
-                    start, end = m.span()
-                    current = text[start:end]
-                    if not current:
+                rx = self._compiled(pattern)
+                found = rx.finditer(text, timeout=_REGEX_TIMEOUT) if len(text) >= \
+                    _TIMEOUT_FROM_CHARS else rx.finditer(text)
+                for m in found:
+                    span = self._span(m)
+                    if span is None:
                         continue
+                    start, end, current = span
                     score = self._score(pattern, current)
                     if score > 0:
                         results.append(self.result(start, end, score, pattern.name,
@@ -81,6 +119,13 @@ class Detector(PatternRecognizer):
             except TimeoutError:  # Presidio logs and skips the pattern
                 continue
         return EntityRecognizer.remove_duplicates(results) if len(results) > 1 else results
+
+    def _span(self, m: Any) -> tuple[int, int, str] | None:
+        """What a pattern match reports: (start, end, the text its score is computed on),
+        or None for nothing. The whole match here; a detector that reports only part of
+        what it matches (``CompoundDetector``) says which part."""
+        start, end = m.span()
+        return (start, end, m.group(0)) if end > start else None
 
     def match_value(self, value: str) -> float:
         """Score if the whole (stripped) value is one instance of this identifier, else 0."""
@@ -128,7 +173,9 @@ class Detector(PatternRecognizer):
         best = 0.0
         for pattern in self._patterns():
             try:
-                m = self._compiled(pattern).match(v, timeout=_REGEX_TIMEOUT)
+                rx = self._compiled(pattern)
+                m = rx.match(v, timeout=_REGEX_TIMEOUT) if len(v) >= _TIMEOUT_FROM_CHARS \
+                    else rx.match(v)
             except TimeoutError:  # Presidio logs and skips the pattern
                 continue
             if m is None or m.start() != 0 or m.end() != len(v):
@@ -149,3 +196,30 @@ class Detector(PatternRecognizer):
             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name,
                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
         )
+
+
+class CompoundDetector(Detector):
+    """A detector whose patterns match a whole compound identifier but report only its named
+    group ``PART`` (the person's part); a match without that group reports nothing (an ARN
+    of a bucket names no person). ``match_value`` still tests the whole value, so a column of
+    compound ids is classified as such."""
+
+    PART: ClassVar[str] = "part"
+
+    def _span(self, m: Any) -> tuple[int, int, str] | None:
+        part = m.groupdict().get(self.PART)
+        if not part or not m.group(0):
+            return None
+        start, end = m.span(self.PART)
+        return start, end, m.group(0)
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        """Presidio's entry point: the same part spans as :meth:`find`."""
+        if self.ENTITY not in entities or not self.might_contain(text):
+            return []
+        return self._find_patterns(text)
+
+    def match_value(self, value: str) -> float:
+        v = value.strip()
+        return self._match_whole(v) if v else 0.0

@@ -1,5 +1,8 @@
 """Windows down-level logon names ``DOMAIN\\user`` (also JSON-escaped ``DOMAIN\\\\user``);
-the span is the whole name. ``user@domain`` is an e-mail/UPN and left to those detectors.
+the span is the *user*: the domain is a NetBIOS / Active Directory domain name, OII that the
+default policy keeps, so ``CONTOSO\\jdoe`` is scrubbed to ``CONTOSO\\h1:...`` (a column of
+such names is classified ``DOMAIN_USER`` on the whole value). ``user@domain`` is an
+e-mail/UPN and left to those detectors.
 
 The domain is a NetBIOS name (letter first, up to 15 characters) or a dotted DNS name; the
 user may hold ``.``, ``-``, ``_`` and a trailing ``$`` (machine accounts).
@@ -18,7 +21,7 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from telescrub.classifiers.detectors.base import Detector
+from telescrub.classifiers.detectors.base import NOT_A_TOKEN, CompoundDetector
 from telescrub.core import entities
 
 _DOMAIN = r"[A-Za-z][A-Za-z0-9-]{0,14}(?:\.[A-Za-z0-9-]{1,63}){0,4}"
@@ -31,12 +34,13 @@ _FILE = re.compile(r"(?i).*\.(?:exe|dll|sys|log|txt|ini|dat|xml|json|cfg|mui|cat
 _ESCAPE_START = tuple("ntrbfvux01234567")
 
 
-class DomainUserDetector(Detector):
+class DomainUserDetector(CompoundDetector):
     ENTITY = entities.DOMAIN_USER
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "domain_backslash_user",
-            rf"(?<![\w\\/:.%$-]){_DOMAIN}\\{{1,2}}{_USER}(?![\w\\/-]|\.\w)",
+            rf"(?<![\w\\/:.%$-]){_DOMAIN}\\{{1,2}}{NOT_A_TOKEN}(?P<part>{_USER})"
+            rf"(?![\w\\/-]|\.\w)",
             0.6,
         ),
     ]

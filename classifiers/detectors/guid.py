@@ -32,6 +32,9 @@ class GuidDetector(Detector):
     ]
     CONTEXT: ClassVar[list[str]] = ["guid", "uuid", "id", "device", "instance", "session"]
     PREFILTER = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-"
+    EXACT = rf"^{_UUID}$"
+    EXACT_SCORE = 0.7
+    EXACT_EXCLUDE = ("00000000-0000-0000-0000-000000000000",)
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return set(pattern_text.strip("{}").replace("-", "")) == {"0"}

@@ -2,18 +2,23 @@
 country and the ISO 7064 mod-97 check, so a match scores 1.0 and a non-match is dropped.
 
 Compact form in any case (``GB82WEST12345698765432``, ``gb42nawi04454264788619``) or the
-printed form in groups of four split by single spaces (``GB82 WEST 1234 5698 7654 32``,
-uppercase only, so that a lowercase word after it is never taken for a group).
+printed form in groups of four split by single spaces or dashes, in any case
+(``GB82 WEST 1234 5698 7654 32``, ``DE89-3704-0044-0532-0130-00``, ``gb82 west 1234 ...``):
+the whole IBAN is the span, the country and bank-code letters included. The country fixes
+the length, so the groups are taken up to exactly that many characters: a word after the
+IBAN ("... 7654 32 for the refund") is never taken for a group.
 
 Deliberately not matched: unknown country codes, wrong lengths, failed checksums, IBANs
-glued to other letters or digits, groups split by dashes or dots.
+glued to other letters or digits, groups split by dots or by mixed separators, groups of
+other than four characters (the last one aside).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import Any, ClassVar
 
-from presidio_analyzer import Pattern
+from presidio_analyzer import Pattern, RecognizerResult
 
 from telescrub.classifiers.detectors.base import Detector
 from telescrub.core import entities
@@ -28,10 +33,12 @@ _LENGTHS = {item[:2]: int(item[2:]) for item in _LENGTHS_TEXT.split()}
 _B = r"(?<![A-Za-z0-9])"
 _E = r"(?![A-Za-z0-9])"
 _GROUPED = r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?"
+#: where an IBAN may start: a country code and two check digits, not glued to a word
+_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}")
 
 
 def iban_ok(text: str) -> bool:
-    iban = text.replace(" ", "").upper()
+    iban = text.replace(" ", "").replace("-", "").upper()
     if _LENGTHS.get(iban[:2]) != len(iban):
         return False
     rearranged = iban[4:] + iban[:4]
@@ -49,3 +56,39 @@ class IbanDetector(Detector):
 
     def validate_result(self, pattern_text: str) -> bool:
         return iban_ok(pattern_text)
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        """Candidates from each country code, taken to the country's length (module doc)."""
+        if self.ENTITY not in entities:
+            return []
+        out = []
+        for m in _START.finditer(text):
+            end = _iban_end(text, m.start(), _LENGTHS.get(m.group(0)[:2].upper(), 0))
+            if end is not None and iban_ok(text[m.start():end]):
+                out.append(self.result(m.start(), end, 1.0, "iban", "pattern"))
+        return out
+
+
+def _iban_end(text: str, start: int, length: int) -> int | None:
+    """End of an IBAN of ``length`` characters starting at ``start``: compact, or in groups of
+    four after the country code and check digits split by one kind of separator."""
+    if not length:
+        return None
+    i, n, count, sep, group = start, len(text), 0, "", 0
+    while i < n and count < length:
+        ch = text[i]
+        if ch.isascii() and ch.isalnum():
+            count += 1
+            group += 1
+            i += 1
+            continue
+        if ch not in " -" or count < 4 or (sep and ch != sep) or group != 4:
+            return None  # not a separator, a second kind of one, or a short group
+        sep, group = ch, 0
+        i += 1
+        if i < n and not text[i].isalnum():
+            return None
+    if count != length or (i < n and text[i].isascii() and text[i].isalnum()):
+        return None
+    return i

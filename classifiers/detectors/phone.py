@@ -2,7 +2,10 @@
 
 * ``+CC`` international: ``+447700677662``, ``+41 (0)38 549 02 90``, ``+1-604-696-5272x565``;
 * North American: ``(579)888-3058``, ``201-948-1927``, ``930.167.3943``, ``001-253-366-9781``;
-* a parenthesised area code: ``(08) 8747 6301``, ``(37) 788-063``;
+* a parenthesised area code: ``(08) 8747 6301``, ``(37) 788-063``, ``(11) 91234-5678``;
+* without a country prefix, from large countries: Chinese mobiles (``13812345678``,
+  ``138 1234 5678``: 11 digits, ``1`` then ``3``-``9``), Indian mobiles after the country code
+  without ``+`` (``91-9876543210``, ``0091 98765 43210``);
 * dashed pairs ``28-64-66-98`` and French dotted pairs ``01.84.17.61.18``;
 * a trunk ``0`` then spaced/dashed groups: ``024 971 50 30``, ``0961-7596216``;
 * anything number-like right after a phone word (``Mobile: 723 813 266``, ``tel 5403926876``)
@@ -34,7 +37,9 @@ _AFTER_WORDS = r"(?i:fax|office|mobile|cell|home|work|tel|phone)"
 _LOOSE = r"\+?\(?\d[\d ().-]{4,22}\d"
 _INTL = r"\+[1-9]\d{0,2}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,5})){1,6}"
 _NANP = r"(?:(?:1|001)[ .-])?(?:\(\d{3}\) ?\d{3}[ .-]?|\d{3}([.-])\d{3}\1)\d{4}"
-_PAREN_AREA = r"\(\d{2,4}\) ?\d{2,4}(?:[ .-]\d{2,4}){1,3}"
+_PAREN_AREA = r"\(\d{2,4}\) ?\d{2,5}(?:[ .-]\d{2,4}){1,3}"
+_CN_MOBILE = r"1[3-9]\d(?:([ -])\d{4}\1\d{4}|\d{8})"
+_IN_MOBILE = r"(?:0091|91)[ -]?[6-9]\d{4}[ -]?\d{5}"
 _PAIRS = r"\d{2}(?:-\d{2}){3,4}|0\d(?:\.\d{2}){4}"
 _TRUNK = r"(?:0\d{1,4}(?:[ -]\d{2,8}){1,4}|0\d{1,4}/\d{5,10})"
 _EXT_RE = re.compile(r"\s?(?:x|ext\.?)\s?\d{1,6}$")
@@ -50,6 +55,8 @@ class PhoneDetector(Detector):
         Pattern("phone_nanp", rf"{_B}{_NANP}{_EXT}{_E}", 0.6),
         Pattern("phone_paren_area", rf"(?<![\w(]){_PAREN_AREA}{_E}", 0.5),
         Pattern("phone_pairs", rf"{_B}(?:{_PAIRS}){_E}", 0.5),
+        Pattern("phone_cn_mobile", rf"{_B}{_CN_MOBILE}{_E}", 0.55),
+        Pattern("phone_in_mobile", rf"(?<![\w+.:/=-]){_IN_MOBILE}{_E}", 0.6),
         Pattern("phone_trunk", rf"{_B}{_TRUNK}{_E}", 0.5),
         Pattern(
             "phone_after_word",

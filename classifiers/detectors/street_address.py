@@ -176,6 +176,42 @@ _WEAK_KEYS = (
     "suite", "unit", "flat", "is at", "is on", "it is", "it's", "its ", "\n",
 )
 _GATE_WORD = re.compile(r"[^\W\d_]+\.?")
+_POBOX_KEYS = ("postfach", "apartado", "caixa", "boite", "boîte", "b.p", "bp ")
+
+
+def any_gate() -> str:
+    """A regex that matches a text whenever some :class:`_Gates` gate is open, in the text or
+    in its title-cased copy (it may match more): a text it does not match has no street core
+    to try. The candidate scan runs it (``SCAN_REQUIRES``), Python never does."""
+
+    def groups(entries: frozenset[str] | set[str]) -> list[str]:
+        """The entries that can equal a word, in groups of 40 alternatives (the scan cuts a
+        long expression at its top-level alternatives)."""
+        alts = {e.rstrip(".") for e in entries}
+        alts = {a for a in alts if re.fullmatch(r"[^\W\d_]+", a)}  # others never equal a word
+        ordered = [re.escape(a) for a in sorted(alts, key=lambda a: (-len(a), a))]
+        return ["|".join(ordered[i:i + 40]) for i in range(0, len(ordered), 40)]
+
+    def folded(group: str) -> str:
+        # i, k, s: their Unicode case partners (İ, K, ſ) title-case to ASCII letters
+        return re.sub(r"[iksIKS]", lambda m: f"(?i:{m.group()})", group)
+
+    word = r"(?<![^\W\d_])(?:{})(?![^\W\d_])"
+    typed = _STRONG_SET | _WEAK_SET | _BEFORE_SET
+    return "|".join([
+        # type words as written (a text with both cases) ...
+        *(word.format(g) for g in groups(typed)),
+        # ... or a one-case text's words of that case (it is title-cased before the gates)
+        *(rf"^(?:[^A-Z]*[^A-Za-z])?(?:{folded(g)})(?:[^A-Za-z][^A-Z]*)?$"
+          for g in groups({t.lower() for t in typed})),
+        *(rf"^(?:[^a-z]*[^A-Za-z])?(?:{folded(g)})(?:[^A-Za-z][^a-z]*)?$"
+          for g in groups({t.upper() for t in typed})),
+        # the gates that look at the lower-cased text
+        *(word.format(f"(?i:{g})") for g in groups(_LOWER_BEFORE_SET | _AFTER_SET)),
+        rf"(?i:{'|'.join(re.escape(m.rstrip('.')) for m in _MORPHEMES)})(?![^\W\d_])",
+        r"(?i:str\.|box|po |corner|intersection)",
+        *(f"(?i:{re.escape(k)})" for k in _POBOX_KEYS + _WEAK_KEYS),
+    ])
 
 
 class _Gates:
@@ -199,8 +235,7 @@ class _Gates:
     def allows(self, name: str) -> bool:
         low = self.low
         if name in ("po_box",):
-            return "box" in low or any(k in low for k in ("postfach", "apartado", "caixa",
-                                                          "boite", "boîte", "b.p", "bp "))
+            return "box" in low or any(k in low for k in _POBOX_KEYS)
         if name == "military":
             return "box" in low
         if name in ("ship", "apo"):
@@ -303,9 +338,13 @@ class Cand:
     evidence: int = 0  # units + address lines taken in
 
 
+_LETTERS = regex.compile(r"\p{L}+")
+_LEADING_NUMBER = regex.compile(r"^\d\S*\s+")
+
+
 def _titled(text: str) -> str:
     """Title-cased copy with the same offsets, for all-lower/all-upper texts."""
-    out = regex.sub(r"\p{L}+", lambda m: m.group()[:1].upper() + m.group()[1:].lower(), text)
+    out = _LETTERS.sub(lambda m: m.group()[:1].upper() + m.group()[1:].lower(), text)
     return out if len(out) == len(text) else text
 
 
@@ -400,7 +439,7 @@ def _candidates(text: str, titled: bool = False) -> list[Cand]:
                 continue  # already inside a stronger reading
             core = m.group()
             if name not in ("po_box", "military", "ship", "apo", "corner") and not _name_ok(
-                regex.sub(r"^\d\S*\s+", "", core)
+                _LEADING_NUMBER.sub("", core)
             ):
                 continue
             c = _extend(text, Cand(s, e, score, name))
@@ -427,8 +466,13 @@ def _candidates(text: str, titled: bool = False) -> list[Cand]:
 
 
 def find_addresses(text: str) -> list[Cand]:
+    if text.isascii():  # the same case tests, in C
+        one_case = text.lower() == text or text.upper() == text
+    else:
+        one_case = (not any(ch.isupper() for ch in text)
+                    or not any(ch.islower() for ch in text))
     probe = text
-    if not any(ch.isupper() for ch in text) or not any(ch.islower() for ch in text):
+    if one_case:
         probe = _titled(text)
     cands = _candidates(probe, titled=probe is not text)
     cands.sort(key=lambda c: (-c.score, -(c.end - c.start), c.start))
@@ -458,6 +502,7 @@ class StreetAddressDetector(Detector):
         Pattern("number_name_street", rf"\b\d{{1,5}} {_L} (?:{_TYPE_STRONG})\b", 0.01),
     ]
     CONTEXT: ClassVar[list[str]] = ["address", "street", "lives", "located", "ship", "deliver"]
+    SCAN_REQUIRES = (any_gate(),)
     PREFILTER = (r"\d[^\n\d]{0,80}[^\W\d_]{2}|[^\W\d_]{2}[^\n\d]{0,80}\d"
                  r"|(?i:\b(?:street|avenue|road|boulevard|lane|terrace|crescent|parkway|corner"
                  r"|intersection)\b)")

@@ -18,11 +18,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub.app.purge import CRASH_ENV, purge
+from telescrub.app.purge import CRASH_STEPS, purge
 from telescrub.app.purge import main as purge_main
 from telescrub.store import fs, layout, manifest
 from telescrub.store.manifest import check_file, load_catalog
-from tests.conftest import ROOT, telescrub
+from tests.conftest import HOOKED, ROOT, telescrub
 
 pytestmark = pytest.mark.slow
 TABLE = "teams_chat_roster"
@@ -105,11 +105,14 @@ def _partitions(out: Path, table: str = TABLE) -> set[str]:
         if tdir.exists() else set()
 
 
-def _cli_purge(out: Path, *args: str, env: dict[str, str] | None = None,
+def _cli_purge(out: Path, *args: str, hooks: tuple[str, ...] = (),
                ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "telescrub.app.purge", str(out), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, **(env or {})})
+    """``telescrub purge OUT ARGS``; with ``hooks``, through tests/hooked.py (e.g.
+    ``("--crash-at", "purge.intent")``)."""
+    cmd = ([sys.executable, str(HOOKED), *hooks, "--", "purge"] if hooks
+           else [sys.executable, "-m", "telescrub.app.purge"])
+    return subprocess.run([*cmd, str(out), *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env=dict(os.environ))
 
 
 def _columns(pdir: Path) -> list[str]:
@@ -295,12 +298,19 @@ CRASHES = ["rewrite-file", "rewrite-file@3", "intent", "intent@3", "switched", "
            "removed", "done"]
 
 
+def test_every_purge_step_has_a_crash_test():
+    # (switched-one: a streaming window's own switch, tests/e2e/test_streaming_retention.py)
+    assert {s.partition("@")[0] for s in CRASHES} | {"recovered", "switched-one"} \
+        == set(CRASH_STEPS)
+
+
 @pytest.mark.parametrize("step", CRASHES)
 def test_interrupted_purge_leaves_old_or_new_and_rerun_completes(
         step, roster_out, reference, tmp_path):
     out = _copy(roster_out, tmp_path)
-    proc = _cli_purge(out, "--as-of", AS_OF, env={CRASH_ENV: step})
+    proc = _cli_purge(out, "--as-of", AS_OF, hooks=("--crash-at", f"purge.{step}"))
     assert proc.returncode == 1, (proc.stdout, proc.stderr)  # os._exit(1) at the step
+    assert "purge " not in proc.stdout  # it died there: the summary was never printed
     states = _state(out, roster_out, reference)
     # one switch for the whole purge: every partition old, or every one new
     switched = step in ("switched", "audited", "removed", "done")
@@ -337,9 +347,10 @@ def test_interrupted_purge_leaves_old_or_new_and_rerun_completes(
 
 def test_crash_during_recovery_then_rerun(roster_out, reference, tmp_path):
     out = _copy(roster_out, tmp_path)
-    assert _cli_purge(out, "--as-of", AS_OF, env={CRASH_ENV: "switched"}).returncode == 1
-    proc = _cli_purge(out, "--as-of", AS_OF, env={CRASH_ENV: "recovered"})
-    assert proc.returncode == 1
+    assert _cli_purge(out, "--as-of", AS_OF,
+                      hooks=("--crash-at", "purge.switched")).returncode == 1
+    proc = _cli_purge(out, "--as-of", AS_OF, hooks=("--crash-at", "purge.recovered"))
+    assert proc.returncode == 1 and "purge " not in proc.stdout
     _state(out, roster_out, reference)
     proc = _cli_purge(out, "--as-of", AS_OF)
     assert proc.returncode == 0, proc.stderr

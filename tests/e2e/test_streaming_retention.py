@@ -18,11 +18,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from telescrub.app.purge import CRASH_ENV, purge
+from telescrub.app.purge import purge
 from telescrub.app.verify import run_verify
 from telescrub.store import layout
 from telescrub.store import manifest as manifests
-from tests.conftest import ROOT, SAMPLE, TEST_KEY, telescrub
+from tests.conftest import HOOKED, ROOT, SAMPLE, TEST_KEY, telescrub
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +59,11 @@ def _verify_ok(out: Path) -> dict:
     return result
 
 
-def _cli_purge(out: Path, as_of: dt.date, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "telescrub.app.purge", str(out), "--as-of",
-                           as_of.isoformat()], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, **env}, timeout=120)
+def _cli_purge(out: Path, as_of: dt.date, *hooks: str) -> subprocess.CompletedProcess:
+    """``telescrub purge`` through tests/hooked.py with ``hooks`` (``--crash-at ...``)."""
+    return subprocess.run([sys.executable, str(HOOKED), *hooks, "--", "purge", str(out),
+                           "--as-of", as_of.isoformat()], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ), timeout=120)
 
 
 def _empty_dirs(out: Path) -> list[Path]:
@@ -169,7 +170,7 @@ def test_interrupted_window_rewrite_is_completed(streaming_out, reference, tmp_p
     old, each whole; the next purge audits the switched one, re-plans the others and ends
     like an uninterrupted purge."""
     out = _copy(streaming_out, tmp_path)
-    proc = _cli_purge(out, AS_OF, {CRASH_ENV: "switched-one"})
+    proc = _cli_purge(out, AS_OF, "--crash-at", "purge.switched-one")
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     pending = list((out / "_audit" / "pending").glob("*.json"))
     assert len(pending) > 1  # one record per planned action, the first one switched
@@ -195,7 +196,7 @@ def test_interrupted_window_delete_removes_the_empty_date_dir(streaming_out, tmp
     # tables and partitions are purged in sorted order: this is the first roster deletion
     nth = sum(len(list((out / t).glob("event_date=*/event_window=*")))
               for t in ("_quarantine", SKYPE)) + 1
-    proc = _cli_purge(out, FAR, {CRASH_ENV: f"switched-one@{nth}"})
+    proc = _cli_purge(out, FAR, "--crash-at", f"purge.switched-one@{nth}")
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     window = next(first.iterdir())
     assert not (window / "_manifest.json").exists() and list(window.glob("*.parquet"))

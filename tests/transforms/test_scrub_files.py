@@ -11,11 +11,13 @@ from collections import Counter
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from telescrub.classifiers.known import KnownValues
 from telescrub.classifiers.text import TextScrubber
 from telescrub.core.act import BatchActor
 from telescrub.core.actions import Actor, Failed
@@ -107,10 +109,10 @@ def test_a_value_whose_action_fails_dead_letters_only_its_record(monkeypatch) ->
     acting = _actor()
     real = acting.actor._compute
 
-    def boom(d, value):
+    def boom(d, value, *rest):
         if value == "hello 3":
             raise RuntimeError("x")
-        return real(d, value)
+        return real(d, value, *rest)
 
     monkeypatch.setattr(acting.actor, "_compute", boom)
     out = acting.act_batch(recs, decisions)
@@ -149,6 +151,10 @@ def test_every_record_arrives_in_small_chunks_and_reruns_overwrite(tmp_path: Pat
         assert _dataset_rows(tmp_path / "a", table) == _dataset_rows(tmp_path / "b", table)
     names = sorted(p.name for p in (tmp_path / "a").rglob("*.parquet"))
     assert len(names) > len(INPUTS) * 5  # really chunked
+    import pyarrow.parquet as pq
+
+    assert max(pq.read_metadata(p).num_rows for p in (tmp_path / "a").rglob("*.parquet")) \
+        <= 7  # --rows-per-file bounds every file (and so what a worker holds)
     assert all(n.startswith(tuple("part-" + source_tag(f.path) for f in files)) for n in names)
     _run(files, tmp_path / "a", rows_per_file=7)  # a re-executed run writes the same names
     assert sorted(p.name for p in (tmp_path / "a").rglob("*.parquet")) == names
@@ -190,39 +196,58 @@ def test_a_file_that_changes_between_passes_is_quarantined(tmp_path: Path) -> No
     fn = DecideFn(POLICY, {})
     fn.setup()
     ((_, td),) = list(fn.process((table, acc)))
+    # the file is rewritten between the profile and the scrub pass: what the profile pass
+    # parsed and kept for this worker no longer matches the file, which is read again
+    src.write_text("".join(json.dumps({"user": f"v{i}@y.io", "msg": "hello"}) + "\n"
+                           for i in range(5)))
+    os.utime(src, ns=(os.stat(src).st_atime_ns, os.stat(src).st_mtime_ns + 10**9))
     scrub = ScrubFileFn(POLICY, KEY, str(tmp_path / "out"), RUN, None, None, 100)
     scrub.setup()
-    got = list(scrub.process(f, {"events": td}, [], {sha[0]: "not-the-same-sha"}))
+    got = list(scrub.process(f, {"events": td}, [], dict([sha])))
     bad = [o.value for o in got if getattr(o, "tag", None) == "quarantine"]
     assert len(bad) == 5 and {b.reason for b in bad} == {"changed_during_run"}
+    assert all("y.io" not in b.detail for b in bad)
     assert not [o for o in got if not hasattr(o, "tag")]  # nothing written
     assert not os.path.exists(tmp_path / "out" / "events")
     counts = Counter(type(o.value).__name__ for o in got if getattr(o, "tag", None) == "stats")
     assert counts["InputStat"] == 1
 
 
+def _job_report(units: list[InputFile], out: Path) -> dict:
+    """The whole batch job (ScrubFilesToParquet, what ``telescrub run`` builds) over
+    ``units``; returns the report.json it wrote."""
+    from telescrub.pipelines.assemble import ScrubFilesToParquet
+
+    with TestPipeline() as p:
+        _ = p | ScrubFilesToParquet(units, str(out), POLICY, KEY, RUN, {"run_id": RUN.run_id})
+    return json.loads((out / "_report" / "report.json").read_text())
+
+
 def test_a_file_read_in_ranges_gives_the_same_rows_and_adds_up_in_the_report(
         tmp_path: Path) -> None:
-    from telescrub.core import report as build
     from telescrub.formats.units import split_inputs
 
     files = [f for f in _files() if f.fmt in ("jsonl", "text") and not f.path.endswith(".gz")]
     units = split_inputs(files, 2048)
     assert len(units) > len(files) + 4
-    _run(units, tmp_path / "ranges", rows_per_file=50_000)
-    _run(files, tmp_path / "whole", rows_per_file=50_000)
+    ranged = _job_report(units, tmp_path / "ranges")
+    whole = _job_report(files, tmp_path / "whole")
     for f in files:
         assert _dataset_rows(tmp_path / "ranges", f.table) == _dataset_rows(
             tmp_path / "whole", f.table)
-    # per-range input counts add up to the file's
-    acc = build.new_acc()
-    for u in units:
-        part = [r for r in readers.read_records(u.path, u.table, u.fmt,
-                                                byte_range=(u.start, u.end, u.first_line))]
-        acc = build.add(acc, InputStat(u.path, u.table, u.fmt, u.sha256, u.size, len(part), 0))
+    # the report the pipeline wrote adds each file's ranges up to the whole file's numbers
+    r_in = {i["source"]: i for i in ranged["inputs"]}
+    w_in = {i["source"]: i for i in whole["inputs"]}
+    assert set(r_in) == set(w_in) == {f.path for f in files}
     for f in files:
-        assert acc["inputs"][f.path]["records"] == len(list(
-            readers.read_records(f.path, f.table, f.fmt)))
+        n = sum(1 for u in units if u.path == f.path)
+        assert n > 1 and r_in[f.path]["ranges"] == n and "ranges" not in w_in[f.path]
+        for key in ("read", "written", "quarantined", "dropped_by_policy", "records", "bad",
+                    "sha256", "bytes", "accounted"):
+            assert r_in[f.path][key] == w_in[f.path][key], (f.path, key)
+        assert r_in[f.path]["read"] == sum(1 for _ in readers.read_records(f.path, f.table,
+                                                                          f.fmt))
+    assert ranged["accounting_ok"] and ranged["totals"] == whole["totals"]
 
 
 def test_read_inputs_reads_each_range_once() -> None:
@@ -277,3 +302,94 @@ def test_a_field_the_profile_never_saw_is_quarantined_whatever_the_order(
         assert [b.line for b in bad] == [9] and bad[0].reason == "changed_during_run"
         assert "new" not in tables["t"].fields  # the shared decisions are untouched
         assert fn._layout(tables["t"])[1] == {"a", "ts"}
+
+
+# ---------------------------------------------------------- columnar act stage (Arrow)
+
+def _blocks_and_records(path: Path, table: str):
+    from telescrub.formats.arrow_jsonl import arrow_block, row_fields
+    raw = path.read_bytes()
+    got = arrow_block(raw, 1, 1 << 26)
+    assert got is not None, "the columnar reader declined the test file"
+    data = got[0]
+    recs = [Record(table, str(path), line, fields) for line, fields in row_fields(data)]
+    return data, recs
+
+
+def _gen_file(tmp_path: Path) -> Path:
+    p = tmp_path / "gen.jsonl"
+    lines = []
+    for i in range(300):
+        lines.append(json.dumps({
+            "eventId": f"3f2504e0-4f89-11d3-9a0c-0305e82c{i:04d}", "timestamp":
+            f"2026-11-{20 + i % 3}T10:{i % 60:02d}:00.{i:03d}Z", "eventType": ["signin", "x"][i % 2],
+            "user": {"upn": f"user{i % 17}@contoso.com", "displayName": f"Ann Lee{i % 5}"},
+            "device": {"ip": f"10.0.{i % 7}.{i % 250}", "os": "Windows 10"},
+            "tags": ["a", "b"][: i % 3], "n": i, "ok": i % 2 == 0,
+            "message": f"login failed for user{i % 17}@contoso.com from 198.51.100.{i % 9}",
+            "cvv": "123"}))
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def test_act_table_gives_act_batchs_rows_tokens_counts_and_examples(tmp_path: Path) -> None:
+    from telescrub.pipelines.scrub_files import layout_for
+    from telescrub.store.parquet import conform, rows_to_table
+
+    path = _gen_file(tmp_path)
+    data, recs = _blocks_and_records(path, "gen")
+    tables = {"gen": _decide("gen", recs)}
+    lookup = FrozenDecisions(tables)
+    known = [("PERSON", "Ann Lee1")]
+    by_rows, by_cols = _actor(), _actor()
+    for a in (by_rows, by_cols):
+        a.set_known(known, lambda: KnownValues(known))
+    rows = [r for r in by_rows.act_batch(recs, lookup) if isinstance(r, ScrubbedRecord)]
+    acted = by_cols.act_table("gen", str(path), data, lookup)
+    assert acted.bad == [] and acted.dropped == 0
+    layout = layout_for(tables["gen"].fields, "gen", POLICY)
+    for date in sorted({r.event_date for r in rows}):
+        want = rows_to_table(layout, date, [r for r in rows if r.event_date == date])
+        piece = acted.rows.filter(pc.equal(acted.rows.column("event_date"), date)).drop(
+            ["event_date"])
+        assert conform(layout, piece).to_pylist() == want.to_pylist()
+    assert by_cols.stats() == by_rows.stats()
+
+
+def test_act_table_quarantines_undecided_fields_and_counts_drops(tmp_path: Path) -> None:
+    p = tmp_path / "d.jsonl"
+    p.write_text('{"cvv": "1"}\n{"a": "x", "new": "y"}\n{"a": "z"}\n')
+    data, recs = _blocks_and_records(p, "d")
+    profiled = [r for r in recs if "new" not in r.fields]
+    lookup = FrozenDecisions({"d": _decide("d", profiled)})
+    one, col = _actor(), _actor()
+    py = one.act_batch(recs, lookup)
+    acted = col.act_table("d", str(p), data, lookup)
+    assert [b.line for b in acted.bad] == [r.line for r in py if isinstance(r, BadRecord)]
+    assert {b.reason for b in acted.bad} == {"changed_during_run"}
+    assert acted.dropped == sum(r is None for r in py) == 1
+    assert col.stats() == one.stats()
+
+
+def test_the_scrub_pass_acts_on_what_the_profile_pass_parsed(tmp_path: Path) -> None:
+    """A unit the profile pass kept parsed is scrubbed from those blocks (no second parse,
+    no second checksum), with the profile pass's checksum in the report."""
+    from telescrub.formats.units import PARSED
+
+    src = tmp_path / "kept.jsonl"
+    src.write_text("".join(json.dumps({"user": f"u{i}@x.io", "n": i}) + "\n"
+                           for i in range(20)))
+    f = InputFile(str(src), "kept", "jsonl")
+    outs = list(ProfileFileFn(POLICY.sample_size, None, None).process(f))
+    (table, acc), sha = outs[0], outs[-1].value
+    assert PARSED.get(f, take=False) is not None
+    fn = DecideFn(POLICY, {})
+    fn.setup()
+    ((_, td),) = list(fn.process((table, acc)))
+    scrub = ScrubFileFn(POLICY, KEY, str(tmp_path / "out"), RUN, None, None, 100)
+    scrub.setup()
+    got = list(scrub.process(f, {"kept": td}, [], dict([sha])))
+    assert PARSED.get(f, take=False) is None  # taken: the memory is free again
+    stats = [o.value for o in got if isinstance(getattr(o, "value", None), InputStat)]
+    assert stats[0].sha256 == sha[1] and stats[0].records == 20
+    assert sum(r.rows for _, r in (o for o in got if not hasattr(o, "tag"))) == 20

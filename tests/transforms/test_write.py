@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import os
+import subprocess
+import sys
 
 import apache_beam as beam
 import duckdb
@@ -239,5 +241,13 @@ def test_missing_layout_fails_loudly(tmp_path):
 
 
 def test_stable_shard():
-    assert stable_shard("in/a.jsonl", 7, 4) == stable_shard("in/a.jsonl", 7, 4)
+    # pinned values: the shard must not depend on the process (hash() is salted per run)
+    assert [stable_shard("in/a.jsonl", i, 4) for i in range(8)] == [2, 3, 1, 3, 1, 0, 3, 1]
+    assert stable_shard("in/b.jsonl", 7, 16) == 10
+    code = ("from telescrub.pipelines.write import stable_shard; "
+            "print([stable_shard('in/a.jsonl', i, 4) for i in range(8)])")
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout
+        assert out.strip() == "[2, 3, 1, 3, 1, 0, 3, 1]"
     assert {stable_shard("in/a.jsonl", i, 4) for i in range(100)} == {0, 1, 2, 3}

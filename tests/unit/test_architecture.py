@@ -138,3 +138,18 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
         assert layer_of("telescrub.app.cli") > layer_of(fake)
     finally:
         del MODULES[fake]
+
+
+def test_a_checkout_cannot_shadow_the_installed_package() -> None:
+    """Worker processes started from the repository root put it on ``sys.path``: a
+    ``telescrub/`` folder there would be imported instead of the installed package (which has
+    the mapped ``pipelines``/``classifiers`` subpackages). The package lives in ``src/``."""
+    import subprocess
+    import sys
+
+    assert not (ROOT / "telescrub").exists()
+    out = subprocess.run(
+        [sys.executable, "-c", "import telescrub.pipelines.scrub_files as m, telescrub as t;"
+         "print(t.__file__); print(m.__file__)"],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert all(not p.startswith(str(ROOT / "telescrub") + "/") for p in out), out

@@ -172,8 +172,12 @@ def test_split_path_examples() -> None:
         ("", False),
         ("d\\[x", False),
     ]
-    for bad in ["", "a.", ".a", "a..b", "a[", "a[]x", "a\\", "a\\q", "x\\e", "\\ex"]:
-        with pytest.raises(ValueError):
+    for bad, why in [("", "empty segment"), ("a.", "path ends with '.'"),
+                     (".a", "empty segment"), ("a..b", "empty segment"),
+                     ("a[", "unescaped '\\['"), ("a[]x", "'\\[\\]' must end a segment"),
+                     ("a\\", "dangling escape"), ("a\\q", "unknown escape"),
+                     ("x\\e", "misplaced \\\\e"), ("\\ex", "misplaced \\\\e")]:
+        with pytest.raises(ValueError, match=why):
             split_path(bad)
 
 
@@ -209,6 +213,20 @@ def _leaves(v: Any) -> list[Any]:
     return out
 
 
+def _dict_keys(v: Any) -> set[tuple[str, str]]:
+    """Every object key, as the value a map's key/value pairs would hold."""
+    out: set[tuple[str, str]] = set()
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            out.update(_key(normalize_scalar(k)) for k in x)
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out
+
+
 def _key(v: Any) -> tuple[str, str]:
     return (type(v).__name__, repr(v))
 
@@ -224,15 +242,16 @@ def _output_values(out: dict[str, Any]) -> list[Any]:
 @given(_objects)
 def test_flatten_never_loses_a_scalar(obj: dict[str, Any]) -> None:
     out = flatten(obj)
-    for path in out:  # every path parses back and starts at a top-level key
-        assert split_path(path)[0][0] in obj
+    for path in out:  # every path parses back and starts at a top-level key (or holds the
+        # record's identifier-shaped keys: flatten.DYNAMIC_KEYS)
+        assert split_path(path)[0][0] in obj or split_path(path)[0][0] == flatten_mod.DYNAMIC_KEYS
     want = Counter(_key(normalize_scalar(v)) for v in _leaves(obj))
     got = Counter(_key(v) for v in _output_values(out))
     missing = want - got
     assert not missing, missing
-    # only None padding is ever added
+    # only None padding is ever added, and the keys of maps (written as key/value pairs)
     extra = got - want
-    assert set(extra) <= {_key(None)}
+    assert set(extra) <= {_key(None)} | _dict_keys(obj)
     for v in _output_values(out):
         assert v is None or isinstance(v, (str, int, float, bool))
         if isinstance(v, float):
@@ -293,3 +312,61 @@ def test_fast_path_falls_back_when_deep() -> None:
             else:
                 with pytest.raises(FlattenLimitError):
                     flatten(d, max_depth=cap)
+
+
+# --------------------------------------------------------------------------- maps
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        # keys that are identifiers: key/value pairs, never column names
+        ({"perUser": {"alice@contoso.com": 3, "10.0.0.7": 1}},
+         {"perUser[].map_key": ["alice@contoso.com", "10.0.0.7"], "perUser[].map_value": [3, 1]}),
+        ({"sessions": {"4f1a2b3c-1111-2222-3333-444455556666": {"n": 1, "ip": "x"}}},
+         {"sessions[].map_key": ["4f1a2b3c-1111-2222-3333-444455556666"],
+          "sessions[].map_value.n": [1], "sessions[].map_value.ip": ["x"]}),
+        ({"a": [{"alice@x.com": 1}, {"bob@x.com": 2}]},
+         {"a[].map_key": ["alice@x.com", "bob@x.com"], "a[].map_value": [1, 2]}),
+        ({"ports": {"443": "open"}}, {"ports[].map_key": ["443"], "ports[].map_value": ["open"]}),
+        ({"members": {r"CONTOSO\jdoe": "owner"}},
+         {"members[].map_key": [r"CONTOSO\jdoe"], "members[].map_value": ["owner"]}),
+        # the parent's name says it is keyed by something
+        ({"countsByUser": {"alice": 3}},
+         {"countsByUser[].map_key": ["alice"], "countsByUser[].map_value": [3]}),
+        ({"per_host": {"web01": {"ok": True}}},
+         {"per_host[].map_key": ["web01"], "per_host[].map_value.ok": [True]}),
+        # the record's own identifier-shaped keys
+        ({"10.0.0.1": 5, "x": 1},
+         {"x": 1, "dynamic_keys[].map_key": ["10.0.0.1"], "dynamic_keys[].map_value": [5]}),
+        # field names stay fields
+        ({"user": {"name": "x"}, "Tags": {"Environment": "prod"}},
+         {"user.name": "x", "Tags.Environment": "prod"}),
+        ({"headers": {"X-Forwarded-For": "1.2.3.4", "aws:SourceIp": "x"}},
+         {"headers.X-Forwarded-For": "1.2.3.4", "headers.aws:SourceIp": "x"}),
+        ({"person": {"bytes": 1}, "Bytes": 2}, {"person.bytes": 1, "Bytes": 2}),
+    ],
+)
+def test_maps_are_key_value_pairs(obj: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert flatten(obj) == expected
+    assert flatten_mod._flatten_stack(obj) == expected
+
+
+def test_a_huge_object_is_a_map_whatever_its_keys() -> None:
+    obj = {"stats": {f"k{i}": i for i in range(flatten_mod.MAP_MAX_KEYS + 1)}}
+    out = flatten(obj)
+    assert set(out) == {"stats[].map_key", "stats[].map_value"}
+    assert len(out["stats[].map_key"]) == flatten_mod.MAP_MAX_KEYS + 1
+
+
+@pytest.mark.parametrize(
+    ("key", "dynamic"),
+    [("alice@contoso.com", True), ("10.0.0.7", True), ("2001:db8::1", True), ("443", True),
+     ("2024-03-01", True), ("S-1-5-21-1004336348-1177238915-682003330-512", True),
+     ("4f1a2b3c-1111-2222-3333-444455556666", True), ("00u5ia07pgZLGRBAq697", True),
+     ("arn:aws:iam::123456789012:user/x", True), ("+1 425 555 0100", True),
+     ("userName", False), ("X-Forwarded-For", False), ("k8s.io/app", False), ("x\\y", False),
+     ("Account Name", False), ("ns:attr", False)],
+)
+def test_dynamic_keys(key: str, dynamic: bool) -> None:
+    assert flatten_mod.dynamic_key(key) is dynamic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -10,6 +11,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telescrub.core.records import ScrubbedRecord
 from telescrub.store import layout
@@ -339,9 +342,11 @@ def test_hostile_path_components_rejected_before_writing(tmp_path, table, event_
     out.mkdir()
     tl = TableLayout(table, (col("a"),))
     row = ScrubbedRecord(table, "s", 1, event_date, {"a": "v"})
-    with pytest.raises(ValueError):
+    bad = ("invalid shard" if shard != "s0" else "invalid table name" if table != "t"
+           else "invalid event_date")
+    with pytest.raises(ValueError, match=bad):
         write_partition_file(str(out), tl, RUN, event_date, [row], shard)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=bad):
         layout.partition_dir(str(out), table, event_date) if shard == "s0" else layout.validate_shard(shard)
     assert _files(tmp_path) == []
 
@@ -473,3 +478,39 @@ def test_merge_manifest_adds_files_and_keeps_the_earliest_expiry(tmp_path):
     assert len(again["files"]) == len(m["files"]) and again["rows"] == m["rows"]
     assert again["expires_on"] == min(e["expires_on"] for e in again["files"])
     assert verify_manifest(pdir) == []
+
+
+# ------------------------------------------------------- content names (vectorised hash)
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(
+    st.one_of(st.none(), _TEXT), st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+    st.one_of(st.none(), st.floats(allow_nan=True)), st.one_of(st.none(), st.booleans()),
+    st.one_of(st.none(), st.lists(st.one_of(st.none(), _TEXT), max_size=3)),
+    st.integers(1, 5)), min_size=1, max_size=12))
+def test_content_name_is_the_hash_of_the_canonical_rows(rows):
+    """The file name hashes ``json.dumps([source, line, values])`` of the sorted rows; the
+    column-wise build must give byte for byte what the per-row definition gives."""
+    lay = TableLayout("events", (col("s"), col("i", "int64"), col("f", "double"),
+                                 col("b", "bool"), col("l", "list<string>")))
+    recs = [ScrubbedRecord("events", f"src{n % 3}", line, "2026-03-01",
+                           {"s": s, "i": i, "f": f, "b": b, "l": lst})
+            for n, (s, i, f, b, lst, line) in enumerate(rows)]
+    data = po.rows_to_table(lay, "2026-03-01", recs)
+    canon = po.canonical_rows(data, [c.name for c in lay.columns])
+    want = ["\n" + po._canonical([r.source, r.line, [r.fields[c.name] for c in lay.columns]])
+            for r in recs]
+    assert canon.to_pylist() == want
+    ordered = sorted(zip(recs, want, strict=True), key=lambda rw: (rw[0].source, rw[0].line,
+                                                                   rw[1]))
+    digest = hashlib.sha256(po._canonical({
+        "format": po.FORMAT_VERSION, "table": "events", "event_date": "2026-03-01",
+        "columns": [[c.name, c.arrow_type] for c in lay.columns]}).encode())
+    for _, w in ordered:
+        digest.update(w.encode())
+    order = [want.index(w) for _, w in ordered]
+    assert po._content_name(lay, "2026-03-01", canon.take(pa.array(order))) == \
+        digest.hexdigest()[:12]

@@ -65,6 +65,21 @@ def _edit(policy_dir, old, new, name="policy.yaml"):
         ("action: scrub_text       # scrub_text | drop", "action: keep",
          r"drift\.action: unknown drift action 'keep'"),
         ("rules: rules.yaml", "rules: missing.yaml", r"missing\.yaml: cannot read"),
+        ('earliest: "2000-01-01"', 'earliest: "2000-13-01"',
+         r"policy\.yaml:\d+: event_time\.earliest: bad value '2000-13-01': expected a date"),
+        ('earliest: "2000-01-01"', "earliest: 2000", r"event_time\.earliest: bad value 2000"),
+        ('earliest: "2000-01-01"', "earliest: 2000-01-01T00:00:00Z",
+         r"event_time\.earliest: bad value"),
+        ("future_tolerance_days: 1 ", "future_tolerance_days: -1 ",
+         r"policy\.yaml:\d+: event_time\.future_tolerance_days: bad value -1: expected an "
+         r"integer in \[0, 36500\]"),
+        ("future_tolerance_days: 1 ", "future_tolerance_days: 1.5 ",
+         r"event_time\.future_tolerance_days: bad value 1\.5"),
+        ("implausible: null_partition ", "implausible: drop ",
+         r"policy\.yaml:\d+: event_time\.implausible: unknown routing 'drop' \(expected one "
+         r"of null_partition, quarantine\)"),
+        ("implausible: null_partition ", "implausibel: quarantine ",
+         r"event_time\.implausibel: unknown key 'implausibel'"),
     ],
 )
 def test_bad_policy_one_clear_line(policy_dir, old, new, expected):
@@ -150,10 +165,10 @@ def test_entity_role_category():
         ("codiceFiscale", "IT_FISCAL_CODE"),
         ("aadhaarNumber", "IN_AADHAAR"),
         ("steuerId", "DE_TAX_ID"),
-        ("national_id", None),
-        ("taxId", None),
-        ("tin", None),
-        ("passportNumber", None),
+        ("national_id", "NATIONAL_ID"),
+        ("taxId", "NATIONAL_ID"),
+        ("tin", "NATIONAL_ID"),
+        ("passportNumber", "NATIONAL_ID"),
     ],
 )
 def test_national_id_roles(path, entity):
@@ -227,3 +242,19 @@ def test_national_ids_in_free_text_are_redacted():
     assert dict(counts) == {e: 1 for e in ("UK_NINO", "CA_SIN", "FR_NIR", "ES_NIF", "ES_NIE",
                                            "IT_FISCAL_CODE", "IN_AADHAAR", "DE_TAX_ID",
                                            "US_DRIVER_LICENSE")}
+
+
+def test_event_time_rule_defaults_and_overrides(policy_dir):
+    from datetime import date
+
+    from telescrub.core.timeparse import EventTimeRule
+
+    bundled = load_policy().event_time
+    assert bundled == EventTimeRule(date(2000, 1, 1), 1, "null_partition")
+    path = _edit(policy_dir, 'earliest: "2000-01-01"', "earliest: null")
+    _edit(policy_dir, "future_tolerance_days: 1 ", "future_tolerance_days: null ")
+    _edit(policy_dir, "implausible: null_partition ", "implausible: quarantine ")
+    assert load_policy(path).event_time == EventTimeRule(None, None, "quarantine")
+    text = (policy_dir / "policy.yaml").read_text()
+    (policy_dir / "policy.yaml").write_text(text[:text.index("event_time:")])
+    assert load_policy(path).event_time == EventTimeRule()  # absent: the defaults

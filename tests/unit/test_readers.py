@@ -235,7 +235,8 @@ DEPTH_300 = b'{"a":' * 300 + b"1" + b"}" * 300
         ("zero.log", b"", "text", []),
         ("blank.jsonl", b"\n  \n\r\n\t\n", "jsonl", []),
         ("bom_crlf.jsonl", BOM + b'{"a":1}\r\n\r\n{"a":2}\r\n', "jsonl", ["ok", "ok"]),
-        ("utf8.jsonl", b'{"a":"\xff' + CANARY.encode() + b'"}\n', "jsonl", ["invalid_utf8"]),
+        # not UTF-8: decoded with U+FFFD and read (nothing of the record is lost)
+        ("utf8.jsonl", b'{"a":"\xff' + CANARY.encode() + b'"}\n', "jsonl", ["ok"]),
         (
             "nul.jsonl",
             b'{"a":"x\x00' + CANARY.encode() + b'"}\n{"a":"\\u0000"}\n',
@@ -265,7 +266,10 @@ DEPTH_300 = b'{"a":' * 300 + b"1" + b"}" * 300
         ("text.log", b"a\xffb\n\x00\x00\nplain\n", "text", ["ok", "ok", "ok"]),
         ("bom.log", BOM + b"\n" + BOM + b"x\n", "text", ["ok"]),
         ("header_only.csv", b"a,b\n", "csv", []),
-        ("utf8.csv", b"a,b\n\xff" + CANARY.encode() + b",2\n3,4\n", "csv", ["invalid_utf8", "ok"]),
+        ("utf8.csv", b"a,b\n\xff" + CANARY.encode() + b",2\n3,4\n", "csv", ["ok", "ok"]),
+        # a trailing delimiter (empty cells beyond the header) is no extra column
+        ("trailing.csv", b"a,b\n1,2,\n3,4,,\n5,6,x\n", "csv",
+         ["ok", "ok", "csv_too_many_columns"]),
     ],
 )
 def test_nasty_files(
@@ -826,6 +830,9 @@ def test_jsonl_and_text_one_outcome_per_line(tmp_path: Path, data: bytes, cap: i
         got = read(p, fmt, max_line_bytes=cap)
         if data[:2] == b"\x1f\x8b":
             continue  # random bytes that happen to carry the gzip magic
+        if readers.binary_content(p):  # binary: one 'unreadable' record for the file
+            assert [(r.reason, r.line) for r in got] == [("unreadable", 0)]  # type: ignore
+            continue
         assert len(got) == _expected_lines(data, cap)
         lines = [r.line for r in got]
         assert lines == sorted(set(lines))
@@ -927,13 +934,13 @@ def test_line_ranges_read_back_exactly_the_whole_file(tmp_path: Path, data: list
 def test_byte_ranges_refuse_gzip_and_csv(tmp_path: Path) -> None:
     gz = tmp_path / "f.jsonl.gz"
     gz.write_bytes(gzip.compress(b'{"a": 1}\n'))
-    with pytest.raises(readers.InputError):  # replaced by gzip after the split
+    with pytest.raises(readers.InputError, match="file changed after it was split: now gzip"):
         list(readers.open_text_lines(gz, byte_range=(0, 4, 1)))
     bad = list(readers.read_records(gz, "f", "jsonl", byte_range=(0, 4, 1)))
     assert [b.reason for b in bad if isinstance(b, BadRecord)] == ["unreadable"]
     csv_path = tmp_path / "f.csv"
     csv_path.write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"CSV files are read whole"):
         list(readers.read_records(csv_path, "f", "csv", byte_range=(0, 4, 1)))
 
 
@@ -961,3 +968,54 @@ def test_split_inputs_cuts_only_large_uncompressed_line_files(tmp_path: Path) ->
     assert lines == list(range(1, 2001))
     assert split_inputs(files, 0) == files  # disabled
     assert split_inputs(files, 4096, max_bytes=1000)[0] == files[0]  # over the cap: whole
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def test_lines_that_are_not_utf8_are_decoded_and_counted(tmp_path: Path) -> None:
+    data = ('{"name": "Jos\u00e9"}\n'.encode("latin-1") + b'{"name": "ok"}\n'
+            + '{"name": "Ren\u00e9"}\n'.encode("utf-8"))
+    p = write(tmp_path, "latin1.jsonl", data)
+    stats = readers.ReadStats()
+    got = list(read_records(p, "t", "jsonl", stats=stats))
+    assert [r.fields["name"] for r in got] == ["Jos\ufffd", "ok", "Ren\u00e9"]  # type: ignore
+    assert stats.decoded_with_fallback == 1
+    # a configured fallback encoding gives the right letters
+    stats = readers.ReadStats()
+    got = list(read_records(p, "t", "jsonl", stats=stats,
+                            limits=ReadLimits(fallback_encoding="cp1252")))
+    assert [r.fields["name"] for r in got] == ["Jos\u00e9", "ok", "Ren\u00e9"]  # type: ignore
+    assert stats.decoded_with_fallback == 1
+
+
+@pytest.mark.parametrize("fmt, name", [("text", "x.log"), ("csv", "x.csv")])
+def test_text_and_csv_count_their_repairs(tmp_path: Path, fmt: str, name: str) -> None:
+    data = b"h,v\n" if fmt == "csv" else b""
+    data += b"caf\xe9,1\n\xff\xfe,2\nok,3\n"
+    stats = readers.ReadStats()
+    got = list(read_records(write(tmp_path, name, data), "t", fmt, stats=stats))
+    assert all(isinstance(r, Record) for r in got) and len(got) == 3
+    assert stats.decoded_with_fallback == 2
+
+
+def test_a_binary_file_is_one_unreadable_record(tmp_path: Path) -> None:
+    rnd = random.Random(7)
+    p = write(tmp_path, "blob.log", rnd.randbytes(64 * 1024))
+    got = read(p, "text")
+    assert [(type(r).__name__, r.reason, r.line) for r in got  # type: ignore[union-attr]
+            ] == [("BadRecord", "unreadable", 0)]
+    assert "binary content" in got[0].detail  # type: ignore[union-attr]
+    # a text file with NUL bytes in a line or a garbage line keeps its lines
+    p = write(tmp_path, "nul.jsonl", b'{"a": 1}\n' + b"\x00" * 100 + b'\n{"b": 2}\n')
+    assert outcomes(read(p, "jsonl")) == ["ok", "invalid_json", "ok"]
+
+
+@pytest.mark.parametrize("name, ok", [("cp1252", True), ("latin-1", True), ("UTF-16", True),
+                                      ("nope-8", False), ("rot13", False)])
+def test_check_encoding(name: str, ok: bool) -> None:
+    if ok:
+        assert readers.check_encoding(name)
+    else:
+        with pytest.raises(ValueError, match=name):
+            readers.check_encoding(name)

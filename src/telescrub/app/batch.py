@@ -26,11 +26,18 @@ from telescrub.app.settings import DEFAULT_RUNNER, Settings, location, new_pipel
 from telescrub.core.errors import InputError
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
+from telescrub.core.policy import describe as describe_policy
 from telescrub.formats.readers import detect_format, table_name_for
 from telescrub.formats.units import DEFAULT_SPLIT_BYTES, InputFile, split_inputs
 from telescrub.pipelines.assemble import ScrubFilesToParquet
 from telescrub.store import fs
-from telescrub.store.commit import check_output, commit_output, discard_run, recover_output
+from telescrub.store.commit import (
+    begin_run,
+    check_output,
+    commit_output,
+    discard_run,
+    recover_output,
+)
 from telescrub.store.fs import open_input
 from telescrub.store.layout import staged_report_path
 from telescrub.store.lock import OutputLock
@@ -141,9 +148,12 @@ def plan_batch(cfg: Settings) -> BatchJob:
         "demo_key": key.demo, "other_key_ids": list(key.other_key_ids),
         "runner": str(std.runner), "mode": mode,
         "read_limits": {"max_file_bytes": limits.max_bytes,
-                        "max_line_bytes": limits.max_line_bytes},
+                        "max_line_bytes": limits.max_line_bytes,
+                        **({"fallback_encoding": limits.fallback_encoding}
+                           if limits.fallback_encoding else {})},
         "output": cfg.output, "schema_dir": cfg.schema_dir,
         "tables": sorted({f.table for f in files}),
+        "event_time": describe_policy(policy)["event_time"],
         **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
     return BatchJob(cfg, out, mode, policy, key, schemas, files, units, options, run_info,
@@ -191,6 +201,7 @@ def run_batch(cfg: Settings) -> dict[str, Any]:
         for done in recover_output(out):
             log.warning("output %s: %s", out, done)
         check_output(out, mode)
+        begin_run(out, run_info.run_id)
         # data files are written once under their final names; manifests and the report are
         # staged in <out>/_runs/<run_id>/ and published by one write of <out>/_manifest.json
         # after the pipeline succeeded (telescrub.store.commit documents the protocol)

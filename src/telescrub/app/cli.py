@@ -1,7 +1,16 @@
 """``telescrub``: a thin command line over the Python API (telescrub.app.batch).
 
-Errors a user can fix print as one line (``telescrub: error: ...``) with exit status 2;
-a run whose accounting identity breaks exits 1.
+Exit status, mapped here once:
+
+* 0: done (``run``: accounting identity holds and the post-write verification passed);
+* 1: ``run``: the accounting identity broke or the post-write verification failed;
+  ``verify``: a check failed; ``purge``: a partition was skipped;
+* 2: a user error (:class:`~telescrub.core.errors.TelescrubError`: policy, key, input, output,
+  or a bad option), one line, no traceback;
+* 3: a pipeline failure (a bug, a runner failure): the step and the exception type only. Its
+  message is withheld at every verbosity because it may quote data; ``-vv`` adds the
+  traceback's frames (files, lines, functions), still without any exception message;
+* 130: interrupted.
 """
 
 from __future__ import annotations
@@ -35,6 +44,21 @@ def _third_party_level(verbose: int) -> int:
     return logging.CRITICAL if verbose < 2 else logging.WARNING
 
 
+class _WithholdFailures(logging.Filter):
+    """Other libraries' log records of a failure (an exception logged, or level ERROR and up:
+    Beam logs a failing step's exception message with its traceback) keep their logger, level
+    and exception type but not their message, at every verbosity: it may quote data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info or record.levelno >= logging.ERROR:
+            kind = record.exc_info[1] if record.exc_info else None
+            record.msg = ((f"{type(kind).__name__}: " if kind is not None else "")
+                          + "(message withheld: it may quote data)")
+            record.args = None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
 class _Origin(logging.Filter):
     """Adds ``origin``: `` [logger.name]``, or nothing for the root logger (whose name,
     'root', would otherwise be printed into every log line of a library that logs to it)."""
@@ -55,6 +79,7 @@ def _setup_logging(verbose: int) -> None:
     top = logging.getLogger()
     if not top.handlers:  # before Beam's import-time logging.basicConfig() can add its own
         other = logging.StreamHandler(sys.stderr)
+        other.addFilter(_WithholdFailures())
         other.addFilter(_Origin())
         other.setFormatter(logging.Formatter("%(levelname)s%(origin)s: %(message)s"))
         top.addHandler(other)
@@ -79,6 +104,15 @@ def _summary(report: dict[str, Any]) -> str:
         q[item["table"]] = q.get(item["table"], 0) + item["records"]
     if q:
         lines.append("quarantined: " + ", ".join(f"{k} {v}" for k, v in sorted(q.items())))
+    odd: dict[str, int] = {}
+    for item in report.get("implausible_event_times", []):
+        odd[item["table"]] = odd.get(item["table"], 0) + item["records"]
+    if odd:
+        rule = run.get("event_time", {})
+        where = ("quarantined" if rule.get("implausible") == "quarantine"
+                 else "written to the null event_date partition")
+        lines.append("implausible event times (policy event_time), " + where + ": "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(odd.items())))
     if report["drift"]:
         lines.append(f"schema drift: {len(report['drift'])} field(s) no rule knows were "
                      "scanned as free text (see report)")
@@ -123,7 +157,8 @@ def _settings(args: argparse.Namespace, beam_args: list[str]) -> Any:
         key_file=args.key_file, key_ref=args.key_ref, demo_key=args.demo_key, mode=args.mode,
         default_year=args.default_year, shards=args.shards, beam_args=beam_args,
         max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
-        ner_model=args.ner_model, verify=not args.no_verify,
+        ner_model=args.ner_model, fallback_encoding=args.fallback_encoding,
+        verify=not args.no_verify,
         rows_per_file=args.rows_per_file, split_bytes=args.split_bytes,
         detach=args.detach,
         watch=[*(args.watch or []), *(args.inputs if args.streaming else [])],
@@ -279,8 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 2G); a larger file (a gzip bomb) is read up to the cap and ends "
                    "in one quarantined 'too_large' record")
     r.add_argument("--max-line-bytes", type=_size, metavar="SIZE",
-                   help="cap on one line / CSV record, e.g. 1M (default 64M); a longer one is "
+                   help="cap on one line / CSV record, e.g. 4M (default 1M); a longer one is "
                    "quarantined as 'line_too_long'")
+    r.add_argument("--fallback-encoding", metavar="NAME",
+                   help="decode lines that are not UTF-8 with this encoding (cp1252, latin-1...); "
+                   "default: UTF-8 with U+FFFD for the bad bytes; counted in the report")
     sg = r.add_argument_group("streaming (docs/streaming.md)")
     sg.add_argument("--streaming", action="store_true",
                     help="run continuously: fixed event-time windows, one Parquet file set per "
@@ -320,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-EXTRA_COMMANDS = ("telescrub.app.verify", "telescrub.app.purge", "telescrub.app.profile")
+EXTRA_COMMANDS = ("telescrub.app.verify", "telescrub.app.purge", "telescrub.app.profile",
+                  "telescrub.app.subject")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,14 +378,37 @@ def main(argv: list[str] | None = None) -> int:
         print("telescrub: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug or a runner failure: never echo data-bearing messages
-        if args.verbose > 1:
-            raise
         stage = re.search(r"\[while running '([^']+)'\]", str(exc))
         where = f" in step {stage.group(1)}" if stage else ""
+        if args.verbose > 1:
+            print(traceback_without_messages(exc), end="", file=sys.stderr)
         print(f"telescrub: error: pipeline failed{where}: {type(exc).__name__} "
-              "(details withheld because they may quote data; rerun with -vv to see them)",
+              "(its message is withheld because it may quote data"
+              + ("" if args.verbose > 1 else "; -vv shows where it failed") + ")",
               file=sys.stderr)
         return 3
+
+
+def traceback_without_messages(exc: BaseException) -> str:
+    """The traceback of ``exc`` and the exceptions it was raised from: frames (file, line,
+    function, source line) and exception types, never an exception's message (it may quote
+    data: a value that failed to convert, a record)."""
+    import traceback
+
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and all(e is not c for c in chain):
+        chain.append(e)
+        e = e.__cause__ if e.__cause__ is not None else (
+            None if e.__suppress_context__ else e.__context__)
+    parts: list[str] = []
+    for e in reversed(chain):
+        if parts:
+            parts.append("\nwhich led to:\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_list(traceback.extract_tb(e.__traceback__)))
+        parts.append(f"{type(e).__module__}.{type(e).__qualname__}: (message withheld)\n")
+    return "".join(parts)
 
 
 if __name__ == "__main__":

@@ -87,7 +87,9 @@ def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
     options = PipelineOptions(beam_args or [])
     std = options.view_as(StandardOptions)
     if not std.runner:
-        std.runner = DEFAULT_RUNNER  # as `run`: never Prism, which Beam would download
+        # as in run: Beam's DirectRunner first tries to download Prism; telescrub never
+        # reaches for the network (tests/e2e/test_profile.py runs with it blocked)
+        std.runner = DEFAULT_RUNNER
     with beam.Pipeline(options=options) as p:
         read = p | "ListInputs" >> beam.Create(files) | "Read" >> ReadInputs()
         _ = (read.records | "Classify" >> Classify(policy, schemas)

@@ -65,8 +65,10 @@ rest. So a deletion is in the audit log before any object of it is removed, and 
 partition is old or new for readers at every moment. A purge is idempotent: after recovery,
 purging again for the same date finds nothing to do.
 
-Test hook: ``TELESCRUB_PURGE_CRASH_AFTER=<step>[@<n>]`` makes purge ``os._exit(1)`` right after
-the n-th (default first) occurrence of ``<step>``; :data:`CRASH_STEPS` lists the names.
+Crash tests: after each step purge calls the hook point ``purge.<step>``
+(:mod:`telescrub.core.hooks`; :data:`CRASH_STEPS` lists the steps). Nothing happens in
+production; a test registers a hook there that ends the process (``tests/hooked.py
+--crash-at purge.<step>[@<n>]``).
 
 Readers note: after a column purge the partitions of one table no longer share one schema.
 pyarrow takes the schema of the first file it sees unless given one
@@ -82,7 +84,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import re
 import sys
 import uuid
@@ -92,7 +93,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from telescrub.core.errors import TelescrubError
+from telescrub.core.errors import OutputError, TelescrubError
+from telescrub.core.hooks import point
+from telescrub.core.timeparse import add_days
 from telescrub.store import fs
 from telescrub.store import parquet as po
 from telescrub.store.audit import Audit, intent_path, pending, write_intent
@@ -101,6 +104,7 @@ from telescrub.store.commit import (
     collect_garbage,
     prune_empty_dirs,
     recover_output,
+    switch_partitions,
 )
 from telescrub.store.layout import (
     AUDIT_DIR,
@@ -115,36 +119,22 @@ from telescrub.store.manifest import (
     Catalog,
     build_manifest,
     load_catalog,
-    manifest_bytes,
     manifest_sha256,
-    new_root,
-    publish_root,
 )
 from telescrub.store.parquet import field_meta, footer
 
 log = logging.getLogger("telescrub")
 
 AUDIT_NAME = PURGE_AUDIT
-CRASH_ENV = "TELESCRUB_PURGE_CRASH_AFTER"
 AUDIT_VERSION = 1
 CRASH_STEPS = ("rewrite-file", "intent", "switched-one", "switched", "audited", "removed",
                "done", "recovered")
 _PART_NAME = re.compile(r"part-(.+)-[0-9a-f]{12}\.parquet")
-_step_counts: dict[str, int] = {}
 
 
 def _step(name: str) -> None:
-    """Crash-test hook: exit abruptly after step ``name`` when the environment asks for it."""
-    want = os.environ.get(CRASH_ENV)
-    if not want:
-        return
-    target, _, nth = want.partition("@")
-    if target != name:
-        return
-    _step_counts[name] = _step_counts.get(name, 0) + 1
-    if _step_counts[name] == (int(nth) if nth else 1):
-        sys.stdout.flush()
-        os._exit(1)
+    """The crash-test hook point after protocol step ``name`` (see the module doc)."""
+    point(f"purge.{name}")
 
 
 def _now() -> str:
@@ -228,7 +218,7 @@ def plan_partition(out: str, rel: str, manifest: dict[str, Any],
     except (KeyError, ValueError) as exc:
         raise TelescrubError(f"no usable expiry in the manifest ({exc})") from None
     event_date = key_of(rel).event_date
-    base = (exp - dt.timedelta(days=days) if event_date is None
+    base = (add_days(exp, -days) if event_date is None
             else dt.date.fromisoformat(event_date))
     if exp > as_of:
         # expires_on is the earliest expiry of a column holding data: none has expired
@@ -236,7 +226,7 @@ def plan_partition(out: str, rel: str, manifest: dict[str, Any],
     files = [data_path(out, rel, str(e.get("path"))) for e in manifest.get("files", [])]
     cols = _columns(files, days)
     expired = {n: c for n, c in cols.items()
-               if base + dt.timedelta(days=c.retention_days) <= as_of}
+               if add_days(base, c.retention_days) <= as_of}
     holding = _holding(files, cols)
     rows = int(manifest.get("rows", 0))
     live = holding - set(expired)
@@ -246,7 +236,7 @@ def plan_partition(out: str, rel: str, manifest: dict[str, Any],
         return Plan("delete_partition", table, rel, why, rows, manifest, base)
     drop = sorted(expired.values(), key=lambda c: c.name)
     why = "; ".join(f"column {c.name} ({c.category}, {c.retention_days} d) expired "
-                    f"{base + dt.timedelta(days=c.retention_days)}" for c in drop)
+                    f"{add_days(base, c.retention_days)}" for c in drop)
     why += f" <= as_of {as_of}; {len(live)} column(s) with data remain"
     return Plan("drop_columns", table, rel, why, rows, manifest, base, drop,
                 fallback_days=days)
@@ -273,7 +263,7 @@ def _record(plan: Plan, as_of: dt.date, dry_run: bool) -> dict[str, Any]:
         "expires_on_before": m.get("expires_on"),
         "columns_dropped": [{"name": c.name, "category": c.category,
                              "retention_days": c.retention_days,
-                             "expired_on": (plan.base + dt.timedelta(days=c.retention_days))
+                             "expired_on": add_days(plan.base, c.retention_days)
                              .isoformat()} for c in plan.drop],
         "files_before": [{"path": e.get("path"), "rows": e.get("rows"),
                           "sha256": e.get("sha256")} for e in m.get("files", [])],
@@ -326,7 +316,7 @@ def _rewrite_files(out: str, plan: Plan, rec: dict[str, Any]) -> dict[str, Any]:
         days, category = _file_retention(new, keep, plan.fallback_days)
         meta = {k.decode(): v.decode() for k, v in (data.schema.metadata or {}).items()}
         previous = json.loads(meta.get(po.META_PREFIX + "purged_columns", "[]") or "[]")
-        expires = (plan.base + dt.timedelta(days=days)).isoformat()
+        expires = add_days(plan.base, days).isoformat()
         meta.update({
             po.META_PREFIX + "retention_days": str(days),
             po.META_PREFIX + "retention_category": category,
@@ -371,43 +361,24 @@ def _rewrite_files(out: str, plan: Plan, rec: dict[str, Any]) -> dict[str, Any]:
 def _switch(out: str, cat: Catalog, actions: list[tuple[Plan, dict[str, Any],
                                                       dict[str, Any] | None]],
             result: PurgeResult) -> list[tuple[Plan, dict[str, Any], dict[str, Any] | None]]:
-    """Step 3: publish the purged manifests; returns the actions that took effect."""
+    """Step 3: publish the purged manifests (``store.commit.switch_partitions``); returns
+    the actions that took effect."""
     if not actions:
         return []
-    if not cat.per_partition:
-        parts = dict(cat.partitions)
-        for plan, _rec, manifest in actions:
-            if manifest is None:
-                parts.pop(plan.rel, None)
-            else:
-                parts[plan.rel] = manifest
-        assert cat.root is not None
-        extra = {k: v for k, v in cat.root.items() if k in ("report", "report_sha256")}
-        root = new_root(cat.root, str(cat.root.get("run_id")), str(cat.root.get("mode")),
-                        parts, **extra,
-                        last_purge={"at": _now(), "action_ids": [r["action_id"]
-                                                                 for _p, r, _m in actions]})
-        try:
-            publish_root(out, root, cat.generation)
-        except fs.PreconditionFailed:
-            raise TelescrubError(f"output {out} changed while purging (another writer "
-                                 "committed); nothing was purged: run purge again") from None
-        return actions
+    last = {"at": _now(), "action_ids": [r["action_id"] for _p, r, _m in actions]}
+    try:
+        switched = set(switch_partitions(out, cat, [(p.rel, m) for p, _r, m in actions],
+                                         after_each=lambda _rel: _step("switched-one"),
+                                         last_purge=last))
+    except OutputError as exc:
+        raise TelescrubError(f"{exc} (purge)") from None
     done = []
     for plan, rec, manifest in actions:
-        path = manifest_path(out, plan.rel)
-        gen = cat.generations.get(plan.rel)
-        try:
-            if manifest is None:
-                fs.delete(path, gen)
-            else:
-                fs.write(path, manifest_bytes(manifest), gen if gen is not None else fs.CREATE)
-        except fs.PreconditionFailed:
+        if plan.rel not in switched:
             result.skipped.append(f"{plan.rel}: its manifest changed while purging (a new "
                                   "pane): not purged this time, run purge again")
             continue
         done.append((plan, rec, manifest))
-        _step("switched-one")
     return done
 
 

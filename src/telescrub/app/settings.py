@@ -15,7 +15,7 @@ from telescrub.classifiers.source_schema import SourceSchema, load_source_schema
 from telescrub.core.errors import InputError, OutputError
 from telescrub.core.keys import HashKey, load_key
 from telescrub.core.policy import Policy, load_policy, with_ner_model
-from telescrub.formats.readers import ReadLimits
+from telescrub.formats.readers import ReadLimits, check_encoding
 from telescrub.store import fs
 from telescrub.store.commit import MODES
 
@@ -47,6 +47,7 @@ class Settings:
     max_file_bytes: int | None = None  # decompressed bytes per input file (None: 2 GiB)
     max_line_bytes: int | None = None  # bytes per line / CSV record (None: 64 MiB)
     ner_model: str | None = None  # --ner-model (classifiers/ner.py); None: the policy's
+    fallback_encoding: str | None = None  # for lines that are not UTF-8 (None: U+FFFD)
     #: submit the job and return without waiting: a batch job then commits its own output in
     #: its last step and holds the output's lock until then (at most ``job_lock_hours``)
     detach: bool = False
@@ -91,10 +92,17 @@ class Settings:
                             ("max-line-bytes", self.max_line_bytes)):
             if value is not None and value < 1:
                 raise InputError(f"--{name} must be at least 1 byte")
+        encoding = None
+        if self.fallback_encoding:
+            try:
+                encoding = check_encoding(self.fallback_encoding)
+            except ValueError as exc:
+                raise InputError(f"--fallback-encoding: {exc}") from None
         return ReadLimits(
             max_bytes=self.max_file_bytes if self.max_file_bytes is not None else lim.max_bytes,
             max_line_bytes=(self.max_line_bytes if self.max_line_bytes is not None
-                            else lim.max_line_bytes))
+                            else lim.max_line_bytes),
+            fallback_encoding=encoding)
 
     def load_policy(self) -> Policy:
         return with_ner_model(load_policy(self.policy_path), self.ner_model)

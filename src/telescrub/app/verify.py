@@ -1,6 +1,6 @@
 """``telescrub verify OUT``: prove, after the fact, what an output directory holds.
 
-Five checks, each independent of the pipeline that wrote the output (it re-reads the files):
+Six checks, each independent of the pipeline that wrote the output (it re-reads the files):
 
 ``residual``
     Every string cell of every Parquet file (all tables, ``_quarantine`` included, list
@@ -32,6 +32,11 @@ Five checks, each independent of the pipeline that wrote the output (it re-reads
     streaming output also against its rolling report ``_report/streaming.jsonl`` (lines
     de-duplicated on ``line_id``): each line holds ``read = written + quarantined + dropped``,
     the lines add up to the totals and, per table, to ``rows_written``.
+``column_names``
+    No column name of any Parquet file holds a personal identifier (an e-mail address, an IP,
+    a GUID, a phone number...): object keys that are data are written as key/value pairs
+    (``formats/flatten.py``), so an identifier in a column name means a key escaped that
+    and was never scanned. Each path segment is scanned; masked examples only.
 ``rows_on_disk``
     The rows actually on disk per table (and in ``_quarantine``) equal the report's, minus rows
     of partitions that ``telescrub purge`` deleted (from ``_audit/purge.jsonl``; in a streaming
@@ -61,13 +66,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from telescrub.core.errors import TelescrubError
 from telescrub.core.masking import mask_example
 from telescrub.core.policy import Policy, load_policy
 from telescrub.core.report import QUARANTINE_TABLE
-from telescrub.core.timeparse import parse_timestamp
+from telescrub.core.timeparse import add_days, fast_utc_mask, parse_timestamp
 from telescrub.store import fs
 from telescrub.store import parquet as po
 from telescrub.store.audit import pending
@@ -79,6 +85,7 @@ from telescrub.store.layout import (
     PARTITION_COLUMN,
     ROLLING_REPORT,
     ROOT_MANIFEST,
+    SUBJECT_AUDIT,
     VERIFY_NAME,
     data_path,
     key_of,
@@ -104,6 +111,14 @@ MAX_EXAMPLES = 3
 MAX_PROBLEMS = 200
 #: whole cells and spans inside text that are outputs of the actions, not identifiers
 SAFE_TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}|<[A-Z_]+(?::[A-Z0-9_]+)?>")
+SAFE_TOKEN_WHOLE = f"^(?:{SAFE_TOKEN.pattern})$"
+#: identifiers that must never be a column name (host names, names and user names are left
+#: out: field names such as ``app.info`` or ``Grace`` would be taken for them)
+COLUMN_NAME_ENTITIES = frozenset({
+    "EMAIL_ADDRESS", "UPN", "SIP_URI", "IPV4", "IPV6", "PHONE_NUMBER", "CREDIT_CARD",
+    "IBAN_CODE", "US_SSN", "UK_NINO", "CA_SIN", "FR_NIR", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE",
+    "IN_AADHAAR", "DE_TAX_ID", "GUID", "MAC_ADDRESS", "WINDOWS_SID", "AWS_ACCESS_KEY",
+    "USER_ID", "DOMAIN_USER", "HEX_ID", "MUID", "JWT", "SECRET"})
 #: (action, detected entity) pairs that are what the policy asked for
 EXPECTED_TRANSFORMED = {("truncate_ip", "IPV4"), ("truncate_ip", "IPV6"),
                         ("email_domain", "HOSTNAME")}
@@ -146,19 +161,22 @@ class _FieldHits:
         return d
 
 
-def _string_values(col: pa.ChunkedArray) -> Counter[str]:
-    """Distinct string values (list elements too) with their number of cells."""
-    typ = col.type
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
-        col = pa.chunked_array([c.flatten() for c in col.chunks], type=typ.value_type)
-        typ = typ.value_type
-    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
-        return Counter()
+def _string_column(col: pa.ChunkedArray) -> pa.Array | None:
+    """A column's string values as one array (list elements too, nulls dropped), or None
+    for a column that holds no text."""
+    arr = col.combine_chunks()
+    if pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type):
+        arr = arr.flatten()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    return pc.drop_null(arr)
+
+
+def _string_values(arr: pa.Array) -> Counter[str]:
+    """Distinct string values with their number of cells."""
     counts: Counter[str] = Counter()
-    for chunk in col.chunks:
-        if len(chunk) == 0:
-            continue
-        vc = chunk.value_counts()
+    if len(arr):
+        vc = arr.value_counts()
         for value, n in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
             if value is not None:
                 counts[value] += int(n)
@@ -295,10 +313,12 @@ def read_rolling(out: str) -> list[dict[str, Any]] | None:
     return list(lines.values())
 
 
-def read_audit(out: str) -> list[dict[str, Any]]:
-    from telescrub.store.report_html import read_audit as _read
+def read_audit(out: str, name: str | None = None) -> list[dict[str, Any]]:
+    """The purge audit (default) or another log of ``<out>/_audit``."""
+    from telescrub.store.audit import PURGE_AUDIT
+    from telescrub.store.audit import read_audit as _read
 
-    return _read(out)
+    return _read(out, name or PURGE_AUDIT)
 
 
 def _check_rolling(c: Check, report: dict[str, Any], rolling: list[dict[str, Any]] | None) -> str:
@@ -377,7 +397,8 @@ def check_accounting(report: dict[str, Any] | None,
 
 
 def _expected_rows(report: dict[str, Any], audit: list[dict[str, Any]],
-                   rolling: list[dict[str, Any]] | None = None) -> dict[str, int]:
+                   rolling: list[dict[str, Any]] | None = None,
+                   subject_audit: list[dict[str, Any]] | None = None) -> dict[str, int]:
     expected = {t: int(info.get("rows_written", 0))
                 for t, info in report.get("tables", {}).items()}
     expected[QUARANTINE_TABLE] = int(
@@ -391,6 +412,14 @@ def _expected_rows(report: dict[str, Any], audit: list[dict[str, Any]],
         if (rec.get("action") == "delete_partition" and not rec.get("dry_run")
                 and rec.get("run_id") in run_ids and rec.get("table") in expected):
             expected[rec["table"]] -= int(rec.get("rows", 0))
+    # rows removed by `telescrub subject erase` (one record per file) from this report's
+    # output: files of one of its runs, or erased while this report described the output
+    report_run = report.get("run", {}).get("run_id")
+    for rec in subject_audit or []:
+        if (rec.get("action") == "erase_rows" and not rec.get("dry_run")
+                and rec.get("table") in expected
+                and (rec.get("run_id") in run_ids or rec.get("report_run_id") == report_run)):
+            expected[rec["table"]] -= int(rec.get("rows_removed", 0))
     return expected
 
 
@@ -425,7 +454,7 @@ def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date:
         c.fail(f"{rel}: footer retention_days/expires_on are not a number/date")
         days = -1
     if event_date and days >= 0:
-        want = (dt.date.fromisoformat(event_date) + dt.timedelta(days=days)).isoformat()
+        want = add_days(dt.date.fromisoformat(event_date), days).isoformat()
         if meta["expires_on"] != want:
             c.fail(f"{rel}: footer expires_on {meta['expires_on']} != event_date + "
                    f"{days} days ({want})")
@@ -451,6 +480,29 @@ def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date:
     return meta
 
 
+def column_name_hits(scanner: ResidualScanner, name: str) -> list[str]:
+    """The identifiers (entity names) found in the path segments of a column name."""
+    from telescrub.formats.flatten import split_path
+
+    try:
+        segments = [seg for seg, _ in split_path(name)]
+    except ValueError:
+        segments = [name]
+    return sorted({ent for seg in segments for ent, _, _ in scanner.detections(seg)
+                   if ent in COLUMN_NAME_ENTITIES})
+
+
+def _check_names(c: Check, scanner: ResidualScanner, table: str, schema: pa.Schema,
+                 seen: set[tuple[str, str]]) -> None:
+    for name in schema.names:
+        if (table, name) in seen:
+            continue
+        seen.add((table, name))
+        hits = column_name_hits(scanner, name)
+        if hits:
+            c.fail(f"{table}: a column name holds {', '.join(hits)} ({mask_example(name)})")
+
+
 def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, raw: bytes,
                schema: pa.Schema) -> None:
     data = pq.read_table(pa.BufferReader(raw))
@@ -458,14 +510,27 @@ def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, raw: bytes,
     for i, f in enumerate(data.schema):
         fm = field_meta(schema.field(f.name)) if f.name in schema.names else {}
         action, entity = fm.get("action", ""), fm.get("entity", "")
-        values = _string_values(data.column(i))
         timestamps = action == "keep" and fm.get("evidence", "").startswith("role:timestamp")
         exact = entity if action == "keep" else ""
-        for value, n in values.items():
+        col = _string_column(data.column(i))
+        if col is None:
+            continue
+        # values known to hold nothing to find, by Arrow kernels: hash tokens and
+        # placeholders, and (the keep guard's rule) a kept column's exact own identifiers
+        # and well-formed time stamps in a time stamp column; counted, not scanned
+        skip = pc.fill_null(pc.match_substring_regex(col, SAFE_TOKEN_WHOLE), False)
+        if exact:
+            mask = scanner.scrubber.exact_mask(exact, col)
+            if mask is not None:
+                skip = pc.or_(skip, mask)
+        if timestamps:
+            skip = pc.or_(skip, fast_utc_mask(col)[0])
+        skipped = pc.filter(col, skip)
+        scan.values += int(pc.count_distinct(skipped).as_py())
+        scan.cells += len(skipped)
+        for value, n in _string_values(pc.filter(col, pc.invert(skip))).items():
             scan.values += 1
             scan.cells += n
-            # the keep guard's rule: a value that is exactly the column's own identifier, or a
-            # well-formed time stamp in a time stamp column, holds no other identifier
             if (exact and scanner.scrubber.is_exactly(exact, value)) or (
                     timestamps and parse_timestamp(value) is not None):
                 continue
@@ -491,7 +556,8 @@ def verify_output(out: str, policy: Policy | None = None,
     audit = read_audit(out)
     scanner = scanner_for(policy)
     scan = _Scan()
-    meta_c, man_c = Check(), Check()
+    meta_c, man_c, names_c = Check(), Check(), Check()
+    names_seen: set[tuple[str, str]] = set()
 
     listing = list_output(out)
     cat = load_catalog(out, listing)
@@ -542,6 +608,7 @@ def verify_output(out: str, policy: Policy | None = None,
                 meta_c.fail(f"{rel}: not a readable Parquet file")
                 continue
             _check_footer(meta_c, rel, schema, table, event_date, manifest)
+            _check_names(names_c, scanner, table, schema, names_seen)
             try:
                 _scan_file(scan, scanner, table, raw, schema)
             except (OSError, pa.ArrowException):
@@ -568,8 +635,11 @@ def verify_output(out: str, policy: Policy | None = None,
                        "rewrites it)")
     for _path, intent in pending(out):
         where = (intent or {}).get("partition", "?")
-        man_c.fail(f"{where}: an interrupted purge left its record in _audit/pending: run "
-                   "`telescrub purge` to finish it")
+        what, cmd = (("subject erasure", "telescrub subject recover")
+                     if (intent or {}).get("audit") == SUBJECT_AUDIT
+                     else ("purge", "telescrub purge"))
+        man_c.fail(f"{where}: an interrupted {what} left its record in _audit/pending: run "
+                   f"`{cmd}` to finish it")
     garbage = _garbage(out, listing, cat.referenced())
     if cat.per_partition:
         # a streaming window holding files but no manifest: its files are not data (a reader
@@ -584,6 +654,7 @@ def verify_output(out: str, policy: Policy | None = None,
             man_c.fail(f"{head}: missing manifest {MANIFEST_NAME} ({n} file(s) there are "
                        "listed by no manifest: not data)")
     meta_c.summary = f"{scan.files} files"
+    names_c.summary = f"{len(names_seen)} column names"
     man_c.summary = f"{scan.partitions} partitions"
 
     residual_total = sum(sum(h.entities.values()) for h in scan.residual.values())
@@ -601,15 +672,22 @@ def verify_output(out: str, policy: Policy | None = None,
     if report is None:
         rows_c.fail("_report/report.json is missing or unreadable")
     else:
-        expected = _expected_rows(report, audit, rolling)
+        expected = _expected_rows(report, audit, rolling, read_audit(out, SUBJECT_AUDIT))
+        # --mode append: the report describes the latest run only; earlier runs' rows are
+        # on disk too (their manifests are checked above), so that run's rows must be there
+        appended = report.get("run", {}).get("mode") == "append"
         for t in sorted(set(expected) | set(scan.rows)):
             if t not in expected:
-                rows_c.fail(f"table {t}: {scan.rows[t]} rows on disk, not in report.json")
-            elif scan.rows.get(t, 0) != expected[t]:
+                if not appended:
+                    rows_c.fail(f"table {t}: {scan.rows[t]} rows on disk, not in report.json")
+            elif scan.rows.get(t, 0) < expected[t] or (
+                    not appended and scan.rows.get(t, 0) != expected[t]):
                 rows_c.fail(f"table {t}: {scan.rows.get(t, 0)} rows on disk, report.json "
-                            f"(minus purged) says {expected[t]}")
+                            f"(minus purged) says {'at least ' if appended else ''}"
+                            f"{expected[t]}")
         rows_c.summary = (f"{sum(scan.rows.values())} rows in {len(scan.rows)} tables "
-                          "(quarantine included)")
+                          "(quarantine included)"
+                          + ("; append mode: at least the latest run's" if appended else ""))
 
     warnings: list[str] = []
     run = (report or {}).get("run", {})
@@ -630,7 +708,7 @@ def verify_output(out: str, policy: Policy | None = None,
                         f"(earliest {oldest}): run `telescrub purge`")
 
     checks = {"residual": res_c, "footer_metadata": meta_c, "manifests": man_c,
-              "accounting": acc_c, "rows_on_disk": rows_c}
+              "accounting": acc_c, "rows_on_disk": rows_c, "column_names": names_c}
     return {
         "format_version": 1,
         "verified_at": _now(),
@@ -675,6 +753,7 @@ def _garbage(out: str, listing: Any, referenced: set[str]) -> list[str]:
             continue
         found.append(rel)
     return found
+
 
 
 def write_verify(out: str, result: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from telescrub.core.decisions import FieldDecision
@@ -19,7 +20,8 @@ from telescrub.core.timeparse import parse_timestamp
 DROP = object()
 #: entities whose hashed form ignores case (equal identifiers, equal tokens)
 CASE_INSENSITIVE = frozenset({"EMAIL_ADDRESS", "UPN", "HOSTNAME", "GUID", "SIP_URI", "IPV6",
-                              "MUID", "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID"})
+                              "MUID", "HEX_ID", "MAC_ADDRESS", "DOMAIN_USER", "WINDOWS_SID",
+                              "COMPUTER_NAME"})
 #: a computed action: (new value, entity counts found, whether the keep guard changed it)
 _Hit = tuple[Any, tuple[tuple[str, int], ...], bool]
 
@@ -29,19 +31,56 @@ def _value_key(v: Any) -> tuple[type, Any]:
     return (float, repr(v)) if type(v) is float else (type(v), v)
 
 
+def looks_like_json(text: str) -> bool:
+    """Cheap test before parsing: an object or array from the first to the last character
+    (of the stripped text). The actor asks the text engine to scrub a value as a JSON
+    document only when this holds (classifiers/embedded.py parses it)."""
+    s = text.strip()
+    return len(s) >= 2 and ((s[0] == "{" and s[-1] == "}") or (s[0] == "[" and s[-1] == "]"))
+
+
 def normalise(entity: str | None, value: str) -> str:
     """Canonical form hashed for an entity, so equal identifiers get equal tokens."""
     v = value.strip()
     return v.lower() if entity in CASE_INSENSITIVE else v
 
 
+#: act(leaf decision, value) -> new value, or DROP to remove the member: how the text engine
+#: has the actor act on one member of a JSON document held in a string
+ActLeaf = Callable[[FieldDecision, Any], Any]
+#: scan(text) -> scrubbed text: free-text scrubbing of a member nothing decides, or of a key
+ScanText = Callable[[str], str]
+
+
 class TextEngine(Protocol):
-    """What the actor needs of the in-text scrubber (``telescrub.classifiers.text``)."""
+    """What the actor needs of the in-text scrubber (``telescrub.classifiers.text``): the
+    scrubbing of text, and what the field-name rules say of structure held inside values
+    (JSON documents in strings, name/value pair arrays), which only the classifiers know."""
 
     def scrub(self, text: str, exclude: frozenset[str] = ...,
               ) -> tuple[str, tuple[tuple[str, int], ...]]: ...
 
     def is_exactly(self, entity: str, value: str) -> bool: ...
+
+    def exact_mask(self, entity: str, arr: Any) -> Any | None: ...
+
+    def scrub_json(self, table: str, path: str, text: str, act: ActLeaf, scan: ScanText,
+                   ) -> str | None:
+        """The JSON document held in ``text`` (under field ``path``) scrubbed member by
+        member by the roles of its keys and written back as JSON; None when ``text`` is not
+        one."""
+        ...
+
+    def label_paths(self, path: str) -> tuple[str, ...]:
+        """The paths that may label the values of ``path`` (a name/value pair array's value
+        member: ``Parameters[].Value`` -> ``Parameters[].Name``, ...), most specific first;
+        () when ``path`` is no such member."""
+        ...
+
+    def label_decision(self, table: str, path: str, label: Any) -> FieldDecision | None:
+        """The decision for a value of ``path`` labelled ``label`` when the label says what
+        it is (``Identity`` -> hashed), else None (the column's own decision applies)."""
+        ...
 
 
 class KnownIndex(Protocol):
@@ -122,15 +161,21 @@ class Actor:
         self._known = value
         self.known_generation += 1
 
-    def apply(self, d: FieldDecision, value: Any, table: str = "") -> Any:
+    def apply(self, d: FieldDecision, value: Any, table: str = "", labels: Any = None) -> Any:
+        """The new value; ``labels`` (a list as long as ``value``) names each element of a
+        name/value pair array: an element whose label is an identity is acted on as one."""
         if d.action == "drop":
             return DROP
         if isinstance(value, list):
+            if isinstance(labels, list) and len(labels) == len(value):
+                label_decision = self.scrubber.label_decision
+                return [self._one(label_decision(table, d.path, lab) or d, v, table)
+                        for v, lab in zip(value, labels, strict=True)]
             return [self._one(d, v, table) for v in value]
         return self._one(d, value, table)
 
     def apply_column(self, d: FieldDecision, values: list[Any], table: str = "",
-                     ) -> list[Any]:
+                     labels: list[Any] | None = None) -> list[Any]:
         """``apply`` over one column's values: each distinct value is looked up once and its
         counts multiplied by its occurrences. A value whose action raised is returned as a
         :class:`Failed` (the caller dead-letters its record); the others are unaffected."""
@@ -140,10 +185,10 @@ class Actor:
         seen: Counter[tuple[type, Any]] = Counter()
         out: list[Any] = []
         append = out.append
-        for v in values:
+        for i, v in enumerate(values):
             if isinstance(v, list):
                 try:
-                    append(self.apply(d, v, table))
+                    append(self.apply(d, v, table, labels[i] if labels is not None else None))
                 except Exception as exc:  # noqa: BLE001 - the record is dead-lettered
                     append(Failed(type(exc).__name__))
                 continue
@@ -163,6 +208,25 @@ class Actor:
             hit = memo[k][1]
             if hit is not None:
                 self._count(d, table, hit, n)
+        return out
+
+    def apply_distinct(self, d: FieldDecision, values: list[Any], occurrences: list[int],
+                       table: str = "") -> list[Any]:
+        """``apply`` to the distinct scalar values of a column, each counted as many times as
+        it occurs (``occurrences``): what ``apply_column`` gives over the whole column. A value
+        whose action raised comes back as :class:`Failed`."""
+        out: list[Any] = []
+        for v, n in zip(values, occurrences, strict=True):
+            try:
+                hit = self._result(d, v, table)
+            except Exception as exc:  # noqa: BLE001 - its records are dead-lettered
+                out.append(Failed(type(exc).__name__))
+                continue
+            if hit is None:
+                out.append(v)
+            else:
+                self._count(d, table, hit, n)
+                out.append(hit[0])
         return out
 
     def _one(self, d: FieldDecision, value: Any, table: str) -> Any:
@@ -186,7 +250,7 @@ class Actor:
               _value_key(value), self.known_generation)
         hit = self._cache.get(ck)
         if hit is None:
-            hit = self._compute(d, value)
+            hit = self._compute(d, value, table)
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             self._cache[ck] = hit
@@ -199,7 +263,7 @@ class Actor:
         if guarded:
             self.guard_hits[(table, d.path)] += times
 
-    def _compute(self, d: FieldDecision, value: Any,
+    def _compute(self, d: FieldDecision, value: Any, table: str = "",
                  ) -> tuple[Any, tuple[tuple[str, int], ...], bool]:
         s = value if isinstance(value, str) else str(value)
         own = ((d.entity, 1),) if d.entity else ()
@@ -222,14 +286,44 @@ class Actor:
                 return value, (), False  # a well-formed event time holds no identifier
             if d.entity and self.scrubber.is_exactly(d.entity, s):
                 return value, (), False  # exactly the column's own kind of value (a GUID...)
+            if looks_like_json(s):
+                doc = self._embedded(d, s, table)
+                if doc is not None:
+                    return doc[0], doc[1], doc[0] != s
             # guard: a kept string column was classified from a sample; any value holding an
             # identifier the column is not expected to hold is scrubbed (fail closed).
             exclude = KEEP_FAMILY.get(d.entity or "", frozenset())
             text, counts = self._propagate(*self.scrubber.scrub(s, exclude))
             return text, counts, text != s
         # scrub_text, and the fallback for truncate_ip / email_domain on unexpected values
+        if looks_like_json(s):
+            doc = self._embedded(d, s, table)
+            if doc is not None:
+                return doc[0], doc[1], False
         text, counts = self._propagate(*self.scrubber.scrub(s))
         return text, counts, False
+
+    def _embedded(self, d: FieldDecision, s: str, table: str,
+                  ) -> tuple[str, tuple[tuple[str, int], ...]] | None:
+        """A JSON document held in the value, scrubbed member by member by the roles of its
+        keys (the text engine's ``scrub_json``: classifiers/embedded.py); None when ``s`` is
+        not one."""
+        found: Counter[str] = Counter()
+
+        def act(leaf: FieldDecision, v: Any) -> Any:
+            if leaf.action == "drop":
+                return DROP
+            new, counts, _ = self._compute(leaf, v, table)
+            found.update(dict(counts))
+            return new
+
+        def scan(text: str) -> str:
+            new, counts = self._propagate(*self.scrubber.scrub(text))
+            found.update(dict(counts))
+            return new
+
+        out = self.scrubber.scrub_json(table, d.path, s, act, scan)
+        return None if out is None else (out, tuple(sorted(found.items())))
 
     def _propagate(self, text: str, counts: tuple[tuple[str, int], ...],
                    ) -> tuple[str, tuple[tuple[str, int], ...]]:

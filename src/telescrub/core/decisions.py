@@ -13,18 +13,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from telescrub.core import entities
 from telescrub.core.policy import ActionSpec
 
 #: what a value is after an action, for retention (DESIGN §3: "the category after the action
 #: is what the output holds"). None = the action leaves nothing identifying.
 _AFTER_HASH = {"euii": "eupi"}
+_PERSONAL = frozenset({"euii", "eupi", "oii"})
 
 
-def category_after(category: str, action: str) -> str | None:
+def category_after(category: str, action: str, entity: str | None = None) -> str | None:
     if action in ("drop", "redact"):
         return None
     if action == "hash":
         return _AFTER_HASH.get(category, category)
+    if action == "scrub_text" and entity in entities.COMPOUND and category in _PERSONAL:
+        return "eupi"  # the person's part is a hash token now, the rest is OII
+
     if action in ("truncate_ip", "email_domain"):
         return "oii" if category in ("euii", "eupi", "oii") else category
     return category
@@ -47,7 +52,7 @@ class FieldDecision:
 
     @property
     def output_category(self) -> str | None:
-        return category_after(self.category, self.action)
+        return category_after(self.category, self.action, self.entity)
 
     @property
     def spec(self) -> ActionSpec:

@@ -75,8 +75,8 @@ class HashKey:
         return KeyRef(self.ref, self.key_id, self.demo, self.other_key_ids)
 
     def token(self, value: str) -> str:
-        digest = hmac.new(self.key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
-        return f"{TOKEN_PREFIX}:{self.key_id}:{digest.hexdigest()[:DIGEST_HEX]}"
+        digest = hmac.digest(self.key, value.encode("utf-8", "surrogatepass"), "sha256")
+        return f"{TOKEN_PREFIX}:{self.key_id}:{digest.hex()[:DIGEST_HEX]}"
 
 
 def _check(key: bytes, where: str) -> bytes:
@@ -88,18 +88,34 @@ def _check(key: bytes, where: str) -> bytes:
     return key
 
 
-def parse_key_file(path: str) -> HashKey:
+def _read_key_file(path: str) -> bytes:
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            return fh.read()
     except OSError as exc:
         raise KeyConfigError(f"cannot read key file {path}: {exc.strerror}") from None
-    return parse_key_text(raw, f"key file {path}", path, f"file:{os.path.abspath(path)}")
+
+
+def _key_file_keys(path: str) -> tuple[list[bytes], bytes]:
+    """Every key of a key file, in file order, and the primary (the ``*`` line, else the
+    first)."""
+    return _text_keys(_read_key_file(path), f"key file {path}", path)
+
+
+def parse_key_file(path: str) -> HashKey:
+    return parse_key_text(_read_key_file(path), f"key file {path}", path,
+                          f"file:{os.path.abspath(path)}")
 
 
 def parse_key_text(raw: bytes, what: str, where: str, ref: str | None) -> HashKey:
     """The key of a key file's content (or a secret's): one key per line, ``name=key``
     allowed, ``*`` marks the primary."""
+    keys, chosen = _text_keys(raw, what, where)
+    others = tuple(key_id_for(k) for k in keys if k != chosen)
+    return HashKey(chosen, key_id_for(chosen), demo=False, other_key_ids=others, ref=ref)
+
+
+def _text_keys(raw: bytes, what: str, where: str) -> tuple[list[bytes], bytes]:
     path = where
     primary: bytes | None = None
     keys: list[bytes] = []
@@ -120,9 +136,7 @@ def parse_key_text(raw: bytes, what: str, where: str, ref: str | None) -> HashKe
             primary = key
     if not keys:
         raise KeyConfigError(f"{what} holds no key")
-    chosen = primary if primary is not None else keys[0]
-    others = tuple(key_id_for(k) for k in keys if k != chosen)
-    return HashKey(chosen, key_id_for(chosen), demo=False, other_key_ids=others, ref=ref)
+    return keys, primary if primary is not None else keys[0]
 
 
 def load_key(key_file: str | None = None, demo: bool = False,
@@ -150,6 +164,32 @@ def load_key(key_file: str | None = None, demo: bool = False,
         "--key-ref REF (env:NAME, file:PATH, gcp-secret://..., aws-secret://...); --demo-key "
         "uses a public key for trying telescrub out (flagged in every output)"
     )
+
+
+def load_keys(key_file: str | None = None, demo: bool = False,
+              environ: dict[str, str] | None = None) -> list[HashKey]:
+    """Every key a reviewer supplies, primary first: all keys of ``key_file`` (rotation: the
+    old ones too), else ``$TELESCRUB_HASH_KEY``; plus the public demo key with ``demo``. For
+    recomputing tokens written under any of them (``telescrub subject``); the run uses
+    :func:`load_key`."""
+    env = os.environ if environ is None else environ
+    found: list[HashKey] = []
+    if key_file:
+        keys, chosen = _key_file_keys(key_file)
+        found = [HashKey(k, key_id_for(k)) for k in [chosen, *(k for k in keys if k != chosen)]]
+    elif env.get(ENV_VAR):
+        key = _check(env[ENV_VAR].encode("utf-8"), f"${ENV_VAR}")
+        found = [HashKey(key, key_id_for(key))]
+    if demo:
+        found.append(HashKey(DEMO_KEY, key_id_for(DEMO_KEY), demo=True))
+    if not found:
+        raise KeyConfigError(
+            f"no hash key: pass --key-file FILE (every key of a rotation, one per line) or set "
+            f"${ENV_VAR}; --demo-key adds the public demo key")
+    unique: dict[str, HashKey] = {}
+    for k in found:
+        unique.setdefault(k.key_id, k)
+    return list(unique.values())
 
 
 # ------------------------------------------------------------------------------ references

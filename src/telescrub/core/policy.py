@@ -9,6 +9,7 @@ The loaded :class:`Policy` is an immutable, picklable value shipped to Beam work
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import fnmatch
 import hashlib
 import json
@@ -21,11 +22,13 @@ from typing import Any
 
 from telescrub.core.errors import PolicyError
 from telescrub.core.ner_spec import check_ner_model
+from telescrub.core.timeparse import IMPLAUSIBLE_ACTIONS, EventTimeRule
 from telescrub.core.yamlload import KeyPath, load_yaml
 
 CATEGORIES = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 ACTIONS = ("hash", "redact", "mask", "truncate_ip", "email_domain", "scrub_text", "drop", "keep")
 TEXT_ACTIONS = ("hash", "redact")
+SUBJECT_ERASE_MODES = ("remove_rows", "tombstone")
 
 
 def default_policy_path() -> str:
@@ -84,6 +87,11 @@ class Policy:
     #: optional spaCy NER model for person names in free text (``text.ner_model``, or
     #: ``telescrub run --ner-model``): an installed package name or a model directory
     ner_model: str | None = None
+    #: ``subject_requests.erase``: what ``telescrub subject erase`` does with a subject's rows
+    #: (``remove_rows``, default, or ``tombstone``: the subject's cells replaced, rows kept)
+    subject_erase: str = "remove_rows"
+    #: which event times are believable, and where the others go (``event_time``)
+    event_time: EventTimeRule = field(default_factory=EventTimeRule)
 
     # ---------------------------------------------------------------- lookups
     def action_for(self, table: str, path: str, category: str, entity: str | None) -> ActionSpec:
@@ -219,7 +227,8 @@ def load_policy(path: str | None = None) -> Policy:
     data, where = load_yaml(path)
     c = Checker(where)
     doc = c.mapping(data, (), {"version", "rules", "thresholds", "categories", "entities",
-                               "fields", "text", "drift"}, ("version", "categories"))
+                               "fields", "text", "drift", "subject_requests", "event_time"},
+                    ("version", "categories"))
     if not isinstance(doc["version"], (str, int, float)) or isinstance(doc["version"], bool):
         raise c.fail(("version",), f"bad value {doc['version']!r}: expected a version string")
 
@@ -277,6 +286,11 @@ def load_policy(path: str | None = None) -> Policy:
     drift_action = c.choice(drift.get("action", "scrub_text"), ("drift", "action"),
                             ("scrub_text", "drop"), "drift action")
 
+    subj = c.mapping(doc.get("subject_requests") or {}, ("subject_requests",), {"erase"})
+    subject_erase = c.choice(subj.get("erase", "remove_rows"), ("subject_requests", "erase"),
+                             SUBJECT_ERASE_MODES, "erase mode")
+    event_time = _event_time_rule(c, doc.get("event_time") or {})
+
     rules_ref = doc.get("rules", "rules.yaml")
     if not isinstance(rules_ref, str):
         raise c.fail(("rules",), f"bad value {rules_ref!r}: expected a file name")
@@ -292,9 +306,34 @@ def load_policy(path: str | None = None) -> Policy:
         field_actions=tuple(field_actions), text_default=text_default,
         text_entities=text_entities, drift_action=drift_action, roles=roles,
         entity_categories=ent_cats, text_entity_categories=text_cats,
-        ner_model=ner_model,
+        ner_model=ner_model, subject_erase=subject_erase, event_time=event_time,
     )
     return _with_digest(policy, path, rules_path)
+
+
+def _event_time_rule(c: Checker, raw: Any) -> EventTimeRule:
+    """``event_time: {earliest: YYYY-MM-DD | null, future_tolerance_days: N | null,
+    implausible: null_partition | quarantine}``; absent keys take the defaults."""
+    kp: KeyPath = ("event_time",)
+    m = c.mapping(raw, kp, {"earliest", "future_tolerance_days", "implausible"})
+    default = EventTimeRule()
+    earliest = m.get("earliest", default.earliest)
+    if isinstance(earliest, str):
+        try:
+            earliest = dt.date.fromisoformat(earliest)
+        except ValueError:
+            earliest = object()  # reported below
+    if earliest is not None and (isinstance(earliest, dt.datetime)
+                                 or not isinstance(earliest, dt.date)):
+        raise c.fail((*kp, "earliest"), f"bad value {m.get('earliest')!r}: expected a date "
+                                        "YYYY-MM-DD or null (no floor)")
+    tolerance = m.get("future_tolerance_days", default.future_tolerance_days)
+    if tolerance is not None:
+        tolerance = int(c.number(tolerance, (*kp, "future_tolerance_days"), 0, 36500,
+                                 integer=True))
+    action = c.choice(m.get("implausible", default.implausible), (*kp, "implausible"),
+                      IMPLAUSIBLE_ACTIONS, "routing")
+    return EventTimeRule(earliest, tolerance, action)
 
 
 def with_ner_model(policy: Policy, spec: str | None) -> Policy:
@@ -328,6 +367,10 @@ def describe(policy: Policy) -> dict[str, Any]:
                        "sample_size": policy.sample_size,
                        "verify_max_residual": policy.verify_max_residual},
         "drift_action": policy.drift_action,
+        "event_time": {"earliest": (policy.event_time.earliest.isoformat()
+                                    if policy.event_time.earliest else None),
+                       "future_tolerance_days": policy.event_time.future_tolerance_days,
+                       "implausible": policy.event_time.implausible},
         **({"ner_model": policy.ner_model} if policy.ner_model else {}),
     }
 

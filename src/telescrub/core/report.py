@@ -30,7 +30,7 @@ WINDOW_KEY = "event_window"
 
 def new_acc() -> dict[str, Any]:
     return {"inputs": {}, "decisions": {}, "entities": {}, "guard": {}, "dropped": {},
-            "examples": {}, "partitions": [], "quarantine_reasons": {}}
+            "examples": {}, "partitions": [], "quarantine_reasons": {}, "event_time": {}}
 
 
 def partition_dict(s: PartitionStat) -> dict[str, Any]:
@@ -41,9 +41,18 @@ def partition_dict(s: PartitionStat) -> dict[str, Any]:
     return d
 
 
+def input_dict(s: InputStat) -> dict[str, Any]:
+    """An input as the report lists it (``decoded_with_fallback`` only when some records
+    were repaired: report.json stays as it was for clean inputs)."""
+    d = s._asdict()
+    if not d["decoded_with_fallback"]:
+        del d["decoded_with_fallback"]
+    return d
+
+
 def add(acc: dict[str, Any], s: Stat) -> dict[str, Any]:
     if isinstance(s, InputStat):
-        _add_input(acc["inputs"], s._asdict())
+        _add_input(acc["inputs"], input_dict(s))
     elif isinstance(s, DecisionStat):
         acc["decisions"][s.table] = s._asdict()
     elif isinstance(s, ActStat):
@@ -55,6 +64,10 @@ def add(acc: dict[str, Any], s: Stat) -> dict[str, Any]:
             acc["guard"][key] = acc["guard"].get(key, 0) + n
         for src, n in s.dropped.items():
             acc["dropped"][src] = acc["dropped"].get(src, 0) + n
+        for t, why, n in s.event_time:
+            key = f"{t}\x00{why}"
+            acc.setdefault("event_time", {})
+            acc["event_time"][key] = acc["event_time"].get(key, 0) + n
     elif isinstance(s, ExampleStat):
         acc["examples"].setdefault(f"{s.table}\x00{s.path}", [s.before, s.after])
     elif isinstance(s, PartitionStat):
@@ -112,6 +125,9 @@ def _add_input(inputs: dict[str, Any], info: dict[str, Any]) -> None:
         return
     have["records"] = have.get("records", 0) + info.get("records", 0)
     have["bad"] = have.get("bad", 0) + info.get("bad", 0)
+    if info.get("decoded_with_fallback"):
+        have["decoded_with_fallback"] = (have.get("decoded_with_fallback", 0)
+                                         + info["decoded_with_fallback"])
     have["ranges"] = have.get("ranges", 1) + info.get("ranges", 1)
 
 
@@ -122,8 +138,8 @@ def merge(accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for info in a["inputs"].values():
             _add_input(out["inputs"], info)
         out["decisions"].update(a["decisions"])
-        for name in ("entities", "guard", "dropped", "quarantine_reasons"):
-            for k, v in a[name].items():
+        for name in ("entities", "guard", "dropped", "quarantine_reasons", "event_time"):
+            for k, v in a.get(name, {}).items():
                 out[name][k] = out[name].get(k, 0) + v
         for k, v in a["examples"].items():
             out["examples"].setdefault(k, v)
@@ -196,6 +212,8 @@ def finalize(acc: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         by_entity[e] = by_entity.get(e, 0) + v
     quarantine = [{"table": k.split("\x00")[0], "reason": k.split("\x00")[1], "records": v}
                   for k, v in sorted(acc["quarantine_reasons"].items())]
+    implausible = [{"table": k.split("\x00")[0], "reason": k.split("\x00")[1], "records": v}
+                   for k, v in sorted(acc.get("event_time", {}).items())]
     totals = {
         "read": sum(i["read"] for i in inputs), "written": sum(written.values()),
         "quarantined": sum(quarantined.values()), "dropped_by_policy": sum(acc["dropped"].values()),
@@ -203,6 +221,7 @@ def finalize(acc: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     return {
         "format_version": 1, "run": run, "totals": totals, "accounting_ok": identity_ok,
         "inputs": inputs, "tables": fields_out, "drift": drift, "quarantine": quarantine,
+        "implausible_event_times": implausible,
         "detections_by_entity": dict(sorted(by_entity.items())),
         "partitions": partitions,
     }

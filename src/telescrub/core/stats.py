@@ -12,7 +12,9 @@ from typing import Any, NamedTuple
 
 
 class InputStat(NamedTuple):
-    """One input file (or one byte range of it): checksum, size, records and bad lines."""
+    """One input file (or one byte range of it): checksum, size, records and bad lines, and
+    the records the reader repaired (``decoded_with_fallback``: not UTF-8, decoded anyway;
+    the report lists it only when some were)."""
 
     source: str
     table: str
@@ -21,6 +23,7 @@ class InputStat(NamedTuple):
     bytes: int
     records: int
     bad: int
+    decoded_with_fallback: int = 0
 
 
 class StreamInputStat(NamedTuple):
@@ -44,11 +47,13 @@ class DecisionStat(NamedTuple):
 
 class ActStat(NamedTuple):
     """Counts of acting: ``entities`` [(table, path, entity, n)], ``guard`` [(table, path,
-    n)] values the keep guard scrubbed, ``dropped`` {source: records the policy dropped}."""
+    n)] values the keep guard scrubbed, ``dropped`` {source: records the policy dropped},
+    ``event_time`` [(table, reason, n)] implausible event times (policy ``event_time``)."""
 
     entities: list[tuple[str, str, str, int]]
     guard: list[tuple[str, str, int]]
     dropped: dict[str, int]
+    event_time: list[tuple[str, str, int]] = []
 
 
 class ExampleStat(NamedTuple):

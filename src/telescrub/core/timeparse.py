@@ -28,6 +28,13 @@ independent of the process locale. ``datetime``/``date`` objects are accepted to
 normalised string used in the ``timestamp`` field of text-log records
 (``2015-10-18T18:01:47.978Z``), :func:`build_datetime` and :func:`infer_year` are the
 building blocks the log-line parser in :mod:`telescrub.formats.readers` uses.
+
+Plausibility and date arithmetic (the policy's ``event_time`` section):
+:func:`route_event_time` is what the engine calls for a record's event time: the event date,
+or ``None`` and the reason why the time is not believable (before the policy's floor, or later
+than the run's start plus a tolerance: ``9999-12-31`` "never expires" sentinels, clocks reset
+to 1970 or year 1). :func:`add_days` is the one date + days of retention and purge; it
+saturates at ``0001-01-01`` / ``9999-12-31`` instead of raising ``OverflowError``.
 """
 
 from __future__ import annotations
@@ -35,18 +42,23 @@ from __future__ import annotations
 import functools
 import math
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 __all__ = [
     "UTC",
+    "EventTimeRule",
+    "add_days",
     "build_datetime",
     "event_date",
     "format_timestamp",
+    "implausible_detail",
     "infer_year",
     "month_number",
     "parse_timestamp",
     "parse_tz",
+    "route_event_time",
 ]
 
 UTC = timezone.utc
@@ -325,3 +337,154 @@ def event_date(value: Any) -> str | None:
     if dt is None:
         return None
     return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
+
+
+# ------------------------------------------------------------------ plausibility, arithmetic
+
+#: reasons an event time is not used as the event date (counted per table in the report)
+BEFORE_FLOOR = "before_floor"
+IN_FUTURE = "in_future"
+#: where a record with an implausible event time goes (policy ``event_time.implausible``)
+IMPLAUSIBLE_ACTIONS = ("null_partition", "quarantine")
+#: the quarantine reason of such a record (``implausible: quarantine``)
+IMPLAUSIBLE_REASON = "implausible_event_time"
+
+
+@dataclass(frozen=True)
+class EventTimeRule:
+    """Which event times are believable (the policy's ``event_time`` section).
+
+    ``earliest``: event times before this date (00:00 UTC) are implausible (``None``: no
+    floor). ``future_tolerance_days``: event times later than the run's start plus this many
+    days are implausible (``None``: no ceiling). ``implausible``: ``null_partition`` (the
+    record is written to the table's null event_date partition) or ``quarantine``.
+    """
+
+    earliest: date | None = date(2000, 1, 1)
+    future_tolerance_days: int | None = 1
+    implausible: str = "null_partition"
+
+
+def add_days(day: date, days: int) -> date:
+    """``day + days``, saturating at ``date.min`` / ``date.max`` (never ``OverflowError``):
+    an event dated 9999-12-31 with a 28-day retention expires on 9999-12-31."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def _implausible(when: datetime, rule: EventTimeRule, now: datetime) -> str | None:
+    if rule.earliest is not None and when < datetime(
+            rule.earliest.year, rule.earliest.month, rule.earliest.day, tzinfo=UTC):
+        return BEFORE_FLOOR
+    if rule.future_tolerance_days is not None:
+        try:
+            latest = now + timedelta(days=rule.future_tolerance_days)
+        except OverflowError:  # no representable time lies beyond it
+            return None
+        if when > latest:
+            return IN_FUTURE
+    return None
+
+
+def route_event_time(value: Any, rule: EventTimeRule, now: datetime,
+                     ) -> tuple[str | None, str | None]:
+    """``(event date 'YYYY-MM-DD' or None, why the time was not used or None)``.
+
+    No parseable time: ``(None, None)`` (the null partition, as always). A parseable but
+    implausible one (:class:`EventTimeRule`; ``now`` is the run's start): ``(None,
+    BEFORE_FLOOR | IN_FUTURE)``; the caller routes the record per ``rule.implausible`` and
+    counts it. Never raises.
+    """
+    dt = parse_timestamp(value)
+    if dt is None:
+        return None, None
+    why = _implausible(dt, rule, now)
+    if why is not None:
+        return None, why
+    return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}", None
+
+
+def implausible_detail(why: str, rule: EventTimeRule) -> str:
+    """A quarantine detail for :func:`route_event_time`'s reason; never quotes the value."""
+    if why == BEFORE_FLOOR:
+        return f"event time before {rule.earliest} (policy event_time.earliest)"
+    return (f"event time more than {rule.future_tolerance_days} day(s) after the run started "
+            "(policy event_time.future_tolerance_days)")
+#: ISO-8601 in UTC with a ``Z`` and valid field ranges: what nearly every telemetry time
+#: stamp looks like, and the one form :func:`event_dates` reads without Python per value
+FAST_UTC = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):"
+            r"[0-5][0-9]:[0-5][0-9]([.,][0-9]{1,9})?[Zz]$")
+
+
+def _whole_day(day: str, check: Any) -> bool:
+    """Does every time of ``day`` (UTC) pass ``check`` the same way its first and last
+    microsecond do (so a value of that day needs no check of its own)?"""
+    return check(f"{day}T00:00:00Z") == check(f"{day}T23:59:59.999999Z")
+
+
+def fast_utc_mask(arr: Any) -> tuple[Any, Any]:
+    """(mask of the values in the :data:`FAST_UTC` form whose whole day parses and dates the
+    same way, their ``YYYY-MM-DD``): values for which :func:`parse_timestamp` succeeds and
+    :func:`event_date` is that day, known without parsing each one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fast = pc.fill_null(pc.match_substring_regex(arr, FAST_UTC), False)
+    days = pc.utf8_slice_codeunits(arr, 0, 10)
+    candidates = pc.unique(pc.filter(days, fast)).to_pylist()
+    ok = [d for d in candidates
+          if event_date(f"{d}T00:00:00Z") == d and _whole_day(d, event_date)]
+    if len(ok) != len(candidates):
+        fast = pc.and_(fast, pc.fill_null(pc.is_in(days, pa.array(ok, pa.string())), False))
+    return fast, days
+
+
+def event_dates(arr: Any) -> Any:
+    """:func:`event_date` of every value of an Arrow column (null where there is none)."""
+    return route_event_dates(arr, EventTimeRule(None, None), datetime.now(UTC))[0]
+
+
+def route_event_dates(arr: Any, rule: EventTimeRule, now: datetime) -> tuple[Any, Any]:
+    """:func:`route_event_time` of every value of an Arrow column: (event dates, reasons),
+    both string columns with nulls. The :data:`FAST_UTC` form is routed a day at a time (a
+    day whose first and last microsecond route alike routes all its values alike), every
+    other distinct value once in Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    days_out = pa.nulls(n, pa.string())
+    why_out = pa.nulls(n, pa.string())
+    if pa.types.is_string(arr.type):
+        fast = pc.fill_null(pc.match_substring_regex(arr, FAST_UTC), False)
+        days = pc.utf8_slice_codeunits(arr, 0, 10)
+        routed: dict[str, tuple[str | None, str | None]] = {}
+        for d in pc.unique(pc.filter(days, fast)).to_pylist():
+            first = route_event_time(f"{d}T00:00:00Z", rule, now)
+            if first == route_event_time(f"{d}T23:59:59.999999Z", rule, now):
+                routed[d] = first
+        if routed:
+            fast = pc.and_(fast, pc.fill_null(pc.is_in(days, pa.array(list(routed))), False))
+            keys = pa.array(list(routed), pa.string())
+            idx = pc.index_in(days, keys)
+            day_vals = pa.array([routed[k][0] for k in routed], pa.string())
+            why_vals = pa.array([routed[k][1] for k in routed], pa.string())
+            days_out = pc.if_else(fast, pc.take(day_vals, idx), days_out)
+            why_out = pc.if_else(fast, pc.take(why_vals, idx), why_out)
+        else:
+            fast = pa.array([False] * n, pa.bool_())
+        slow = pc.and_(pc.invert(fast), pc.is_valid(arr))
+    else:
+        slow = pc.is_valid(arr)
+    if not pc.any(slow).as_py():
+        return days_out, why_out
+    enc = pc.dictionary_encode(pc.filter(arr, slow))
+    res = [route_event_time(v, rule, now) for v in enc.dictionary.to_pylist()]
+    d_slow = pc.take(pa.array([r[0] for r in res], pa.string()), enc.indices)
+    w_slow = pc.take(pa.array([r[1] for r in res], pa.string()), enc.indices)
+    return (pc.replace_with_mask(days_out, slow, d_slow),
+            pc.replace_with_mask(why_out, slow, w_slow))

@@ -26,6 +26,27 @@ Paths
   an array they produce the ``None`` padding above). No *scalar* data is lost: an empty
   container carries none.
 
+Maps: keys that are data
+------------------------
+An object whose keys are data rather than field names (``{"perUser": {"alice@contoso.com": 3,
+"10.0.0.7": 1}}``) would otherwise put e-mail addresses and IPs into column names, unscanned,
+and make one column per user. Such an object is flattened as a **list of key/value pairs**:
+``{"perUser[].map_key": ["alice@contoso.com", "10.0.0.7"], "perUser[].map_value": [3, 1]}``
+(nested values go below ``map_value``), so its keys are scrubbed like values. An object is a
+map when (:func:`is_map`):
+
+* any of its keys is identifier-shaped (:func:`dynamic_key`: an e-mail address, an IP
+  address, a GUID, a SID, a long hex or digit run, a phone number, an ARN, ``DOMAIN\\user``,
+  anything starting with a digit), or
+* its own key says it is keyed by something (``perUser``, ``byIp``, ``countsByUser``,
+  ``userMap``), or
+* it has more than :data:`MAP_MAX_KEYS` keys.
+
+Identifier-shaped keys of the record itself go to ``dynamic_keys[].map_key``. A map adds one
+nesting level (the pair) to the ``max_depth`` count. Maps whose keys look like field names and
+are few per record (``{"stats": {"alice": 3}}``) are not recognised per record: see the
+README's known limits.
+
 Key escaping
 ------------
 So that a path is unambiguous, each object key is escaped before it is joined:
@@ -63,14 +84,19 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 __all__ = [
+    "DYNAMIC_KEYS",
     "EMPTY_KEY",
+    "MAP_KEY",
+    "MAP_VALUE",
     "FlattenLimitError",
     "escape_key",
+    "dynamic_key",
     "flatten",
+    "is_map",
     "json_loads",
     "normalize_scalar",
     "split_path",
@@ -80,6 +106,12 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 EMPTY_KEY = "\\e"
 ARRAY_MARK = "[]"
+#: names of the members of a map's key/value pairs, and of the record's own dynamic keys
+MAP_KEY = "map_key"
+MAP_VALUE = "map_value"
+DYNAMIC_KEYS = "dynamic_keys"
+#: an object with more keys than this is a map whatever its keys look like
+MAP_MAX_KEYS = 256
 
 
 class FlattenLimitError(ValueError):
@@ -232,6 +264,77 @@ def split_path(path: str) -> list[tuple[str, bool]]:
         i += 1  # the '.'
         if i >= n:
             raise ValueError("path ends with '.'")
+
+
+# --------------------------------------------------------------------------- maps
+
+_DYNAMIC = re.compile(
+    r"\d"                                              # numbers, dates, IPv4, counters
+    r"|[^@\s]+@[^@\s]+\.[^@\s]+"                    # e-mail addresses
+    r"|\+\d[\d ()-]{5,}"                              # phone numbers
+    r"|\{?[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?"  # GUIDs
+    r"|[0-9a-fA-F]{16,}"                                # hex ids and digests
+    r"|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?:/\d+)?"  # IPv6
+    r"|S-1-\d[\d-]*"                                   # Windows SIDs
+    r"|arn:.*|[A-Za-z][\w.-]{1,14}\\{1,2}[\w.$-]{2,64}"  # ARNs, DOMAIN\user
+    r"|(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16,}|00u[A-Za-z0-9]{17}"  # cloud key and user ids
+)
+_MAP_PARENT = re.compile(
+    r"(?:per|by)(?:[A-Z_-]|$).*|.*(?:Per|By|_per|_by)(?:[A-Z_-]).*|.*(?:Map|_map|Dict|_dict)")
+_DYNAMIC_CACHE: dict[str, bool] = {}
+_PARENT_CACHE: dict[str, bool] = {}
+
+
+def dynamic_key(key: Any) -> bool:
+    """Is this object key data (an identifier, a number) rather than a field name?"""
+    if type(key) is not str:
+        return True
+    hit = _DYNAMIC_CACHE.get(key)
+    if hit is None:
+        hit = _DYNAMIC.match(key) is not None and (
+            key[:1].isdigit() or _DYNAMIC.fullmatch(key) is not None)
+        if len(_DYNAMIC_CACHE) >= _ESCAPE_CACHE_MAX:
+            _DYNAMIC_CACHE.clear()
+        _DYNAMIC_CACHE[key] = hit
+    return hit
+
+
+def _map_parent(key: Any) -> bool:
+    if type(key) is not str:
+        return False
+    hit = _PARENT_CACHE.get(key)
+    if hit is None:
+        hit = _MAP_PARENT.fullmatch(key) is not None
+        if len(_PARENT_CACHE) >= _ESCAPE_CACHE_MAX:
+            _PARENT_CACHE.clear()
+        _PARENT_CACHE[key] = hit
+    return hit
+
+
+def is_map(key: Any, obj: Collection[Any]) -> bool:
+    """Is ``obj`` (the value of ``key``; None for an array element) a map whose keys are data?
+
+    ``obj`` is the object, or its keys (the columnar reader, ``formats/arrow_jsonl.py``, asks
+    with the member names of a struct column: it reads no block this would flatten as a map)."""
+    if len(obj) > MAP_MAX_KEYS or (key is not None and _map_parent(key)):
+        return True
+    return any(dynamic_key(k) for k in obj)
+
+
+def _pairs(obj: Mapping[Any, Any]) -> list[dict[str, Any]]:
+    return [{MAP_KEY: k if isinstance(k, str) else str(k), MAP_VALUE: v} for k, v in obj.items()]
+
+
+def _split_dynamic(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with its identifier-shaped top-level keys moved into ``dynamic_keys``."""
+    out = {k: v for k, v in obj.items() if not dynamic_key(k)}
+    dyn = {k: v for k, v in obj.items() if dynamic_key(k)}
+    existing = out.pop(DYNAMIC_KEYS, None)
+    pairs = _pairs(dyn)
+    if existing is not None:
+        pairs.insert(0, {MAP_KEY: DYNAMIC_KEYS, MAP_VALUE: existing})
+    out[DYNAMIC_KEYS] = pairs
+    return out
 
 
 # --------------------------------------------------------------------------- flatten
@@ -393,6 +496,8 @@ class _Fast:
         for key, v in obj.items():
             path = escape_key(key) if prefix is None else prefix + "." + escape_key(key)
             kind = _kind(v)
+            if kind == _OBJ and v and is_map(key, v):
+                v, kind = _pairs(v), _ARR  # keys that are data: key/value pairs
             if kind == _OBJ:
                 if v:
                     self._descend(depth + 1)
@@ -411,6 +516,8 @@ class _Fast:
         )
         for v in items:
             kind = _kind(v)
+            if kind == _OBJ and v and is_map(None, v):
+                v, kind = _pairs(v), _ARR
             if kind == _OBJ:
                 contrib: dict[str, list[Any]] = {}
                 if v:
@@ -444,6 +551,8 @@ def flatten(
         raise TypeError(f"flatten() expects a JSON object, got {type(obj).__name__}")
     if max_depth is not None and max_depth < 1:
         raise FlattenLimitError("too_deep", f"nesting deeper than {max_depth} levels")
+    if any(dynamic_key(k) for k in obj):
+        obj = _split_dynamic(obj)
     out: dict[str, Any] = {}
     try:
         _Fast(_Budget(max_values), max_depth).obj(obj, None, out, 1, False)
@@ -466,6 +575,8 @@ def _flatten_stack(
     max_values: int | None = None,
 ) -> dict[str, Any]:
     """The explicit-stack walker: any depth, no recursion."""
+    if any(dynamic_key(k) for k in obj):
+        obj = _split_dynamic(obj)
     budget = _Budget(max_values)
     out: dict[str, Any] = {}
     stack: list[_Frame] = [
@@ -495,6 +606,8 @@ def _flatten_stack(
                 else:
                     parent.acc.update(frame.acc)  # disjoint paths
                 continue
+            if _is_object(v) and v and is_map(None, v):
+                v = _pairs(v)
             if _is_object(v) or _is_array(v):
                 if not v:
                     _merge_element(frame, {}, budget)
@@ -528,6 +641,8 @@ def _flatten_stack(
                 _merge_element(stack[-1], frame.acc, budget)
             continue
         seg = escape_key(key) if frame.is_root else "." + escape_key(key)
+        if _is_object(v) and v and is_map(key, v):
+            v = _pairs(v)
         if _is_object(v) or _is_array(v):
             if not v:
                 continue  # empty container at object level: no path

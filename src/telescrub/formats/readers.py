@@ -11,8 +11,9 @@ Reading (:func:`open_text_lines`)
   gzip is read as plain). Concatenated gzip members are read as one stream.
 * ``max_bytes`` caps the (decompressed) bytes read per file (default 2 GiB): past it the
   file ends with a ``'too_large'`` error (a gzip bomb stops there).
-* ``max_line_bytes`` caps one line (default 64 MiB; the ``\\n`` is not counted, a CR
-  before it is): a longer line
+* ``max_line_bytes`` caps one line (default 1 MiB; the ``\\n`` is not counted, a CR
+  before it is; a record, a log line or a value of that size is already far outside
+  telemetry, and scanning it as free text costs up to ~10 s): a longer line
   is yielded as :class:`LineTooLong` holding only its first 4 KiB and its length; memory
   never holds more than the cap plus one chunk.
 * Problems reading the file raise :class:`InputError` (``'unreadable'``,
@@ -27,7 +28,16 @@ one ``Record`` or ``BadRecord`` (JSONL, text); for CSV every logical record does
 ``BadRecord.detail`` never contains file content; ``BadRecord.text`` holds at most the
 first 4 KiB of the raw line/record, decoded as UTF-8 with replacement.
 
-* **JSONL**: each line is UTF-8-decoded (``'invalid_utf8'``), parsed with
+* **Encodings**: a line (CSV: a record) that is not valid UTF-8 — a Latin-1 ``é``, a stray
+  ``\\xff`` — is decoded with ``ReadLimits.fallback_encoding`` when one is set (``cp1252``,
+  ``latin-1``...), else as UTF-8 with U+FFFD for the bad bytes, and then read like any other:
+  its identifiers are scrubbed, nothing is lost. :class:`ReadStats` counts such records
+  (``decoded_with_fallback``; the report lists them per input).
+* **Binary files**: a file whose first 8 KiB hold NUL bytes, are for 30 % or more control
+  characters or bytes that are no UTF-8, and have no line structure (most of their lines
+  are not clean text) is one ``'unreadable'`` record (``binary content, not a text
+  format``) instead of hundreds of garbage rows. A text file with a garbage line stays text.
+* **JSONL**: each line is decoded (above), parsed with
   :func:`~telescrub.formats.flatten.json_loads` (``'invalid_json'``; nesting beyond
   ``limits.max_depth`` or the parser's recursion limit → ``'too_deep'``), must be an
   object (``'not_an_object'``), and is flattened (caps → ``'too_deep'`` /
@@ -42,15 +52,17 @@ first 4 KiB of the raw line/record, decoded as UTF-8 with replacement.
   strings; an empty cell is ``None``. Rows with more cells than the header →
   ``'csv_too_many_columns'``, fewer → ``'csv_too_few_columns'``. Quoting errors or a
   field over the csv module's field size limit (128 Ki chars) → ``'csv_error'``; a
-  record spanning more than ``max_line_bytes`` → ``'record_too_long'``; a record with
-  invalid UTF-8 → ``'invalid_utf8'``. If the header itself cannot be read, each following
-  record becomes ``'csv_no_header'``.
-* **Text**: one record per non-blank line, decoded with replacement (a log line with a bad
-  byte is still a log line), fields from :func:`parse_text_line`.
+  record spanning more than ``max_line_bytes`` → ``'record_too_long'``. If the header
+  itself cannot be read, each following record becomes ``'csv_no_header'``. Extra cells
+  beyond the header that are all empty (a trailing delimiter, common in Log Analytics
+  exports) are dropped; the record is good.
+* **Text**: one record per non-blank line, decoded (above; a log line with a bad byte is
+  still a log line), fields from :func:`parse_text_line`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -80,6 +92,7 @@ __all__ = [
     "InputError",
     "LineTooLong",
     "ReadLimits",
+    "ReadStats",
     "detect_format",
     "open_text_lines",
     "parse_text_line",
@@ -97,7 +110,7 @@ BOM = b"\xef\xbb\xbf"
 EXCERPT_BYTES = 4096
 CHUNK_BYTES = 1 << 20
 DEFAULT_MAX_BYTES = 2 * 1024**3
-DEFAULT_MAX_LINE_BYTES = 64 * 1024**2
+DEFAULT_MAX_LINE_BYTES = 1024**2
 MAX_TABLE_NAME = 64
 
 
@@ -111,6 +124,45 @@ class ReadLimits:
     max_fields: int = 10_000  # distinct field paths per record
     max_values: int = 1_000_000  # scalar values per record, array padding included
     default_year: int | None = None  # year for year-less log timestamps; None: infer_year()
+    #: encoding for lines that are not UTF-8 (``cp1252``, ``latin-1``...); None: UTF-8 with
+    #: U+FFFD for the bad bytes
+    fallback_encoding: str | None = None
+
+
+@dataclass
+class ReadStats:
+    """What reading one unit repaired (counts only; never data)."""
+
+    decoded_with_fallback: int = 0  # records that were not valid UTF-8, decoded anyway
+
+
+def check_encoding(name: str) -> str:
+    """The canonical name of a text encoding, or ``ValueError`` naming the problem."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r}") from None
+    try:
+        "a".encode(info.name)
+    except (UnicodeError, LookupError):
+        raise ValueError(f"{name!r} is not a text encoding") from None
+    return info.name
+
+
+def decode_line(raw: bytes, lim: ReadLimits, stats: ReadStats | None) -> str:
+    """UTF-8, else the fallback encoding (or UTF-8 with U+FFFD), counted in ``stats``."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if stats is not None:
+        stats.decoded_with_fallback += 1
+    if lim.fallback_encoding:
+        try:
+            return raw.decode(lim.fallback_encoding)
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("utf-8", "replace")
 
 
 class LineTooLong(NamedTuple):
@@ -427,7 +479,8 @@ def _too_long(table: str, source: str, line: int, item: LineTooLong, cap: int) -
 
 
 def read_jsonl_lines(
-    lines: Iterator[tuple[int, bytes | LineTooLong]], table: str, source: str, lim: ReadLimits
+    lines: Iterator[tuple[int, bytes | LineTooLong]], table: str, source: str, lim: ReadLimits,
+    stats: ReadStats | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
     for n, raw in lines:
         if isinstance(raw, LineTooLong):
@@ -435,18 +488,7 @@ def read_jsonl_lines(
             continue
         if not raw.strip():
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            yield _bad(
-                table,
-                source,
-                n,
-                "invalid_utf8",
-                f"line {n}: invalid UTF-8 at byte {e.start + 1}",
-                raw,
-            )
-            continue
+        text = decode_line(raw, lim, stats)
         try:
             obj = json_loads(text)
         except RecursionError:
@@ -495,9 +537,11 @@ class _CsvFeed:
     """Feeds decoded physical lines to ``csv.reader`` and remembers, per logical record,
     where it started and what went wrong on the way."""
 
-    def __init__(self, lines: Iterator[tuple[int, bytes | LineTooLong]], cap: int) -> None:
+    def __init__(self, lines: Iterator[tuple[int, bytes | LineTooLong]], cap: int,
+                 lim: ReadLimits | None = None) -> None:
         self._lines = lines
         self._cap = cap
+        self._lim = lim or ReadLimits()
         self._peeked: list[tuple[int, bytes | LineTooLong]] = []
         self.start_record()
 
@@ -537,11 +581,9 @@ class _CsvFeed:
             raise _RecordTooLong()
         if len(self.head) < EXCERPT_BYTES:
             self.head += raw[: EXCERPT_BYTES - len(self.head)] + b"\n"
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self.invalid_utf8 = True
-            text = raw.decode("utf-8", "replace")
+        probe = ReadStats()
+        text = decode_line(raw, self._lim, probe)
+        self.invalid_utf8 = self.invalid_utf8 or bool(probe.decoded_with_fallback)
         return text + "\n"
 
     def excerpt(self) -> str:
@@ -578,8 +620,9 @@ def _read_csv(
     source: str,
     lim: ReadLimits,
     delimiter: str | None,
+    stats: ReadStats | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
-    feed = _CsvFeed(lines, lim.max_line_bytes)
+    feed = _CsvFeed(lines, lim.max_line_bytes, lim)
     if delimiter is None:
         delimiter = _guess_delimiter(feed.first_line().decode("utf-8", "replace"))
     reader = csv.reader(feed, delimiter=delimiter, quotechar='"', doublequote=True)
@@ -622,9 +665,10 @@ def _read_csv(
         if header is None:
             yield bad("csv_no_header", f"line {n}: the CSV header could not be read")
             continue
-        if feed.invalid_utf8:
-            yield bad("invalid_utf8", f"line {n}: record is not valid UTF-8")
-            continue
+        if feed.invalid_utf8 and stats is not None:
+            stats.decoded_with_fallback += 1
+        if len(row) > len(header) and not any(c.strip() for c in row[len(header):]):
+            row = row[: len(header)]  # a trailing delimiter: empty cells beyond the header
         if len(row) > len(header):
             yield bad(
                 "csv_too_many_columns",
@@ -887,7 +931,8 @@ def parse_text_line(
 
 
 def _read_text(
-    lines: Iterator[tuple[int, bytes | LineTooLong]], table: str, source: str, lim: ReadLimits
+    lines: Iterator[tuple[int, bytes | LineTooLong]], table: str, source: str, lim: ReadLimits,
+    stats: ReadStats | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
     now = datetime.now(UTC)
     for n, raw in lines:
@@ -896,7 +941,7 @@ def _read_text(
             continue
         if not raw.strip():
             continue
-        text = raw.decode("utf-8", "replace")
+        text = decode_line(raw, lim, stats)
         yield Record(
             table, source, n, parse_text_line(text, default_year=lim.default_year, now=now)
         )
@@ -938,6 +983,44 @@ def line_ranges(path: str | os.PathLike[str], target_bytes: int,
     return ranges, h.hexdigest(), pos
 
 
+#: a file is binary when its first bytes hold a NUL and at least this share of them are
+#: control characters or bytes that are no UTF-8
+BINARY_SAMPLE = 8192
+BINARY_SHARE = 0.3
+_TEXT_CONTROLS = frozenset("\t\n\r\f\v\x1b")
+
+
+def binary_content(path: str | os.PathLike[str], opener: Opener | None = None) -> str | None:
+    """A detail for an input that is binary rather than text (module doc), else None."""
+    try:
+        stream, raw, _ = _open_stream(path, opener)
+    except OSError:
+        return None  # the reader reports what cannot be opened
+    try:
+        head = stream.read(BINARY_SAMPLE)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
+        return None
+    finally:
+        stream.close()
+        if raw is not stream:
+            raw.close()
+    if b"\x00" not in head:
+        return None
+    text = head.decode("utf-8", "replace")
+    odd = sum(1 for ch in text if ch == "\ufffd" or (ch < " " and ch not in _TEXT_CONTROLS)
+              or ch == "\x7f")
+    if odd < BINARY_SHARE * max(len(text), 1):
+        return None
+    # a text file with a garbage line keeps its line structure: most lines are clean text
+    lines = [ln for ln in text.split("\n")[:-1] if ln.strip()]
+    clean = sum(1 for ln in lines if not any(
+        ch == "\ufffd" or (ch < " " and ch not in _TEXT_CONTROLS) for ch in ln))
+    if lines and clean * 2 >= len(lines):
+        return None
+    return (f"binary content, not a text format ({odd} of the first {len(text)} characters "
+            "are NUL, control or undecodable bytes)")
+
+
 def read_records(
     path: str | os.PathLike[str],
     table: str,
@@ -945,6 +1028,7 @@ def read_records(
     *,
     limits: ReadLimits | None = None,
     byte_range: tuple[int, int, int] | None = None,
+    stats: ReadStats | None = None,
     opener: Opener | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
     """Stream the records of one file (see the module doc). *fmt* ``'auto'`` →
@@ -957,14 +1041,19 @@ def read_records(
     source = os.fspath(path)
     if byte_range is not None and fmt == "csv":
         raise ValueError("CSV files are read whole (a quoted field may span lines)")
+    if byte_range is None or byte_range[0] == 0:
+        binary = binary_content(path, opener)
+        if binary:
+            yield BadRecord(table, source, 0, "unreadable", binary, "")
+            return
     lines = open_text_lines(path, lim.max_bytes, lim.max_line_bytes, byte_range, opener)
     if fmt == "jsonl":
-        records = read_jsonl_lines(lines, table, source, lim)
+        records = read_jsonl_lines(lines, table, source, lim, stats)
     elif fmt == "csv":
         delimiter = "\t" if _extension(path) == ".tsv" else None
-        records = _read_csv(lines, table, source, lim, delimiter)
+        records = _read_csv(lines, table, source, lim, delimiter, stats)
     else:
-        records = _read_text(lines, table, source, lim)
+        records = _read_text(lines, table, source, lim, stats)
     try:
         yield from records
     except InputError as e:

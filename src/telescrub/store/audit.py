@@ -1,10 +1,12 @@
-"""The purge audit trail and the record of a purge action in flight.
+"""Audit logs and the record of an action in flight (a purge, a subject erasure).
 
-``<out>/_audit/purge.jsonl``: one JSON object per line (appended locally; replaced whole with a
-compare-and-swap in a bucket), each with a unique ``action_id``; an action is logged once.
+``<out>/_audit/<name>``: ``purge.jsonl`` (retention, ``telescrub purge``) and ``subject.jsonl``
+(data-subject erasures, ``telescrub subject erase``). One JSON object per line (appended
+locally, fsynced; replaced whole with a compare-and-swap in a bucket), each with a unique
+``action_id``; an action is logged once; a torn last line is skipped on read.
 
-``<out>/_audit/pending/<action id>.json``: written (create-only) before a purge action changes
-anything visible, removed when it is complete. It holds the audit record, the partition, the
+``<out>/_audit/pending/<action id>.json``: written (create-only) before an action changes
+anything visible, removed when it is complete (it names the log its record belongs to). It holds the audit record, the partition, the
 files the action adds and the manifest it publishes (None: the partition is deleted). After a
 crash the next command that takes the output's lock — any ``telescrub run``, ``purge`` or
 ``verify`` — finishes it (:func:`complete_pending`): if the manifests show the action happened,
@@ -21,14 +23,36 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from telescrub.store import fs
-from telescrub.store.layout import audit_path, data_path, pending_dir, valid_partition_rel
+from telescrub.store.layout import (
+    AUDIT_DIR,
+    PURGE_AUDIT,
+    SUBJECT_AUDIT,
+    data_path,
+    pending_dir,
+    valid_partition_rel,
+)
+
+__all__ = ["AUDIT_DIR", "PURGE_AUDIT", "SUBJECT_AUDIT", "Audit", "audit_path", "read_audit",
+           "complete_pending", "write_intent", "intent_path", "pending"]
+
+
+def audit_path(out: str, name: str = PURGE_AUDIT) -> str:
+    if name not in (PURGE_AUDIT, SUBJECT_AUDIT):
+        raise ValueError(f"unknown audit log {name!r}")
+    return fs.join(out, AUDIT_DIR, name)
+
+
+def read_audit(out: str, name: str = PURGE_AUDIT) -> list[dict[str, Any]]:
+    """The records of ``<out>/_audit/<name>`` (missing log: none; a torn line is skipped)."""
+    return fs.read_jsonl(audit_path(out, name))
 
 
 class Audit:
-    """``<out>/_audit/purge.jsonl``."""
+    """``<out>/_audit/<name>`` (default ``purge.jsonl``)."""
 
-    def __init__(self, out: str) -> None:
-        self.path = audit_path(out)
+    def __init__(self, out: str, name: str = PURGE_AUDIT) -> None:
+        self.out, self.name = out, name
+        self.path = audit_path(out, name)
         self.ids: set[str] = {str(r.get("action_id")) for r in self.records()}
 
     def records(self) -> list[dict[str, Any]]:
@@ -63,15 +87,18 @@ def pending(out: str) -> list[tuple[str, dict[str, Any] | None]]:
 
 def happened(intent: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
     """Whether the manifests show the action: a deletion when the partition has no manifest
-    any more, a rewrite when its manifest carries the action's id."""
+    any more, a rewrite when its manifest carries the action's id (under ``last_purge``, or the
+    key the intent names: ``last_subject_erasure``)."""
     if intent.get("manifest") is None:
         return current is None
+    marker = str(intent.get("marker", "last_purge"))
     return current is not None and \
-        (current.get("last_purge") or {}).get("action_id") == intent["record"]["action_id"]
+        (current.get(marker) or {}).get("action_id") == intent["record"]["action_id"]
 
 
 def complete_pending(out: str, current: Callable[[str], Mapping[str, Any] | None],
                      audit: Audit | None = None) -> list[str]:
+    """(``audit``: the purge log to use; a subject erasure's records go to its own log.)"""
     """Finish or drop every purge action in flight (see the module doc); ``current(rel)`` is a
     partition's manifest now (None: no such partition). Returns notes for the log."""
     notes = []
@@ -82,21 +109,30 @@ def complete_pending(out: str, current: Callable[[str], Mapping[str, Any] | None
             continue
         rec = intent["record"]
         rel = str(intent.get("partition"))
-        audit = audit or Audit(out)
+        log_name = str(intent.get("audit", PURGE_AUDIT))
+        log = audit if audit is not None and audit.name == log_name else Audit(out, log_name)
         now = current(rel)
         listed = {str(e.get("path")) for e in (now or {}).get("files", [])}
+        records = intent.get("records") or [rec]  # an erasure logs one record per file
+        erasure = log_name == SUBJECT_AUDIT
         if happened(intent, now):
-            audit.append({**rec, "recovered": True})  # first the audit line ...
+            for r in records:
+                log.append({**r, "recovered": True})  # first the audit lines ...
             gone = [str(e.get("path")) for e in rec.get("files_before", [])]
-            note = f"finished the interrupted purge of {rel} ({rec.get('action')})"
+            if erasure:
+                note = (f"finished erasing partition {rel}" if intent.get("manifest") is None
+                        else f"finished the erasure rewrite of {rel}")
+            else:
+                note = f"finished the interrupted purge of {rel} ({rec.get('action')})"
         else:
             gone = [str(e.get("path")) for e in (intent.get("manifest") or {}).get("files", [])]
-            note = f"rolled back an unfinished purge of {rel} (nothing had changed)"
+            note = (f"rolled back an unfinished {'erasure' if erasure else 'purge'} of {rel} "
+                    "(nothing had changed)")
         for name in gone:  # ... then the objects no manifest lists any more
             if name not in listed and valid_partition_rel(rel):
                 with contextlib.suppress(ValueError):
                     fs.delete(data_path(out, rel, name))
-        audit.append(recover_record(note, rel, str(rec.get("action_id"))))
+        log.append(recover_record(note, rel, str(rec.get("action_id"))))
         notes.append(note)
         fs.delete(path)
     return notes

@@ -67,10 +67,11 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from telescrub.core.errors import OutputError
+from telescrub.core.hooks import point
 from telescrub.store import fs
 from telescrub.store.audit import Audit, complete_pending
 from telescrub.store.layout import (
@@ -111,8 +112,9 @@ APPLIED = "applied.json"
 #: unlisted data files of a streaming output younger than this are a pane in flight
 STREAMING_GRACE_S = 3600.0
 
-__all__ = ["MODES", "DEFAULT_MODE", "check_output", "commit_output", "discard_run",
-           "recover_output", "collect_garbage", "apply_copies", "prune_empty_dirs"]
+__all__ = ["MODES", "DEFAULT_MODE", "check_output", "commit_output", "discard_run", "begin_run",
+           "recover_output", "collect_garbage", "apply_copies", "prune_empty_dirs",
+           "switch_partitions"]
 
 
 # ------------------------------------------------------------------------------ checks
@@ -191,8 +193,10 @@ def commit_output(out: str, run_id: str, mode: str, lock: OutputLock | None = No
     except fs.PreconditionFailed:
         raise OutputError(f"output {out} changed while this run wrote it (another writer "
                           "committed first); this run is not committed") from None
+    point("commit.marker")
     apply_copies(out, root, listing)
     collect_garbage(out, load_catalog(out))
+    point("commit.done", out=out)
     return root
 
 
@@ -230,6 +234,66 @@ def commit_from_job(out: str, run_id: str, mode: str, lock_token: str | None) ->
     return "committed"
 
 
+def switch_partitions(out: str, cat: Catalog,
+                      changes: list[tuple[str, dict[str, Any] | None]],
+                      after_each: Callable[[str], None] | None = None,
+                      **root_extra: Any) -> list[str]:
+    """Publish new manifests for some partitions (None: the partition is deleted) — the
+    switch of a purge or a subject erasure. A batch output: one write of the output's
+    manifest, only if its generation is unchanged (else :class:`OutputError`, nothing
+    switched). A streaming (or older) output: one generation-checked write or delete of each
+    partition's own manifest; a partition whose manifest changed since it was read (a new
+    pane) is left out; ``after_each(partition)`` runs after each (crash tests). Returns the
+    partitions switched."""
+    if not changes:
+        return []
+    if not cat.per_partition:
+        parts = dict(cat.partitions)
+        for rel, manifest in changes:
+            if manifest is None:
+                parts.pop(rel, None)
+            else:
+                parts[rel] = manifest
+        assert cat.root is not None
+        keep = {k: v for k, v in cat.root.items()
+                if k in ("report", "report_sha256", "policy_version", "policy_hash", "key_id",
+                         "demo_key")}
+        root = new_root(cat.root, str(cat.root.get("run_id")), str(cat.root.get("mode")),
+                        parts, **{**keep, **root_extra})
+        try:
+            publish_root(out, root, cat.generation)
+        except fs.PreconditionFailed:
+            raise OutputError(f"output {out} changed while it was being rewritten (another "
+                              "writer committed); nothing was changed: try again") from None
+        return [rel for rel, _ in changes]
+    done = []
+    for rel, manifest in changes:
+        path = manifest_path(out, rel)
+        gen = cat.generations.get(rel)
+        try:
+            if manifest is None:
+                fs.delete(path, gen)
+            else:
+                fs.write(path, manifest_bytes(manifest), gen if gen is not None else fs.CREATE)
+        except fs.PreconditionFailed:
+            continue
+        done.append(rel)
+        if after_each is not None:
+            after_each(rel)
+    return done
+
+
+def begin_run(out: str, run_id: str) -> str:
+    """A run starts writing (the lock held, the mode checked): returns its private area,
+    ``_runs/<run id>/``, where its manifests and report are staged (hook point
+    ``commit.staging``)."""
+    from telescrub.store.layout import run_dir
+
+    area = run_dir(out, run_id)
+    point("commit.staging", path=area)
+    return area
+
+
 def discard_run(out: str, run_id: str) -> None:
     """After a failed pipeline: remove what the run wrote (nothing of it is referenced)."""
     collect_garbage(out, load_catalog(out))
@@ -256,7 +320,8 @@ def apply_copies(out: str, root: Mapping[str, Any], listing: Listing | None = No
         return
     listing = listing if listing is not None else list_output(out)
     for rel, manifest in sorted(parts.items()):
-        _write_if_changed(manifest_path(out, rel), manifest_bytes(manifest))
+        if _write_if_changed(manifest_path(out, rel), manifest_bytes(manifest)):
+            point("commit.install", entry=rel)
     for rel in listing.partition_manifests:
         if rel not in parts:
             fs.delete(manifest_path(out, rel))
@@ -375,4 +440,5 @@ def recover_output(out: str) -> list[str]:
     if deleted:
         notes.append(f"removed {len(deleted)} object(s) no manifest lists (left by an "
                      "interrupted or replaced run)")
+    prune_empty_dirs(out)  # directories emptied by a finished purge or erasure
     return notes

@@ -10,6 +10,7 @@ an ``s3://``/``gs://`` prefix), and how to find its parts in one listing.
     <out>/_quarantine/...                                           unparseable records, scrubbed
     <out>/_report/report.json, index.html, verify.json, streaming.jsonl
     <out>/_audit/purge.jsonl                                        what purge deleted
+    <out>/_audit/subject.jsonl                                      what subject erase erased
     <out>/_audit/pending/<action id>.json                           a purge action in flight
     <out>/_runs/<run id>/                                           a batch run's staged manifests
                                                                     and report, until committed
@@ -43,6 +44,7 @@ VERIFY_NAME = "verify.json"
 ROLLING_REPORT = f"{REPORT_DIR}/streaming.jsonl"
 AUDIT_DIR = "_audit"
 PURGE_AUDIT = "purge.jsonl"
+SUBJECT_AUDIT = "subject.jsonl"
 STREAMING_DIR = "_streaming"
 RUNS_DIR = "_runs"
 PENDING_DIR = "pending"

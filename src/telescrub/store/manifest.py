@@ -35,6 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from telescrub.core.hooks import point
 from telescrub.store import fs
 from telescrub.store.layout import (
     MANIFEST_NAME,
@@ -125,6 +126,7 @@ def stage_manifest(out_dir: str, table: str, key: PartitionKey, files: Sequence[
     entries = {e["path"]: e for e in (file_entry(f, run) for f in files)}
     manifest = build_manifest(table, key, entries, header_of(run))
     fs.write_json(staged_manifest_path(out_dir, run.run_id, rel), manifest)
+    point("manifest.written", table=table, event_date=key.event_date)
     return manifest
 
 

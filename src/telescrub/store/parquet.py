@@ -43,9 +43,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from telescrub.core.hooks import point
 from telescrub.core.records import ScrubbedRecord
+from telescrub.core.timeparse import add_days
 from telescrub.store import fs
 from telescrub.store.layout import (
     PARTITION_COLUMN,
@@ -342,13 +345,11 @@ def _created_date(created_at: str) -> dt.date:
 
 
 def expires_on(event_date: str | None, retention_days: int, run: RunInfo) -> str:
-    """event_date + retention_days; for the null partition the run's creation date is used."""
+    """event_date + retention_days; for the null partition the run's creation date is used.
+    Saturates: an event dated near 9999-12-31 expires on 9999-12-31."""
     date = validate_event_date(event_date)
     base = dt.date.fromisoformat(date) if date is not None else _created_date(run.created_at)
-    try:
-        return (base + dt.timedelta(days=int(retention_days))).isoformat()
-    except OverflowError:  # an event dated near 9999-12-31: expires at the end of time
-        return dt.date.max.isoformat()
+    return add_days(base, int(retention_days)).isoformat()
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,14 +404,21 @@ def write_partition_file(
     that do not fit their column — before anything is written.
     """
     validate_shard(shard)
-    pdir = partition_dir(out_dir, layout.table, event_date, window)
+    partition_dir(out_dir, layout.table, event_date, window)  # validates the path first
+    return write_table_file(out_dir, layout, run, event_date,
+                            rows_to_table(layout, event_date, rows), shard, window)
+
+
+def rows_to_table(layout: TableLayout, event_date: str | None,
+                  rows: Sequence[ScrubbedRecord]) -> pa.Table:
+    """Scrubbed records as an Arrow table of the layout's columns plus the lineage columns
+    (each value coerced to its column's type), for :func:`write_table_file`."""
     if not rows:
         raise ValueError("write_partition_file needs at least one row")
     schema = arrow_schema(layout)
-    names = [c.name for c in layout.columns]
-    known = set(names)
-
-    prepared: list[tuple[str, int, list[Any]]] = []
+    known = {c.name for c in layout.columns}
+    columns: list[list[Any]] = [[] for _ in layout.columns]
+    sources, lines = [], []
     for row in rows:
         if row.table != layout.table or row.event_date != event_date:
             raise ValueError(
@@ -423,20 +431,95 @@ def write_partition_file(
                 f"row {row.source}:{row.line} of table {layout.table!r} has fields without a "
                 f"column in the layout: {sorted(unknown)}"
             )
-        values = []
-        for col in layout.columns:
+        for i, col in enumerate(layout.columns):
             try:
-                values.append(coerce(row.fields.get(col.name), col.arrow_type))
+                columns[i].append(coerce(row.fields.get(col.name), col.arrow_type))
             except CoercionError as exc:
                 raise CoercionError(
                     f"{row.source}:{row.line} column {col.name!r} ({col.arrow_type}): {exc}"
                 ) from None
-        prepared.append((str(row.source), int(row.line), values))
-    prepared.sort(key=lambda r: (r[0], r[1], _canonical(r[2])))
+        sources.append(str(row.source))
+        lines.append(int(row.line))
+    arrays = [pa.array(values, type=schema.field(i).type) for i, values in enumerate(columns)]
+    arrays += [pa.array(sources, type=pa.string()), pa.array(lines, type=pa.int64())]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
-    retention = partition_retention(layout, rows)
-    expires = expires_on(event_date, retention[0], run)
-    footer_meta = _footer_metadata(layout, run, event_date, retention, expires)
+
+def conform(layout: TableLayout, data: pa.Table) -> pa.Table:
+    """An acted columnar block as :func:`rows_to_table` would have made it from the same
+    records: the layout's columns in order (null where the block has none), each of its
+    column type (cast where Arrow converts exactly as ``coerce`` does, else value by value
+    through ``coerce``), then the lineage columns. Raises ValueError for a column the
+    layout does not have."""
+    schema = arrow_schema(layout)
+    names = {c.name for c in layout.columns}
+    extra = [n for n in data.column_names
+             if n not in names and n not in (*SYSTEM_COLUMNS, PARTITION_COLUMN)]
+    if extra:
+        raise ValueError(f"columns without a place in the layout of {layout.table!r}: "
+                         f"{sorted(extra)}")
+    arrays = []
+    for i, col in enumerate(layout.columns):
+        want = schema.field(i).type
+        if col.name not in data.column_names:
+            arrays.append(pa.nulls(data.num_rows, want))
+            continue
+        arr = data.column(col.name).combine_chunks()
+        if arr.type != want:
+            exact = (pa.types.is_string(want) and (pa.types.is_integer(arr.type)
+                                                   or pa.types.is_boolean(arr.type))) or \
+                (pa.types.is_list(want) and pa.types.is_string(want.value_type) and
+                 pa.types.is_list(arr.type) and (pa.types.is_integer(arr.type.value_type)
+                                                 or pa.types.is_boolean(arr.type.value_type)))
+            arr = pc.cast(arr, want) if exact else pa.array(
+                [coerce(v, col.arrow_type) for v in arr.to_pylist()], type=want)
+        arrays.append(arr)
+    arrays += [data.column(SOURCE_FILE_COLUMN).combine_chunks(),
+               data.column(SOURCE_LINE_COLUMN).combine_chunks()]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# the JSON escapes ``json.dumps`` writes for these control characters; any other below 0x20
+# (``\u00XX``) sends a column to the Python path
+_SHORT_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"),
+                  ("\t", "\\t"), ("\b", "\\b"), ("\f", "\\f"))
+_OTHER_CONTROL = "[\\x00-\\x07\\x0b\\x0e-\\x1f]"
+_ANY_ESCAPE = '[\\\\"\\x00-\\x1f]'
+
+
+def _json_fragments(arr: pa.Array) -> pa.Array:
+    """Each value of ``arr`` as ``json.dumps`` (compact, ``ensure_ascii=False``) writes it,
+    ``null`` for None; vectorised for strings, integers and booleans."""
+    t = arr.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        text = arr
+        if pc.any(pc.match_substring_regex(arr, _ANY_ESCAPE)).as_py():
+            if pc.any(pc.match_substring_regex(arr, _OTHER_CONTROL)).as_py():
+                return pa.array([_canonical(v) for v in arr.to_pylist()], type=pa.string())
+            for raw, esc in _SHORT_ESCAPES:
+                text = pc.replace_substring(text, raw, esc)
+        quoted = pc.binary_join_element_wise('"', text, '"', "")
+        return pc.fill_null(quoted, "null")
+    elif pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pc.fill_null(pc.cast(arr, pa.string()), "null")
+    return pa.array([_canonical(v) for v in arr.to_pylist()], type=pa.string())
+
+
+def canonical_rows(data: pa.Table, names: Sequence[str]) -> pa.Array:
+    """``"\\n" + json.dumps([source, line, [values...]])`` per row (compact, sorted keys,
+    ``ensure_ascii=False``): what a file's content name hashes, built column by column."""
+    parts: list[Any] = ["\n[", _json_fragments(data.column(SOURCE_FILE_COLUMN).combine_chunks()),
+                        ",", pc.cast(data.column(SOURCE_LINE_COLUMN), pa.string()), ",["]
+    for i, name in enumerate(names):
+        if i:
+            parts.append(",")
+        parts.append(_json_fragments(data.column(name).combine_chunks()))
+    parts.append("]]")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _content_name(layout: TableLayout, event_date: str | None, canon: pa.Array,
+                  footer_meta: dict[str, str]) -> str:
     content = hashlib.sha256()
     content.update(
         _canonical(
@@ -452,29 +535,70 @@ def write_partition_file(
             }
         ).encode()
     )
-    for src, line, values in prepared:
-        content.update(b"\n" + _canonical([src, line, values]).encode())
-    name = f"part-{shard}-{content.hexdigest()[:12]}.parquet"
+    arr = canon.combine_chunks() if isinstance(canon, pa.ChunkedArray) else canon
+    offsets = arr.buffers()[1]
+    data = arr.buffers()[2]
+    if len(arr) and data is not None:  # the rows' bytes are contiguous in the data buffer
+        ends = pa.Array.from_buffers(pa.int32(), len(arr) + 1, [None, offsets], arr.offset)
+        first, last = ends[0].as_py(), ends[len(arr)].as_py()
+        content.update(memoryview(data)[first:last])
+    return content.hexdigest()[:12]
+
+
+def table_retention(layout: TableLayout, data: pa.Table) -> tuple[int, str]:
+    """``(retention_days, category)``: the shortest retention among the columns holding a
+    value (anything but null — an empty list counts) in at least one row; if none does, the
+    shortest over all columns (fail closed). Ties name the alphabetically first category."""
+    if not layout.columns:
+        raise ValueError(f"table {layout.table!r} has no columns: cannot derive retention")
+    held = [c for c in layout.columns
+            if data.column(c.name).null_count < data.num_rows]
+    candidates = held or list(layout.columns)
+    days = min(int(c.retention_days) for c in candidates)
+    category = min(c.category for c in candidates if int(c.retention_days) == days)
+    return days, category
+
+
+def write_table_file(out_dir: str, layout: TableLayout, run: RunInfo, event_date: str | None,
+                     data: pa.Table, shard: str, window: str | None = None) -> FileResult:
+    """Write ``data`` (the layout's columns, typed as :func:`arrow_schema` says, plus the
+    lineage columns; any row order) as one content-named Parquet file of the partition."""
+    validate_shard(shard)
+    pdir = partition_dir(out_dir, layout.table, event_date, window)
+    if data.num_rows == 0:
+        raise ValueError("write_partition_file needs at least one row")
+    schema = arrow_schema(layout)
+    names = [c.name for c in layout.columns]
+    data = data.select([*names, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN])
+    rows = list(range(data.num_rows))  # the rows to write: a test hook may leave one out
+    point("parquet.rows", table=layout.table, event_date=event_date, rows=rows)
+    if len(rows) != data.num_rows:
+        data = data.take(pa.array(rows, pa.int64()))
+    canon = canonical_rows(data, names)
+    keyed = pa.table({"s": data.column(SOURCE_FILE_COLUMN), "l": data.column(SOURCE_LINE_COLUMN),
+                      "c": canon})
+    order = pc.sort_indices(keyed, sort_keys=[("s", "ascending"), ("l", "ascending"),
+                                              ("c", "ascending")])
+    data = data.take(order)
+    retention = table_retention(layout, data)
+    expires = expires_on(event_date, retention[0], run)
+    footer_meta = _footer_metadata(layout, run, event_date, retention, expires)
+    name = (f"part-{shard}-{_content_name(layout, event_date, canon.take(order), footer_meta)}"
+            ".parquet")
     final_path = fs.join(pdir, name)
     check_inside(out_dir, final_path)
 
-    arrays = [
-        pa.array([r[2][i] for r in prepared], type=schema.field(i).type) for i in range(len(names))
-    ]
-    arrays.append(pa.array([r[0] for r in prepared], type=pa.string()))
-    arrays.append(pa.array([r[1] for r in prepared], type=pa.int64()))
     schema = schema.with_metadata(footer_meta)
-    table = pa.Table.from_arrays(arrays, schema=schema)
-    data = table_bytes(table)
-    digest, writer = write_once(final_path, data, run.run_id)
+    table = pa.Table.from_arrays([data.column(i) for i in range(data.num_columns)],
+                                 schema=schema)
+    digest, writer = write_once(final_path, table_bytes(table), run.run_id)
 
-    sources: dict[str, int] = {}
-    for src, _line, _values in prepared:
-        sources[src] = sources.get(src, 0) + 1
+    counts = pc.value_counts(data.column(SOURCE_FILE_COLUMN).combine_chunks())
+    sources = {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
     rel = partition_relpath(layout.table, PartitionKey(event_date, window)) + "/" + name
     return FileResult(
         path=rel,
-        rows=len(prepared),
+        rows=data.num_rows,
         sha256=digest,
         retention_days=retention[0],
         retention_category=retention[1],

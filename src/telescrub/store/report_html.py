@@ -10,7 +10,9 @@ same offline, from a mail attachment or an archive.
 Stable element ids (tests and reviewers' bookmarks rely on them): ``run-summary``,
 ``demo-key-warning`` (only for demo-key runs), ``inputs``, ``charts``, ``chart-categories``,
 ``chart-entities``, ``chart-expiry``, ``tables``, ``fields-<table>``, ``drift``, ``quarantine``,
-``partitions``, ``verification`` (with ``verification-status``), ``purge-audit``.
+``partitions``, ``verification`` (with ``verification-status``), ``purge-audit``,
+``subject-audit`` (data-subject erasures, ``_audit/subject.jsonl``: request ids, dates, rows
+removed — never an identifier).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 
 from telescrub.core.masking import mask_keep_tokens
 from telescrub.store import fs
-from telescrub.store.layout import AUDIT_DIR, PURGE_AUDIT, VERIFY_NAME
+from telescrub.store.audit import read_audit as _read_audit
+from telescrub.store.layout import PURGE_AUDIT, SUBJECT_AUDIT, VERIFY_NAME
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
 CATEGORY_COLOURS = {
@@ -227,7 +230,9 @@ def _inputs(report: dict[str, Any]) -> str:
             f"<tr><td><code>{_e(i.get('source'))}</code></td><td>{_e(i.get('table'))}</td>"
             f"<td>{_e(i.get('format'))}</td><td class='num'>{_num(i.get('bytes'))}</td>"
             f"<td class='mono sha'>{_e(i.get('sha256'))}</td>"
-            f"<td class='num'>{_num(i.get('read'))}</td>"
+            f"<td class='num'>{_num(i.get('read'))}"
+            + (f" <small>({_num(i['decoded_with_fallback'])} not UTF-8, decoded)</small>"
+               if i.get("decoded_with_fallback") else "") + "</td>"
             f"<td class='num'>{_num(i.get('written'))}</td>"
             f"<td class='num'>{_num(i.get('quarantined'))}</td>"
             f"<td class='num'>{_num(i.get('dropped_by_policy'))}</td>"
@@ -333,6 +338,21 @@ def _drift_and_quarantine(report: dict[str, Any]) -> str:
         out.append("</table>")
     else:
         out.append("<p class='ok'>No record was quarantined.</p>")
+    implausible = report.get("implausible_event_times", [])
+    if implausible:
+        rule = report.get("run", {}).get("event_time", {})
+        where = ("quarantined (reason implausible_event_time)"
+                 if rule.get("implausible") == "quarantine"
+                 else "written to the table's null event_date partition")
+        out.append(f"<h3 id='implausible-event-times'>Implausible event times</h3><p>Records "
+                   f"whose time stamp is before {_e(rule.get('earliest'))} or more than "
+                   f"{_e(rule.get('future_tolerance_days'))} day(s) after the run started "
+                   f"(policy <code>event_time</code>) were {where}.</p><table><tr>"
+                   "<th>table</th><th>reason</th><th class='num'>records</th></tr>")
+        for item in implausible:
+            out.append(f"<tr><td>{_e(item.get('table'))}</td><td>{_e(item.get('reason'))}</td>"
+                       f"<td class='num'>{_num(item.get('records'))}</td></tr>")
+        out.append("</table>")
     out.append("</section>")
     return "".join(out)
 
@@ -347,9 +367,14 @@ def _purged_paths(audit: list[dict[str, Any]], run_id: Any) -> dict[str, dict[st
     return {str(rec.get("path")): rec for rec in _this_run(audit, run_id)}
 
 
-def _partitions(report: dict[str, Any], audit: list[dict[str, Any]], today: str) -> str:
+def _partitions(report: dict[str, Any], audit: list[dict[str, Any]], today: str,
+                subject_audit: list[dict[str, Any]] | None = None) -> str:
     parts = report.get("partitions", [])
     purged = _purged_paths(audit, report.get("run", {}).get("run_id"))
+    erased: dict[str, dict[str, Any]] = {}
+    for r in _erasures(subject_audit or []):
+        if r.get("report_run_id") == report.get("run", {}).get("run_id"):
+            erased[str(r.get("path"))] = r
     out = ["<section id='partitions'><h2>Partitions and retention</h2>"
            "<p class='muted'>A partition's retention is the shortest retention among the "
            "categories its columns hold after actions; <code>telescrub purge</code> deletes it "
@@ -382,6 +407,9 @@ def _partitions(report: dict[str, Any], audit: list[dict[str, Any]], today: str)
         elif rec:
             status = (f"columns purged {_e(str(rec.get('at', ''))[:10])}, now expires "
                       f"{_e(rec.get('expires_on_after'))}")
+        elif path in erased and erased[path].get("partition_deleted"):
+            status = (f"<span class='muted'>erased by request "
+                      f"{_e(erased[path].get('request_id'))}</span>")
         elif str(p.get("expires_on")) <= today:
             status = "<span class='bad'>expired, purge due</span>"
         else:
@@ -396,7 +424,8 @@ def _partitions(report: dict[str, Any], audit: list[dict[str, Any]], today: str)
 
 
 def _verification(report: dict[str, Any], verify: dict[str, Any] | None,
-                  audit: list[dict[str, Any]]) -> str:
+                  audit: list[dict[str, Any]],
+                  subject_audit: list[dict[str, Any]] | None = None) -> str:
     out = ["<section id='verification'><h2>Post-write verification</h2>"]
     if verify is None:
         out.append("<p id='verification-status'><span class='badge'>not run</span> The output "
@@ -413,10 +442,14 @@ def _verification(report: dict[str, Any], verify: dict[str, Any] | None,
                f"<code>{_e(verify.get('policy', {}).get('hash'))}</code>).</p>")
     later = [r for r in _this_run(audit, report.get("run", {}).get("run_id"))
              if str(r.get("at", "")) > str(verify.get("verified_at", ""))]
-    if later:
-        out.append("<p class='note'>The output changed after this verification (purge "
-                   f"{_e(str(later[-1].get('at'))[:10])}); run <code>telescrub verify</code> "
-                   "again.</p>")
+    erased = [r for r in _erasures(subject_audit or [])
+              if str(r.get("at", "")) > str(verify.get("verified_at", ""))]
+    if later or erased:
+        what = ", ".join(
+            ([f"purge {_e(str(later[-1].get('at'))[:10])}"] if later else [])
+            + ([f"subject erasure {_e(str(erased[-1].get('at'))[:10])}"] if erased else []))
+        out.append(f"<p class='note'>The output changed after this verification ({what}); run "
+                   "<code>telescrub verify</code> again.</p>")
     out.append("<table><tr><th>check</th><th>result</th><th>details</th></tr>")
     for name, check in verify.get("checks", {}).items():
         probs = check.get("problems", [])
@@ -486,12 +519,96 @@ def _audit(audit: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
+def _erasures(subject_audit: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-file erasure records that changed data (not dry runs)."""
+    return [r for r in subject_audit if not r.get("dry_run")
+            and r.get("action") in ("erase_rows", "tombstone")]
+
+
+def _short(sha: Any) -> str:
+    return f"{_e(str(sha)[:16])}…" if sha else "—"
+
+
+def _subject_audit(subject_audit: list[dict[str, Any]]) -> str:
+    """Data-subject requests (``_audit/subject.jsonl``): one row per request, its files
+    folded below. Request ids, dates, counts and checksums only: the log holds no identifier
+    (at most the subject's hash token, which is not shown here)."""
+    if not subject_audit:
+        return ""
+    requests: dict[str, dict[str, Any]] = {}
+    files: dict[str, list[dict[str, Any]]] = {}
+    for r in subject_audit:
+        rid = str(r.get("request_id") or "—")
+        if r.get("action") == "request":
+            req = requests.setdefault(rid, {"runs": []})
+            req["runs"].append(r)
+        elif r.get("action") in ("erase_rows", "tombstone"):
+            files.setdefault(rid, []).append(r)
+            requests.setdefault(rid, {"runs": []})
+    recovered = sum(1 for r in subject_audit if r.get("action") == "recover")
+    rows = list(requests.items())[-AUDIT_ROWS:]
+    out = ["<section id='subject-audit'><h2>Data-subject requests (erasure audit)</h2>"
+           "<p class='muted'>Requests handled with <code>telescrub subject erase</code> "
+           f"(<code>_audit/subject.jsonl</code>, the last {len(rows)}). Each changed file has "
+           "its own audit line with the sha256 before and after, which the manifests checked "
+           "by <code>verify</code> carry; the log holds no identifier.</p>"
+           "<table><tr><th>request id</th><th>first (UTC)</th><th>last (UTC)</th>"
+           "<th>mode</th><th class='num'>partitions</th><th class='num'>files</th>"
+           "<th class='num'>rows removed</th><th class='num'>cells tombstoned</th>"
+           "<th>remaining after</th><th>dry runs</th></tr>"]
+    for rid, req in rows:
+        recs = [r for r in files.get(rid, []) if not r.get("dry_run")]
+        runs = req["runs"]
+        real = [r for r in runs if not r.get("dry_run")]
+        stamps = sorted(str(r.get("at", "")) for r in [*runs, *recs])
+        remaining = real[-1].get("remaining") if real else None
+        mode = (real or runs or recs or [{}])[-1].get("mode", "")
+        rem = ("<span class='muted'>—</span>" if remaining is None else
+               f"<span class='ok'>{_num(remaining)}</span>" if remaining == 0 else
+               f"<span class='bad'>{_num(remaining)}</span>")
+        out.append(
+            f"<tr><td><code>{_e(rid)}</code></td><td>{_e(stamps[0] if stamps else '')}</td>"
+            f"<td>{_e(stamps[-1] if stamps else '')}</td><td>{_e(mode)}</td>"
+            f"<td class='num'>{len({r.get('path') for r in recs})}</td>"
+            f"<td class='num'>{len(recs)}</td>"
+            f"<td class='num'>{_num(sum(int(r.get('rows_removed') or 0) for r in recs))}</td>"
+            f"<td class='num'>{_num(sum(int(r.get('cells_tombstoned') or 0) for r in recs))}"
+            f"</td><td>{rem}</td><td>{sum(1 for r in runs if r.get('dry_run'))}</td></tr>")
+    out.append("</table>")
+    detail = [r for rid, _ in rows for r in files.get(rid, []) if not r.get("dry_run")]
+    if detail:
+        out.append(f"<details id='subject-audit-files'><summary>{len(detail)} file(s) "
+                   "changed</summary><table><tr><th>request id</th><th>when (UTC)</th>"
+                   "<th>partition</th><th>file before → after</th><th class='num'>rows before"
+                   "</th><th class='num'>removed</th><th class='num'>tombstoned</th>"
+                   "<th>sha256 before → after</th></tr>")
+        for r in detail[-AUDIT_ROWS * 4:]:
+            after = r.get("file_after") or ("(partition deleted)" if r.get("partition_deleted")
+                                            else "(file dropped)")
+            out.append(
+                f"<tr><td><code>{_e(r.get('request_id'))}</code></td><td>{_e(r.get('at'))}</td>"
+                f"<td><code>{_e(r.get('path'))}</code></td><td class='mono'>{_e(r.get('file'))}"
+                f" → {_e(after)}</td><td class='num'>{_num(r.get('rows_before'))}</td>"
+                f"<td class='num'>{_num(r.get('rows_removed'))}</td>"
+                f"<td class='num'>{_num(r.get('cells_tombstoned'))}</td>"
+                f"<td class='mono sha'>{_short(r.get('sha256_before'))} → "
+                f"{_short(r.get('sha256_after'))}</td></tr>")
+        out.append("</table></details>")
+    if recovered:
+        out.append(f"<p class='muted'>{recovered} interrupted erasure step(s) were completed "
+                   "or rolled back by a later run (<code>recover</code> lines).</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
 # ---------------------------------------------------------------------------------- render
 
 
 def render(report: dict[str, Any], verify: dict[str, Any] | None = None,
-           audit: list[dict[str, Any]] | None = None, today: str | None = None) -> str:
-    """The whole page. ``verify`` (verify.json) is shown only if it verified this run."""
+           audit: list[dict[str, Any]] | None = None, today: str | None = None,
+           subject_audit: list[dict[str, Any]] | None = None) -> str:
+    """The whole page. ``verify`` (verify.json) is shown only if it verified this run;
+    ``audit`` is the purge log, ``subject_audit`` the data-subject erasure log."""
     run = report.get("run", {})
     if verify is not None and verify.get("report_run_id") not in (None, run.get("run_id")):
         verify = None  # a verification of an earlier run (append mode): not this run's
@@ -514,9 +631,10 @@ def render(report: dict[str, Any], verify: dict[str, Any] | None = None,
         _charts(report),
         _tables(report),
         _drift_and_quarantine(report),
-        _partitions(report, audit, today),
-        _verification(report, verify, audit),
+        _partitions(report, audit, today, subject_audit),
+        _verification(report, verify, audit, subject_audit),
         _audit(audit),
+        _subject_audit(subject_audit or []),
         f"<footer>report format {_e(report.get('format_version'))} · rendered {_e(today)} · "
         "self-contained: no scripts, fonts or remote resources.</footer>",
         "</main></body></html>",
@@ -526,14 +644,17 @@ def render(report: dict[str, Any], verify: dict[str, Any] | None = None,
 
 
 
-def read_audit(out_dir: str) -> list[dict[str, Any]]:
-    """Records of ``<out>/_audit/purge.jsonl`` (a torn last line is skipped)."""
-    return fs.read_jsonl(fs.join(out_dir, AUDIT_DIR, PURGE_AUDIT))
+def read_audit(out_dir: str, name: str = PURGE_AUDIT) -> list[dict[str, Any]]:
+    """Records of ``<out>/_audit/purge.jsonl`` (or another audit log; a torn last line is
+    skipped)."""
+    return _read_audit(out_dir, name)
 
 
 def write_html(report: dict[str, Any], path: str) -> None:
-    """Render to ``path`` (whole); picks up ``verify.json`` beside it and the purge audit."""
+    """Render to ``path`` (whole); picks up ``verify.json`` beside it and the purge and
+    subject audits."""
     rdir = fs.dirname(path if fs.is_url(path) else os.path.abspath(path))
     verify = fs.read_json(fs.join(rdir, VERIFY_NAME))
     audit = read_audit(fs.dirname(rdir))
-    fs.write(path, render(report, verify, audit))
+    subject_audit = read_audit(fs.dirname(rdir), SUBJECT_AUDIT)
+    fs.write(path, render(report, verify, audit, subject_audit=subject_audit))

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.aws_access_key import AwsAccessKeyDetector
 DET = AwsAccessKeyDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -21,7 +17,7 @@ def found(text: str) -> list[str]:
         ("Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3", ["AKIAIOSFODNN7EXAMPLE"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -36,7 +32,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "AKIAXXXXXXXXXXXXXXXX",  # placeholder
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

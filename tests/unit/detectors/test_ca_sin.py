@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.ca_sin import CaSinDetector, sin_ok
 DET = CaSinDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -24,8 +20,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("S.I.N. 130692544", [("130692544", 0.8)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -42,8 +38,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "SIN: 2130 692 544",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

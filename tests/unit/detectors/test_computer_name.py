@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.computer_name import ComputerNameDetector
 DET = ComputerNameDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize("text, expected", [
     ("User's machine NORTHWIND-LT-7050 shows the same error", ["NORTHWIND-LT-7050"]),
     ("sign-in from DESKTOP-1DUTFWV failed", ["DESKTOP-1DUTFWV"]),
@@ -22,8 +18,10 @@ def found(text: str) -> list[str]:
     ("on host SRV-DB-01 the job", ["SRV-DB-01"]),
     ("WIN-3K2J9QX1 joined the domain", ["WIN-3K2J9QX1"]),
     ("allocation failed for Anna on CONTOSO-LT-2683 (x)", ["CONTOSO-LT-2683"]),
+    ('"platform_name":"LT-NLD-RDK"', ["LT-NLD-RDK"]),  # device type, country, initials
+    ("synced from NB-BER-7731", ["NB-BER-7731"]),
 ])
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -34,9 +32,10 @@ def test_finds(text: str, expected: list[str]) -> None:
     "host web01.contoso.com",  # a DNS name is the hostname detector's
     "device HEALTH",  # no digit
     "DESKTOP-AB",  # too short to be a generated name
+    "WS-FED-X and PC-ON",  # protocol names and short words: the groups need 2+ characters
     "",
 ])
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.de_tax_id import DeTaxIdDetector, check_dig
 DET = DeTaxIdDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -23,8 +19,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("German tax ID 47036892816", [("47036892816", 0.8)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -38,8 +34,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "Steuer-ID: 86 0957 42719",  # other grouping
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 def test_check_digit() -> None:

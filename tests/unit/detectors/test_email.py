@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.email import EmailDetector
 DET = EmailDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -28,9 +24,14 @@ def found(text: str) -> list[str]:
         ),
         ("end of sentence alice@example.org.", ["alice@example.org"]),
         ("UPPER@EXAMPLE.COM", ["UPPER@EXAMPLE.COM"]),
+        # new top-level domains and internationalised addresses
+        ("bob@shop.technology or a@b.photography", ["bob@shop.technology", "a@b.photography"]),
+        ("mail jörg@exämple.de now", ["jörg@exämple.de"]),
+        ("写信给 用户@例子.中国 吧", ["用户@例子.中国"]),
+        ("ivan@пример.рф, x@xn--e1afmkfd.xn--p1ai", ["ivan@пример.рф", "x@xn--e1afmkfd.xn--p1ai"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -46,9 +47,11 @@ def test_finds(text: str, expected: list[str]) -> None:
         "@example.com",
         "alice@example.c",  # one-letter TLD
         "foo@bar.123",
+        "ünïcode@localhost",  # still no dot
+        "a@b.c1",  # a top-level domain is letters only
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.es_dni import EsDniDetector, check_letter, 
 DET = EsDniDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -25,8 +21,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("mi documento nacional de identidad es 87654321X", [("87654321X", 0.8)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -43,8 +39,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "v1.12345678Z",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 def test_check_letter() -> None:

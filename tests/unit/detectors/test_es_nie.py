@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.es_nie import EsNieDetector, nie_ok
 DET = EsNieDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -24,8 +20,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("número de identidad de extranjero Z7654321H", [("Z7654321H", 0.8)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -40,8 +36,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "X1234567LL",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize("text, ok", [("X1234567L", True), ("y-0000000-z", True),

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.fr_nir import FrNirDetector, nir_ok
 DET = FrNirDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -28,8 +24,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("NIR: 355081416802585", [("355081416802585", 0.8)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -47,8 +43,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "2 55 0814 168 025 38",  # other grouping
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

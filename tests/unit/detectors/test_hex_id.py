@@ -12,10 +12,6 @@ SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
 SHA256 = "53f725cf03f511fab16f19e789ce64aa1eed72395fc246e9f1100748325002f4"
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -31,9 +27,11 @@ def found(text: str) -> list[str]:
         (f"digest={SHA256}", [SHA256]),
         (f"user_{MD5.upper()}", [MD5.upper()]),
         (f"/_base/{SHA1}): checking", [SHA1]),
+        # 24-hex object ids (Atlassian account ids, MongoDB ObjectIds)
+        ('"changedFrom": "5f75da6525fbdf00683c0c1d"', ["5f75da6525fbdf00683c0c1d"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -50,9 +48,12 @@ def test_finds(text: str, expected: list[str]) -> None:
         "31bf3856ad364e35",  # 16 hex
         "3f2504e0-4f89-11d3-9a0c-0305e82c3301",  # GUID
         "blk_-1608999687919862906",
+        "5F75DA6525FBDF00683C0C1D",  # a 24-hex object id is lower case
+        "aaaaaaaaaaaaaaaaaaaaa123",  # ... and mixes letters and digits (4+ digits)
+        "5f75da6525fbdf00683c0c1d1",  # 25
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.hostname import TLDS, HostnameDetector
 DET = HostnameDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -40,7 +36,7 @@ def found(text: str) -> list[str]:
         ("ruser= rhost=zummit.com  user=root", ["zummit.com"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -65,7 +61,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "Foo.Bar",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.iban import IbanDetector, iban_ok
 DET = IbanDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -24,9 +20,14 @@ def found(text: str) -> list[str]:
             "to FR1420041010050500013M02606, NO9386011117947",
             ["FR1420041010050500013M02606", "NO9386011117947"],
         ),
+        # dashes, any case: the country and bank-code letters are part of the span
+        ("IBAN DE89-3704-0044-0532-0130-00 for the refund", ["DE89-3704-0044-0532-0130-00"]),
+        ("gb82 west 1234 5698 7654 32 for the refund", ["gb82 west 1234 5698 7654 32"]),
+        ("GB82-WEST-1234-5698-7654-32", ["GB82-WEST-1234-5698-7654-32"]),
+        ("Gb82 West 1234 5698 7654 32", ["Gb82 West 1234 5698 7654 32"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -37,12 +38,15 @@ def test_finds(text: str, expected: list[str]) -> None:
         "GB82WEST1234569876543",  # length for GB
         "XX82WEST12345698765432",  # unknown country
         "xGB82WEST12345698765432",  # glued
-        "GB82-WEST-1234-5698-7654-32",
+        "GB82 WEST-1234-5698-7654-32",  # mixed separators
+        "GB82.WEST.1234.5698.7654.32",  # dots
+        "GB82 WES T123 4569 8765 432",  # groups not of four
+        "DE89 3704 0044 0532 0130 0012",  # one character too many
         "KB3149090 Package_for_KB2750841",
         "AB12CD34EF56GH78",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

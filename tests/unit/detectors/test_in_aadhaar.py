@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.in_aadhaar import InAadhaarDetector, aadhaa
 DET = InAadhaarDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -23,8 +19,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("आधार 2345 6789 0124", [("2345 6789 0124", 0.8)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -39,8 +35,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "Aadhaar: 2222 2222 2222",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize("digits, ok", [("2363", True), ("2364", False), ("234567890124", True)])

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.ipv4 import Ipv4Detector
 DET = Ipv4Detector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -27,9 +23,11 @@ def found(text: str) -> list[str]:
         ("ends with 8.8.8.8.", ["8.8.8.8"]),
         ("255.255.255.254 and 1.0.0.1", ["255.255.255.254", "1.0.0.1"]),
         ("127.0.0.1", ["127.0.0.1"]),
+        # an IP in a path or URL is still an IP (only browser versions are not)
+        ("GET /v1/ip/8.8.8.8 and http://10.1.2.3/x", ["8.8.8.8", "10.1.2.3"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -48,10 +46,13 @@ def test_finds(text: str, expected: list[str]) -> None:
         "2005.07.15 2005-07-15-23.49.42.308319",  # dates and BGL timestamps
         "1.2.3",
         "0.0.0.0/0.0.0.0:2181",  # unspecified: nobody's address
+        # browser versions in user agents
+        "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36 Edg/134.0.0.0",
+        "Version/17.0.0.1 Mobile/15E148 CriOS/122.0.6261.89",
         "255.255.255.255",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.ipv6 import Ipv6Detector
 DET = Ipv6Detector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -28,9 +24,13 @@ def found(text: str) -> list[str]:
         ("::ffff:192.168.1.1", ["::ffff:192.168.1.1"]),
         ("64:ff9b::192.0.2.33", ["64:ff9b::192.0.2.33"]),
         ("loopback ::1", ["::1"]),
+        # prefix lengths: kept out of the span, but they make a bare 'xxxx::' a network
+        ("route 2001:db8:abcd:12::0/64 via", ["2001:db8:abcd:12::0"]),
+        ("net fe80::/10 and 2a02::/16,", ["fe80::/10", "2a02::/16"]),
+        ("prefix=2a02:1810::/32,", ["2a02:1810::"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -45,12 +45,13 @@ def test_finds(text: str, expected: list[str]) -> None:
         "std::map<int> Foo::bar",
         "QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181",  # ambiguous ':port'
         "face:: x",  # a word followed by '::'
+        "face::/x and fe80::/129",  # no prefix length, or an impossible one
         "::",
         "1:2:3:4:5:6:7:8:9",
         "2001:db8::g1",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -13,10 +13,6 @@ from telescrub.classifiers.detectors.it_fiscal_code import (
 DET = ItFiscalCodeDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -27,8 +23,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("RSSMRA85T10A56NH", [("RSSMRA85T10A56NH", 0.7)]),  # omocodia: 2 -> N
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -43,8 +39,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "12345678901",  # a company's partita IVA
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 def test_check_char() -> None:

@@ -14,10 +14,6 @@ JWT = (
 UNSIGNED = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9."
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -29,7 +25,7 @@ def found(text: str) -> list[str]:
         ('"Authorization": "Basic dXNlcjpwYXNzd29yZDEyMw=="', ["dXNlcjpwYXNzd29yZDEyMw=="]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -45,7 +41,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "basic dXNlcjpwYXNzd29yZDEyMw==",  # no Authorization header
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

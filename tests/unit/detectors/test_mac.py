@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.mac import MacDetector
 DET = MacDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -23,7 +19,7 @@ def found(text: str) -> list[str]:
         ("a 5c:50:15:4c:18:13 b 5c:50:15:4c:18:1c", ["5c:50:15:4c:18:13", "5c:50:15:4c:18:1c"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -41,7 +37,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "x00:11:43:e3:ba:c3",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

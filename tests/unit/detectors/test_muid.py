@@ -10,10 +10,6 @@ DET = MuidDetector()
 M = "1A2B3C4D5E6F708192A3B4C5D6E7F801"
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -23,8 +19,8 @@ def found(text: str) -> list[tuple[str, float]]:
         (f"anon id {M} seen", [(M, 0.3)]),  # weak without the key
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -39,8 +35,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "0x" + M,
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize("value, score", [(M, 0.3), ("MUID=" + M, 0.0), (M.lower(), 0.0)])

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.password_kv import PasswordKvDetector
 DET = PasswordKvDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -36,7 +32,7 @@ def found(text: str) -> list[str]:
         ("apikey => 'k-123'", ["k-123"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -59,7 +55,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "--password --user x",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

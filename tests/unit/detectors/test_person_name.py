@@ -19,10 +19,6 @@ ROOT = Path(__file__).resolve().parents[3]
 LOGHUB = Path(os.environ.get("TELESCRUB_SHARED", ROOT.parent / "shared")) / "corpora" / "loghub"
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -66,6 +62,8 @@ def found(text: str) -> list[str]:
         # 'add X as a beneficiary', 'the X novel', surnames in -sen
         ("Everyone calls me Zaphira", ["Zaphira"]),
         ("Please follow up with Quilby Throssel tomorrow.", ["Quilby Throssel"]),
+        # a first name that is also a common word, then a surname no list holds, after a cue
+        ("Follow up with Jan Jílek in a couple of months.", ["Jan Jílek"]),
         ("The manager smiled at Zaphira and left.", ["Zaphira"]),
         ("She had given Okonkwo her address last week.", ["Okonkwo"]),
         ("Please add Zaphira Quillon as an authorized user.", ["Zaphira Quillon"]),
@@ -83,7 +81,7 @@ def found(text: str) -> list[str]:
         ("they invited mika, pekka, sven and ingrid", ["mika", "pekka", "sven", "ingrid"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -121,13 +119,13 @@ def test_finds(text: str, expected: list[str]) -> None:
         "12345 67890",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     hits = found(text)
     # 'Tomomi' is a real first name in the firm sentence; nothing from the firm is found
     assert all(h == "Tomomi" for h in hits), hits
 
 
-def test_ignores_street_and_city_words_inside_an_address() -> None:
+def test_ignores_street_and_city_words_inside_an_address(found) -> None:
     assert found("Gregory Kudryashov\n\n233 Victor Hugo u. 19.\n Suite 282\n Domoszló") == [
         "Gregory Kudryashov"
     ]

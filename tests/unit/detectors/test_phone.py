@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.phone import PhoneDetector
 DET = PhoneDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -47,9 +43,16 @@ def found(text: str) -> list[str]:
         ("Can someone call me on 450 0840? I have", ["450 0840"]),
         ("tel 5403926876", ["5403926876"]),
         ("085 175 7641-Office\\,3660170548-Fax", ["085 175 7641", "3660170548"]),
+        # large countries, no country prefix: Chinese mobiles, Indian ones after 91 without +
+        ("or 13812345678 ok", ["13812345678"]),
+        ("or 138 1234 5678 ok", ["138 1234 5678"]),
+        ("或 159-0000-1234", ["159-0000-1234"]),
+        ("or 91-9876543210 ok", ["91-9876543210"]),
+        ("or 0091 98765 43210 ok", ["0091 98765 43210"]),
+        ("or (11) 91234-5678 ok", ["(11) 91234-5678"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -68,7 +71,10 @@ def test_finds(text: str, expected: list[str]) -> None:
         "Fan speeds ( 3552 3534 3391 **** 3515 3479 )",
         "REPORT : 7048 5032 150968 240",
         "Found child 1998 in scoreboard slot 9",
-        "blk_-1608999687919862906 and 13957525385",  # bare digit runs
+        "blk_-1608999687919862906 and 12957525385",  # bare digit runs (no CN mobile prefix)
+        "1445144423722 and 1381234567",  # 13 (epoch ms) or 10 digits: no CN mobile
+        "count=13812345678",  # a keyed counter
+        "91-5876543210",  # no Indian mobile after 91
         "123-45-6789",  # SSN shape
         "2015-10-18 and 18.10.2015",  # dates
         "+0.270003 and time +0800",
@@ -77,7 +83,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "000-000-0000",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

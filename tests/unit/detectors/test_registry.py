@@ -12,7 +12,7 @@ from telescrub.core import entities
 
 HERE = Path(__file__).resolve().parent
 #: entities emitted by more than one detector on purpose (JWT/bearer and key=value secrets)
-SHARED_ENTITIES = {entities.SECRET, entities.HOSTNAME}
+SHARED_ENTITIES = {entities.SECRET, entities.HOSTNAME, entities.USER_ID, entities.USERNAME}
 
 
 def test_every_detector_is_listed_once_with_a_known_entity() -> None:
@@ -45,6 +45,7 @@ def test_build_detectors_filters_by_entity() -> None:
         "JwtDetector",
         "PasswordKvDetector",
         "PersonNameDetector",
+        "SecretLabelDetector",
     ]
     assert build_detectors([]) == []
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.session_cookie import SessionCookieDetector
 DET = SessionCookieDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize("text, expected", [
     ('"MUID=3F25; SessID=KQZ6ysaHLG4WVwKV4NjCA5UZ; CC=GB"', ["KQZ6ysaHLG4WVwKV4NjCA5UZ"]),
     ("Cookie: JSESSIONID=0A1B2C3D4E5F6A7B8C9D; path=/", ["0A1B2C3D4E5F6A7B8C9D"]),
@@ -21,7 +17,7 @@ def found(text: str) -> list[str]:
     ("GET /x?session_id=Zx81kq02PLm3 HTTP/1.1", ["Zx81kq02PLm3"]),
     ("ASP.NET_SessionId=wq3kfj2lsd0f9a8s7d6f", ["wq3kfj2lsd0f9a8s7d6f"]),
 ])
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -32,5 +28,5 @@ def test_finds(text: str, expected: list[str]) -> None:
     "mysid=abcdefgh12345",  # name must stand alone
     "",
 ])
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []

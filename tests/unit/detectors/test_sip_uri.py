@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.sip_uri import SipUriDetector
 DET = SipUriDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -30,8 +26,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("to sip:[2001:db8::10]:5070 now", [("sip:[2001:db8::10]:5070", 0.4)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -45,8 +41,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "mysip:alice@example.com",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

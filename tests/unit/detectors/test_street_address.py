@@ -15,10 +15,6 @@ ROOT = Path(__file__).resolve().parents[3]
 LOGHUB = Path(os.environ.get("TELESCRUB_SHARED", ROOT.parent / "shared")) / "corpora" / "loghub"
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -75,7 +71,7 @@ def found(text: str) -> list[str]:
         ("a house along Berg Hills Street", ["Berg Hills Street"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -103,7 +99,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.uk_nino import UkNinoDetector, nino_ok
 DET = UkNinoDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -25,8 +21,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("(CE123456A)", [("CE123456A", 0.5)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -46,8 +42,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "user-AB123456C",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.url_secret import UrlSecretDetector
 DET = UrlSecretDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -29,7 +25,7 @@ def found(text: str) -> list[str]:
         ("mysql://root:secret@db:3306/x", ["secret"]),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -45,7 +41,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "http://host:8080/path",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.us_driver_license import UsDriverLicenseDet
 DET = UsDriverLicenseDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -26,8 +22,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("licence number is S12345678Z", [("S12345678Z", 0.6)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -45,8 +41,8 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "driver's license number is ABCD123456",  # four letters in front
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize("text, ok", [("F162823540116", True), ("2270-66-1551", True),

@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.us_ssn import UsSsnDetector, ssn_ok
 DET = UsSsnDetector()
 
 
-def found(text: str) -> list[tuple[str, float]]:
-    return [(text[r.start : r.end], r.score) for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -21,10 +17,12 @@ def found(text: str) -> list[tuple[str, float]]:
         ("ssn 023010866", [("023010866", 0.8)]),
         ("SSN is 853 37 1694.", [("853 37 1694", 0.8)]),
         ("social security number: 772-11-2233", [("772-11-2233", 0.8)]),
+        ("ssn 219.09.9999 in the form", [("219.09.9999", 0.8)]),  # dotted
+        ("on file: 023.01.0866.", [("023.01.0866", 0.5)]),
     ],
 )
-def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
-    assert found(text) == expected
+def test_finds(scored, text: str, expected: list[tuple[str, float]]) -> None:
+    assert scored(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -42,11 +40,14 @@ def test_finds(text: str, expected: list[tuple[str, float]]) -> None:
         "023-01-08661",
         "023-01 0866",  # mixed separators
         "12-345-6789",
+        "1.219.09.9999",  # inside a longer dotted run
+        "219.09.9999.1",  # a version string
+        "023.01-0866",  # mixed separators
         "ssn 023-01 0866",
     ],
 )
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+def test_ignores(scored, text: str) -> None:
+    assert scored(text) == []
 
 
 @pytest.mark.parametrize(

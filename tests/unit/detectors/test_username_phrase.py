@@ -9,10 +9,6 @@ from telescrub.classifiers.detectors.username_phrase import UsernamePhraseDetect
 DET = UsernamePhraseDetector()
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -56,7 +52,7 @@ def found(text: str) -> list[str]:
         ),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -78,7 +74,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "PAM service(sshd) ignoring max retries; 5 > 3",
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

@@ -10,10 +10,6 @@ DET = WindowsSidDetector()
 SID = "S-1-5-21-3623811015-3361044348-30300820-1013"
 
 
-def found(text: str) -> list[str]:
-    return [text[r.start : r.end] for r in sorted(DET.find(text), key=lambda r: r.start)]
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -30,7 +26,7 @@ def found(text: str) -> list[str]:
         ),
     ],
 )
-def test_finds(text: str, expected: list[str]) -> None:
+def test_finds(found, text: str, expected: list[str]) -> None:
     assert found(text) == expected
 
 
@@ -46,7 +42,7 @@ def test_finds(text: str, expected: list[str]) -> None:
         "S-1-5-21-12345678901-2-3-4",  # 11-digit sub-authority
     ],
 )
-def test_ignores(text: str) -> None:
+def test_ignores(found, text: str) -> None:
     assert found(text) == []
 
 

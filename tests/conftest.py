@@ -1,5 +1,5 @@
-"""Shared fixtures: paths, the shared corpora, a test key, a one-time CLI run on sample_data/
-reused by the end-to-end tests, and the network guard.
+"""Shared fixtures: the shared corpora, a one-time CLI run on sample_data/ reused by the
+end-to-end tests, and the network guard (the names tests import live in tests/support.py).
 
 No test reaches for the network: every test runs with non-loopback sockets and name lookups
 refused (``tests/netguard.py``), and a test during which anything *tried* fails, even when
@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
-from netguard import NetGuard
+from support import LEAKCHECK, NETWORK_GUARD, SAMPLE_INPUTS, SHARED, telescrub
 
 # Never let a test (or a library it imports) look for cloud credentials on a metadata server:
-# set before google.auth / boto3 can be imported (tests/objstore_fixtures.py, the notes on
+# set before google.auth / boto3 are imported (tests/objstore_fixtures.py, the notes on
 # object stores).
 for _name, _value in (("NO_GCE_CHECK", "true"), ("GCE_METADATA_HOST", "127.0.0.1:9"),
                       ("GCE_METADATA_IP", "127.0.0.1:9"), ("AWS_EC2_METADATA_DISABLED", "true"),
@@ -32,46 +30,6 @@ for _name, _value in (("NO_GCE_CHECK", "true"), ("GCE_METADATA_HOST", "127.0.0.1
 
 #: s3 / gcs / store fixtures: local object-store servers on loopback (tests/objstore_fixtures.py)
 pytest_plugins = ["objstore_fixtures"]
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TELESCRUB_SHARED", ROOT.parent / "shared"))
-LEAKCHECK = SHARED / "tools" / "leakcheck.py"
-SAMPLE = ROOT / "sample_data"
-#: telescrub with test hooks (crash, stop, fault injection, network guard): tests/hooked.py
-HOOKED = ROOT / "tests" / "hooked.py"
-# relative to ROOT (the CLI runs there): reports record inputs as given, and an absolute
-# checkout path could itself contain a truth value (a weak user name such as 'root')
-SAMPLE_INPUTS = [f"sample_data/{g}" for g in ("*.jsonl", "*.jsonl.gz", "*.csv", "*.log")]
-TEST_KEY = "test-key-" + "0123456789abcdef" * 3
-OTHER_KEY = "other-key-" + "fedcba9876543210" * 3
-
-
-#: the runner of every TestPipeline() built without options (Beam's default, the
-#: DirectRunner, first tries to download Prism)
-TEST_RUNNER = "FnApiRunner"
-TestPipeline.pytest_test_pipeline_options = f"--runner={TEST_RUNNER}"
-
-
-def telescrub(*args: str, key: str | None = TEST_KEY, check: bool = True,
-              env_extra: dict[str, str] | None = None, hooks: tuple[str, ...] = (),
-              ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a subprocess (through tests/hooked.py: network blocked, plus ``hooks``,
-    e.g. ``("--drop-row", "events")``)."""
-    env = {k: v for k, v in os.environ.items() if k != "TELESCRUB_HASH_KEY"}
-    if key is not None:
-        env["TELESCRUB_HASH_KEY"] = key
-    env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, str(HOOKED), "--block-network", *hooks, "--", *args],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"telescrub {' '.join(args)} -> {proc.returncode}\n"
-                             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def leakcheck(truth: Path, outdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(LEAKCHECK), str(truth), str(outdir), *extra],
-                          capture_output=True, text=True, timeout=600)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -102,8 +60,6 @@ def sample_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]
     return out, proc
 
 
-#: installed for the whole session (module and session fixtures included)
-NETWORK_GUARD = NetGuard()
 _attempts_seen = 0
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from support import OTHER_KEY, SAMPLE, leakcheck, telescrub
 
 from telescrub.store.layout import hive_partitioning
-from tests.conftest import OTHER_KEY, SAMPLE, leakcheck, telescrub
 
 pytestmark = pytest.mark.slow
 TOKEN = re.compile(r"h1:[0-9a-f]{8}:[0-9a-f]{32}")

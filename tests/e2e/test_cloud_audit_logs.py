@@ -16,9 +16,9 @@ from typing import Any
 
 import pyarrow.dataset as ds
 import pytest
+from support import telescrub
 
 from telescrub.store.layout import hive_partitioning
-from tests.conftest import telescrub
 
 PLANTED: list[str] = []
 

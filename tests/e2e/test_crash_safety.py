@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HOOKED, ROOT, TEST_KEY, telescrub
+from support import HOOKED, ROOT, TEST_KEY, telescrub
 
 from telescrub.store import fs
 from telescrub.store.manifest import check_file, load_catalog

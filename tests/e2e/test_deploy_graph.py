@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import ROOT
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient")

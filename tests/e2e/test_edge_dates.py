@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from conftest import ROOT, telescrub
+from support import ROOT, telescrub
 
 from telescrub.store.layout import hive_partitioning
 

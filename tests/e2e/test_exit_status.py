@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import LEAKCHECK, ROOT, SAMPLE, telescrub
+from support import LEAKCHECK, ROOT, SAMPLE, telescrub
 
 from telescrub.core import errors
 

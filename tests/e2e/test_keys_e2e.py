@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE, telescrub
+from support import SAMPLE, telescrub
 
 from telescrub.core.keys import key_id_for
 
@@ -102,7 +102,7 @@ def test_primary_key_id_everywhere_and_rotation_recorded(rotation_run):
 def test_no_key_material_in_output_report_or_logs(rotation_run, sample_run):
     out, proc = rotation_run
     assert find_key_material(out, [proc.stdout, proc.stderr], [OLD, PRIMARY, SPARE]) == []
-    from conftest import TEST_KEY
+    from support import TEST_KEY
 
     sample_out, sample_proc = sample_run  # the key from the environment
     assert find_key_material(sample_out, [sample_proc.stdout, sample_proc.stderr],

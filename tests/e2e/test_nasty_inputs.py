@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-from conftest import telescrub
+from support import telescrub
 
 from telescrub.store.layout import hive_partitioning
 from telescrub.store.manifest import verify_manifest
@@ -239,8 +239,13 @@ def test_quarantine_rows_name_file_and_line_and_hold_no_raw_data(nasty_run):
     # both canaries really sit in quarantined lines (else the checks above prove nothing)
     planted = {(Path(r["_source_file"]).name, r["reason"]) for r in q}
     assert ("nul_bytes.jsonl", "invalid_json") in planted  # the line with CANARY_IP
-    assert ("invalid_utf8.jsonl", "invalid_utf8") in planted  # the line with CANARY_EMAIL
-    assert ("long_line.jsonl", "line_too_long") in planted  # CANARY_EMAIL again
+    assert ("long_line.jsonl", "line_too_long") in planted  # the line with CANARY_EMAIL
+    # the other CANARY_EMAIL line is decoded (U+FFFD) and written: scrubbed, never raw
+    written = ds.dataset(out / "invalid_utf8", format="parquet",
+                         partitioning=hive_partitioning()).to_table().to_pylist()
+    emails = [r["email"] for r in written if r.get("email")]
+    assert len(emails) == 1 and CANARY_EMAIL not in emails[0], emails
+    assert all(CANARY_EMAIL not in str(v) for r in written for v in r.values())
     report_text = (out / "_report" / "report.json").read_text()
     for text in (report_text, proc.stdout, proc.stderr):
         assert CANARY_EMAIL not in text and CANARY_IP not in text

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from support import telescrub
 
 from telescrub.store.layout import hive_partitioning
-from tests.conftest import telescrub
 
 pytestmark = pytest.mark.slow
 LINE = "2026-11-20 10:00:01 INFO support: Yesterday Barack Obama met Zhuang Wei in Berlin.\n"

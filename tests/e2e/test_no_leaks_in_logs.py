@@ -17,7 +17,7 @@ import sys
 
 import pyarrow.dataset as ds
 import pytest
-from conftest import ROOT, SAMPLE, SAMPLE_INPUTS, TEST_KEY, leakcheck
+from support import ROOT, SAMPLE, SAMPLE_INPUTS, TEST_KEY, leakcheck
 
 from telescrub.app import cli
 from telescrub.store.layout import hive_partitioning

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+from support import ROOT, SAMPLE, TEST_KEY
 from test_crash_safety import dataset_rows
 
 from telescrub.store import fs
 from telescrub.store.manifest import load_catalog
-from tests.conftest import ROOT, SAMPLE, TEST_KEY
 
 pytestmark = pytest.mark.slow
 INPUTS = ("skype_telemetry.jsonl", "teams_chat_roster.csv", "m365_support_cases.jsonl")

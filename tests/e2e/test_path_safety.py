@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TEST_KEY
+from support import ROOT, TEST_KEY
 
 from telescrub.app.batch import expand_inputs
 from telescrub.core.errors import InputError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import SAMPLE, leakcheck, telescrub
 
 from telescrub.classifiers.source_schema import load_source_schemas
-from tests.conftest import SAMPLE, leakcheck, telescrub
 
 pytestmark = pytest.mark.slow
 

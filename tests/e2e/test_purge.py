@@ -17,12 +17,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from support import HOOKED, ROOT, telescrub
 
 from telescrub.app.purge import CRASH_STEPS, purge
 from telescrub.app.purge import main as purge_main
 from telescrub.store import fs, layout, manifest
 from telescrub.store.manifest import check_file, load_catalog
-from tests.conftest import HOOKED, ROOT, telescrub
 
 pytestmark = pytest.mark.slow
 TABLE = "teams_chat_roster"

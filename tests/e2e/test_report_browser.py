@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import ROOT, SAMPLE, leakcheck
 
 from telescrub.app.verify import run_verify
 from telescrub.store.report import replace_committed_report
-from tests.conftest import ROOT, SAMPLE, leakcheck
 
 pytestmark = [pytest.mark.slow]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_INPUTS, TEST_KEY, telescrub
+from support import SAMPLE_INPUTS, TEST_KEY, telescrub
 from test_crash_safety import dataset_rows
 
 pytestmark = pytest.mark.slow

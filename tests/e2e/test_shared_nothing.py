@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 
 import pytest
+from support import TEST_KEY
 from test_crash_safety import dataset_rows
 from test_object_stores import _by_name, _upload, cli, local_rows
 
 from telescrub.store import fs
 from telescrub.store.manifest import load_catalog
-from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.slow
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"

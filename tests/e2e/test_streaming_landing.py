@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from support import ROOT, SAMPLE, TEST_KEY, leakcheck
 
 from telescrub.pipelines import streaming as st
 from telescrub.store.layout import ROLLING_REPORT, streaming_partitioning
 from telescrub.store.manifest import verify_manifest
-from tests.conftest import ROOT, SAMPLE, TEST_KEY, leakcheck
 
 pytestmark = pytest.mark.slow
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from support import HOOKED, ROOT, SAMPLE, TEST_KEY, telescrub
 
 from telescrub.app.purge import purge
 from telescrub.app.verify import run_verify
 from telescrub.store import layout
 from telescrub.store import manifest as manifests
-from tests.conftest import HOOKED, ROOT, SAMPLE, TEST_KEY, telescrub
 
 pytestmark = pytest.mark.slow
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from support import OTHER_KEY, ROOT, TEST_KEY, telescrub
 
 from telescrub.app.subject import (
     STEPS,
@@ -39,7 +40,6 @@ from telescrub.app.verify import verify_output
 from telescrub.core.keys import HashKey, key_id_for
 from telescrub.store.manifest import check_file, load_catalog, verify_manifest
 from telescrub.store.report import replace_committed_report
-from tests.conftest import OTHER_KEY, ROOT, TEST_KEY, telescrub
 
 pytestmark = pytest.mark.slow
 

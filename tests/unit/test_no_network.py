@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.testing.test_pipeline import TestPipeline
-from conftest import NETWORK_GUARD, ROOT
 from netguard import NetGuard, NetworkBlocked
+from support import NETWORK_GUARD, ROOT
 
 TEST_NET = "192.0.2.1"  # RFC 5737 TEST-NET-1: never routed
 

@@ -300,3 +300,23 @@ def test_the_lock_is_renewed_while_held(store):
         assert again["renewed_at"] > first["renewed_at"] or again["expires_at"] > \
             first["expires_at"]
         lock.check()
+
+
+def test_the_s3_endpoint_from_beams_options_on_the_launcher_and_on_a_worker(
+        s3_server, s3, monkeypatch):
+    """``--s3_endpoint_url``/``--s3_region_name`` (Beam's S3 options) reach the store: on the
+    launcher through ``fs.configure``, on a worker through the options Beam's SDK harness hands
+    to ``FileSystems``; no endpoint in the environment."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    fs.write(fs.join(s3, "o.txt"), b"x")
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    args = [f"--s3_endpoint_url={s3_server.endpoint}", "--s3_region_name=us-east-1"]
+    fs.configure(PipelineOptions(args))
+    assert fs.read_bytes(fs.join(s3, "o.txt")) == b"x"
+    monkeypatch.setattr(fs, "_config", {})  # a worker: nothing configured in-process
+    fs._clients.clear()
+    monkeypatch.setattr(FileSystems, "_pipeline_options", PipelineOptions(args))
+    assert fs.read_bytes(fs.join(s3, "o.txt")) == b"x"
+    fs._clients.clear()

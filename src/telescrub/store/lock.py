@@ -151,8 +151,8 @@ class OutputLock:
                 owner = (doc or {}).get("owner") or {}
                 raise OutputError(
                     f"output directory {self.out} is in use by another telescrub run (lock "
-                    f"held by {owner.get('purpose', '?')} pid {owner.get('pid')} on "
-                    f"{owner.get('host')} until {(doc or {}).get('expires_at')}, renewed while "
+                    f"held): {owner.get('purpose', '?')}, pid {owner.get('pid')} on "
+                    f"{owner.get('host')}, until {(doc or {}).get('expires_at')} (renewed while "
                     "it runs); wait for it to finish or choose another --output")
             try:
                 self.generation = fs.write(self.path, self._doc(), gen)

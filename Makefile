@@ -11,7 +11,7 @@ SHARED ?= ../shared
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,aws,gcp,objstore-test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -23,12 +23,12 @@ run: $(STAMP)
 ## The whole test suite: lint, types, unit, transform and end-to-end tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy src/telescrub pipelines classifiers tools/evaluate.py tools/eval_metrics.py tools/output_digest.py
+	$(BIN)/mypy src/telescrub pipelines classifiers deploy/dataflow/flex_main.py tools/evaluate.py tools/eval_metrics.py tools/output_digest.py
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy src/telescrub pipelines classifiers tools/evaluate.py tools/eval_metrics.py tools/output_digest.py
+	$(BIN)/mypy src/telescrub pipelines classifiers deploy/dataflow/flex_main.py tools/evaluate.py tools/eval_metrics.py tools/output_digest.py
 
 ## Scrub every corpus in ../shared/corpora and print leakcheck per truth file.
 eval: $(STAMP)

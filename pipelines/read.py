@@ -30,6 +30,7 @@ from telescrub.core.stats import InputStat, is_stat
 from telescrub.formats import readers
 from telescrub.formats.units import InputFile, read_limits_for, read_unit, unit_sha256
 from telescrub.pipelines.outputs import outputs
+from telescrub.store.fs import open_input
 
 log = logging.getLogger("telescrub.read")
 BAD = "bad"
@@ -49,9 +50,10 @@ class ReadFileFn(beam.DoFn):
         if f.is_range:  # one byte range of a split file (split_inputs): the whole file's
             sha, size = f.sha256, f.size
         else:
-            sha, size = unit_sha256(f)
+            sha, size = unit_sha256(f, open_input)
         repaired = readers.ReadStats()
-        items = read_unit(f, read_limits_for(self.limits, self.default_year), repaired)
+        items = read_unit(f, read_limits_for(self.limits, self.default_year), repaired,
+                          opener=open_input)
         for item in items:
             if isinstance(item, BadRecord):
                 bad += 1

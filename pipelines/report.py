@@ -13,7 +13,7 @@ import apache_beam as beam
 
 from telescrub.core import report as build
 from telescrub.core.stats import Stat
-from telescrub.store.report import write_report
+from telescrub.store.report import stage_report
 
 
 class ReportCombineFn(beam.CombineFn):
@@ -36,7 +36,7 @@ class WriteReportFn(beam.DoFn):
 
     def process(self, acc: dict[str, Any]) -> Iterator[str]:
         report = build.finalize(acc, self.run)
-        yield write_report(self.out_dir, report)
+        yield stage_report(self.out_dir, report)  # published by the commit
 
 
 class WriteReport(beam.PTransform):

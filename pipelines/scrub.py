@@ -33,7 +33,7 @@ from telescrub.classifiers.quarantine import quarantine_row
 from telescrub.classifiers.text import TextScrubber
 from telescrub.core.act import BatchActor
 from telescrub.core.decisions import Decisions, FrozenDecisions, TableDecision
-from telescrub.core.keys import HashKey
+from telescrub.core.keys import HashKey, resolve_key
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, is_scrubbed
 from telescrub.core.stats import DecisionStat, QuarantineStat, is_stat
@@ -79,6 +79,7 @@ class ActFn(beam.DoFn):
         self.policy, self.key, self.strategy = policy, key, strategy
 
     def setup(self) -> None:
+        self.key = resolve_key(self.key)  # the job carries only the key's reference
         self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key))
         self.lookup = self.strategy.lookup(self.policy)
         self._frozen: tuple[object, Decisions] | None = None
@@ -182,6 +183,7 @@ class QuarantineFn(beam.DoFn):
         self.policy, self.key = policy, key
 
     def setup(self) -> None:
+        self.key = resolve_key(self.key)
         self.scrubber = TextScrubber(self.policy, self.key)
 
     def process(self, bad: BadRecord) -> Iterator[ScrubbedRecord]:

@@ -55,7 +55,7 @@ from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.classifiers.text import TextScrubber
 from telescrub.core.act import BatchActor, undecided
 from telescrub.core.decisions import FieldDecision, FrozenDecisions, TableDecision
-from telescrub.core.keys import HashKey
+from telescrub.core.keys import HashKey, resolve_key
 from telescrub.core.policy import Policy
 from telescrub.core.records import BadRecord, Record, ScrubbedRecord, is_bad_record, output_name
 from telescrub.core.stats import InputStat, is_stat
@@ -75,6 +75,7 @@ from telescrub.formats.units import (
 )
 from telescrub.pipelines.classify import DecideFn, MergeProfilesFn, TableProfileFn
 from telescrub.pipelines.outputs import outputs
+from telescrub.store.fs import open_input
 from telescrub.store.layout import PartitionKey, validate_event_date, validate_table
 from telescrub.store.parquet import (
     ColumnSpec,
@@ -135,7 +136,7 @@ class ProfileFileFn(beam.DoFn):
         combine = TableProfileFn(self.sample_size)
         accs: dict[str, tuple[int, dict[str, FieldProfile]]] = {}
         held = 0
-        for item in read_unit_blocks(f, self.lim, cache="keep"):
+        for item in read_unit_blocks(f, self.lim, cache="keep", opener=open_input):
             if isinstance(item, BadRecord):
                 continue  # quarantined by the scrub pass
             acc = accs.get(item.table)
@@ -151,7 +152,7 @@ class ProfileFileFn(beam.DoFn):
                 yield from sorted(accs.items())
                 accs, held = {}, 0
         yield from sorted(accs.items())
-        yield pvalue.TaggedOutput("sha", (unit_key(f), unit_sha256(f)[0]))
+        yield pvalue.TaggedOutput("sha", (unit_key(f), unit_sha256(f, open_input)[0]))
 
 
 # ----------------------------------------------------------------------------- pass 2
@@ -167,7 +168,7 @@ class KnownFromFileFn(beam.DoFn):
         seen: set[tuple[str, str]] = set()
         if td is not None and needs_known(td.fields.values()):  # else: not read again
             lookup = FrozenDecisions(decisions)
-            for item in read_unit_blocks(f, self.lim, cache="peek"):
+            for item in read_unit_blocks(f, self.lim, cache="peek", opener=open_input):
                 if isinstance(item, ArrowBlock):
                     seen.update(known_values_of_block(item.table, item.data, lookup))
                 elif isinstance(item, Record):
@@ -190,6 +191,7 @@ class ScrubFileFn(beam.DoFn):
         self.rows_per_file = rows_per_file
 
     def setup(self) -> None:
+        self.key = resolve_key(self.key)  # the job carries only the key's reference
         # "now" for implausible event times: the run's start, the same on every worker
         self.acting = BatchActor(self.policy, self.key, TextScrubber(self.policy, self.key),
                                  now=parse_timestamp(self.run_info.created_at))
@@ -216,7 +218,8 @@ class ScrubFileFn(beam.DoFn):
         # a unit the profile pass kept parsed is acted on exactly as profiled: its checksum
         # is the profile pass's, and it cannot have changed since
         cached = PARSED.get(f, take=False) is not None
-        sha, size = (shas.get(unit_key(f)), unit_size(f)) if cached else unit_sha256(f)
+        sha, size = (shas.get(unit_key(f)), unit_size(f, open_input)) if cached \
+            else unit_sha256(f, open_input)
         changed = sha != shas.get(unit_key(f))
         if changed:
             log.warning("%s changed while the run read it: its records are quarantined", f.path)
@@ -225,7 +228,8 @@ class ScrubFileFn(beam.DoFn):
         buffered = chunk = records = bad = 0
         repaired = readers.ReadStats()  # records that were not UTF-8, decoded anyway
         for item in itertools.chain(read_unit_blocks(f, self.lim, cache="take",
-                                                     stats=repaired), [None]):
+                                                     stats=repaired, opener=open_input),
+                                    [None]):
             if isinstance(item, BadRecord):
                 bad += 1
                 yield pvalue.TaggedOutput(QUARANTINE, item)
@@ -256,7 +260,7 @@ class ScrubFileFn(beam.DoFn):
         yield from self._flush(buffers, decisions, tag, chunk)
         log.info("scrubbed %s: %d records, %d bad (%.1fs)", unit_label(f), records, bad,
                  time.monotonic() - started)
-        after = sha if cached else unit_sha256(f)[0]
+        after = sha if cached else unit_sha256(f, open_input)[0]
         if after != sha:
             # appended or rewritten while this pass read it: what was read is written and
             # counted (the accounting holds), but it is not the content the hash names

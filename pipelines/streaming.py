@@ -28,7 +28,7 @@ minutes, so windows never straddle midnight and ``HHMM`` is unique. (Not ``windo
 WINDOW is an SQL keyword. Readers infer ``event_window`` as an integer, e.g. 5 for 00:05;
 ``telescrub.store.layout.streaming_partitioning`` keeps it a string.) Files are written by
 the batch writer (``telescrub.store.writer``) with the window as partitioner; manifests are
-merged under the output's merge lock (``telescrub.store.manifest.merge_manifest``), so a
+merged with a compare-and-swap (``telescrub.store.manifest.merge_manifest``), so a
 window that gets several panes or micro-batches lists every file once. Files are
 content-named: replaying the same records rewrites the same file instead of adding a
 duplicate.
@@ -94,7 +94,6 @@ from telescrub.store.layout import (
     PartitionKey,
     validate_table,
 )
-from telescrub.store.lock import merge_lock
 from telescrub.store.manifest import merge_manifest
 from telescrub.store.parquet import FileResult, RunInfo, TableLayout, quarantine_layout
 from telescrub.store.report import write_report
@@ -480,9 +479,9 @@ class WriteWindowFn(beam.DoFn):
                ) -> tuple[list[FileResult], dict[str, Any]]:
         written = write_rows(self.out_dir, layout, self.run, key, rows, shard_prefix(shard),
                              self.rows_per_file)
-        with merge_lock(self.out_dir):
-            manifest = merge_manifest(self.out_dir, layout.table, key, written, self.run,
-                                      extra, window)
+        # a compare-and-swap of the window's manifest: concurrent panes never lose files
+        manifest = merge_manifest(self.out_dir, layout.table, key, written, self.run,
+                                  extra, window)
         return written, manifest
 
     def _detections(self, table: str, rows: list[ScrubbedRecord]) -> tuple[dict[str, int], int]:
@@ -575,8 +574,7 @@ class WriteWindowFn(beam.DoFn):
             [table, start_us, shard, line["pane"], line["files"], n_read, self.batch],
             sort_keys=True).encode()).hexdigest()[:16]
         if self.lines_path:
-            with merge_lock(self.out_dir):
-                append_lines(self.lines_path, [line])
+            append_lines(self.lines_path, [line])
         yield line
         for p in partitions:  # in this window; WindowedWrite re-windows them globally
             yield pvalue.TaggedOutput(STATS, p)

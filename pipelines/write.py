@@ -29,7 +29,7 @@ import apache_beam as beam
 from telescrub.core.records import ScrubbedRecord
 from telescrub.core.stats import PartitionStat
 from telescrub.store.layout import PartitionKey, validate_event_date, validate_table
-from telescrub.store.manifest import merge_manifest
+from telescrub.store.manifest import stage_manifest
 from telescrub.store.parquet import FileResult, RunInfo, TableLayout
 from telescrub.store.writer import write_rows
 
@@ -94,13 +94,15 @@ class _WriteManifests(beam.DoFn):
         (table, date_key), results = element
         key = PartitionKey(date_key or None)
         files = sorted(results, key=lambda f: f.path)
-        manifest = merge_manifest(self._out, table, key, files, self._run)
+        # staged in the run's area; the commit publishes it (telescrub.store.commit)
+        manifest = stage_manifest(self._out, table, key, files, self._run)
         yield partition_stat(table, key, files, manifest)
 
 
 class WriteManifests(beam.PTransform):
     """PCollection[((table, date or ""), FileResult)] -> one PartitionStat per partition,
-    after writing each partition's manifest (last, once all its files exist)."""
+    after staging each partition's manifest (once all its files exist) in the run's area of
+    the output; ``telescrub.store.commit.commit_output`` publishes them after the pipeline."""
 
     def __init__(self, output_dir: str, run_info: RunInfo) -> None:
         super().__init__()

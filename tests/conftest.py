@@ -20,6 +20,17 @@ from pathlib import Path
 import pytest
 from support import LEAKCHECK, NETWORK_GUARD, SAMPLE_INPUTS, SHARED, telescrub
 
+# Never let a test (or a library it imports) look for cloud credentials on a metadata server:
+# set before google.auth / boto3 are imported (tests/objstore_fixtures.py, the notes on
+# object stores).
+for _name, _value in (("NO_GCE_CHECK", "true"), ("GCE_METADATA_HOST", "127.0.0.1:9"),
+                      ("GCE_METADATA_IP", "127.0.0.1:9"), ("AWS_EC2_METADATA_DISABLED", "true"),
+                      ("GOOGLE_CLOUD_PROJECT", "test")):
+    os.environ.setdefault(_name, _value)
+
+#: s3 / gcs / store fixtures: local object-store servers on loopback (tests/objstore_fixtures.py)
+pytest_plugins = ["objstore_fixtures"]
+
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     NETWORK_GUARD.uninstall()

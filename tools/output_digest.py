@@ -23,7 +23,9 @@ import pyarrow.parquet as pq
 
 _RUN_KEYS = {"run_id", "created_at", "sha256", "at", "report_run_id", "started_at",
              "finished_at", "elapsed_s", "seconds", "runner", "output", "time", "manifest_sha256",
-             "policy_file", "expires_on_before", "generated_at"}
+             "policy_file", "expires_on_before", "generated_at",
+             # the output's _manifest.json: per-commit bookkeeping (store/commit.py)
+             "committed_at", "version", "report", "report_sha256"}
 
 
 def _strip(obj: Any) -> Any:

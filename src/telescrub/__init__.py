@@ -6,6 +6,7 @@ Public API (stable names; the CLI is a thin layer over these)::
     from telescrub import load_policy, load_key, Scrub, FromProfile, FromSchemas
     from telescrub import ReadInputs, InputFile, WritePartitions, WriteManifests
     from telescrub import ScrubFiles, ScrubFilesToParquet, Settings, run_batch, run_streaming
+    from telescrub import read_table, output_files     # read an output through its manifests
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ _EXPORTS = {
     "run_batch": "telescrub.app.batch",
     "run_streaming": "telescrub.app.streaming",
     "TextScrubber": "telescrub.classifiers.text",
+    "read_table": "telescrub.store.read",
+    "output_files": "telescrub.store.read",
+    "KeyRef": "telescrub.core.keys",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

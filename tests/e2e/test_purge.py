@@ -1,6 +1,6 @@
 """``telescrub purge``: deletion by date, column-level expiry, dry run, the audit trail,
 idempotence, and crash safety (a purge killed after every step leaves each partition old or
-new, and a rerun completes it)."""
+new for a reader that trusts the manifests, and a rerun completes it)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from support import HOOKED, ROOT, telescrub
 
-from telescrub.app.purge import CRASH_STEPS, WORK_DIR, purge
+from telescrub.app.purge import CRASH_STEPS, purge
 from telescrub.app.purge import main as purge_main
-from telescrub.store import layout, manifest
+from telescrub.store import fs, layout, manifest
+from telescrub.store.manifest import check_file, load_catalog
 
 pytestmark = pytest.mark.slow
 TABLE = "teams_chat_roster"
@@ -107,7 +108,7 @@ def _partitions(out: Path, table: str = TABLE) -> set[str]:
 def _cli_purge(out: Path, *args: str, hooks: tuple[str, ...] = (),
                ) -> subprocess.CompletedProcess[str]:
     """``telescrub purge OUT ARGS``; with ``hooks``, through tests/hooked.py (e.g.
-    ``("--crash-at", "purge.delete-intent")``)."""
+    ``("--crash-at", "purge.intent")``)."""
     cmd = ([sys.executable, str(HOOKED), *hooks, "--", "purge"] if hooks
            else [sys.executable, "-m", "telescrub.app.purge"])
     return subprocess.run([*cmd, str(out), *args], capture_output=True, text=True, cwd=ROOT,
@@ -151,7 +152,7 @@ def test_deletes_partitions_whose_columns_have_all_expired(roster_out, tmp_path,
         assert f"deleted {TABLE}/{part} " in stdout
     # the last partition only lost its expired e-mail column
     assert "email" not in _columns(out / TABLE / "event_date=2026-11-25")
-    assert not (out / WORK_DIR).exists()
+    assert not (out / "_audit" / "pending").exists()
     # what is left still reads as a dataset, and the report page shows the purge
     assert ds.dataset(out / TABLE, format="parquet",
                       partitioning=layout.hive_partitioning()).count_rows() == 1
@@ -257,69 +258,84 @@ def test_default_as_of_is_today_and_bad_date_is_one_line(roster_out, tmp_path):
 # ---------------------------------------------------------------------------- crash safety
 
 
+def _listed(out: Path, part: str) -> tuple[list[str], dict[int, dict]] | None:
+    """What a reader that trusts the manifests sees of a partition: its files (each present,
+    whole and as listed) and its rows by line; None when no manifest lists it."""
+    rel = f"{TABLE}/{part}"
+    m = load_catalog(str(out)).partitions.get(rel)
+    if m is None:
+        return None
+    rows: dict[int, dict] = {}
+    names = []
+    for e in m["files"]:
+        path = out / TABLE / part / e["path"]
+        data = path.read_bytes() if path.exists() else None
+        assert check_file(e["path"], e, data) == [], (part, e["path"])
+        names.append(e["path"])
+        for r in pq.read_table(path).to_pylist():
+            rows[r["_source_line"]] = r
+    return sorted(names), rows
+
+
 def _state(out: Path, roster_out: Path, reference: Path) -> dict[str, str]:
-    """Each partition: 'old' (as written), 'new' (as after a full purge) or 'absent'."""
+    """Each partition: 'old' (as written), 'new' (as after a full purge) or 'absent', as the
+    manifests show it."""
     states = {}
     for part in DELETED | REWRITTEN | UNTOUCHED:
-        pdir = out / TABLE / part
-        if not pdir.exists():
+        seen = _listed(out, part)
+        if seen is None:
             states[part] = "absent"
-            continue
-        problems = manifest.verify_manifest(str(pdir))
-        assert problems == [], (part, problems)
-        ds.dataset(pdir, format="parquet").to_table()  # readable
-        names = sorted(p.name for p in pdir.glob("*.parquet"))
-        if names == sorted(p.name for p in (roster_out / TABLE / part).glob("*.parquet")) and \
-                _rows_by_line(pdir) == _rows_by_line(roster_out / TABLE / part):
+        elif seen == _listed(roster_out, part):
             states[part] = "old"
-        elif (reference / TABLE / part).exists() and names == sorted(
-                p.name for p in (reference / TABLE / part).glob("*.parquet")) and \
-                _rows_by_line(pdir) == _rows_by_line(reference / TABLE / part):
+        elif seen == _listed(reference, part):
             states[part] = "new"
         else:
-            raise AssertionError(f"{part} is neither old nor new: {names}")
+            raise AssertionError(f"{part} is neither old nor new: {seen[0]}")
     return states
 
 
-NO_EXCHANGE = ("--no-exchange",)
-CRASHES = [
-    ("delete-intent", ()), ("delete-renamed", ()), ("delete-audited", ()),
-    ("delete-removed", ()), ("rewrite-staging-file", ()), ("rewrite-staged", ()),
-    ("rewrite-swapped", ()), ("rewrite-audited", ()), ("rewrite-cleaned", ()),
-    ("rewrite-done", ()), ("rewrite-swapped@2", ()), ("rewrite-staged@3", ()),
-    ("rewrite-old-moved", NO_EXCHANGE), ("rewrite-audited", NO_EXCHANGE),
-]
+CRASHES = ["rewrite-file", "rewrite-file@3", "intent", "intent@3", "switched", "audited",
+           "removed", "done"]
 
 
 def test_every_purge_step_has_a_crash_test():
-    assert {s.partition("@")[0] for s, _ in CRASHES} | {"recovered"} == set(CRASH_STEPS)
+    # (switched-one: a streaming window's own switch, tests/e2e/test_streaming_retention.py)
+    assert {s.partition("@")[0] for s in CRASHES} | {"recovered", "switched-one"} \
+        == set(CRASH_STEPS)
 
 
-@pytest.mark.parametrize(("step", "extra"), CRASHES, ids=[
-    s + ("-no-exchange" if e else "") for s, e in CRASHES])
+@pytest.mark.parametrize("step", CRASHES)
 def test_interrupted_purge_leaves_old_or_new_and_rerun_completes(
-        step, extra, roster_out, reference, tmp_path):
+        step, roster_out, reference, tmp_path):
     out = _copy(roster_out, tmp_path)
-    proc = _cli_purge(out, "--as-of", AS_OF, hooks=("--crash-at", f"purge.{step}", *extra))
+    proc = _cli_purge(out, "--as-of", AS_OF, hooks=("--crash-at", f"purge.{step}"))
     assert proc.returncode == 1, (proc.stdout, proc.stderr)  # os._exit(1) at the step
     assert "purge " not in proc.stdout  # it died there: the summary was never printed
-    states = _state(out, roster_out, reference) if step != "rewrite-old-moved" else None
-    if states is not None:
-        for part in DELETED:
-            assert states[part] in ("old", "absent"), (part, states)
-        for part in REWRITTEN | UNTOUCHED:
-            assert states[part] in ("old", "new"), (part, states)
-        assert states["event_date=2026-11-25"] == "old"
-    else:  # the fallback's one window: the partition is moved out, recovery rolls forward
-        assert len(_partitions(out)) == len(DELETED | REWRITTEN | UNTOUCHED) - 2
+    states = _state(out, roster_out, reference)
+    # one switch for the whole purge: every partition old, or every one new
+    switched = step in ("switched", "audited", "removed", "done")
+    for part in DELETED:
+        assert states[part] == ("absent" if switched else "old"), (part, states)
+    for part in REWRITTEN:
+        assert states[part] == ("new" if switched else "old"), (part, states)
+    assert states["event_date=2026-11-25"] == "old"
+    deleted_rows = [r for r in _audit(out) if r["action"] == "delete_partition"]
+    if not switched or step == "switched":  # nothing deleted is in the audit log yet ...
+        assert deleted_rows == []
+        # ... and nothing listed before the switch was removed: the old files are all there
+        for part in DELETED | REWRITTEN:
+            for e in load_catalog(str(roster_out)).partitions[f"{TABLE}/{part}"]["files"]:
+                assert (out / TABLE / part / e["path"]).exists(), (part, e["path"])
     # a rerun recovers and completes; afterwards the output equals an uninterrupted purge
     result = purge(str(out), dt.date.fromisoformat(AS_OF))
     assert result.ok
     final = _state(out, roster_out, reference)
     assert {p for p, s in final.items() if s == "absent"} == DELETED
     assert {p for p, s in final.items() if s == "new"} == REWRITTEN
-    assert not (out / WORK_DIR).exists()
-    assert not list(out.rglob(".purge-intent.json"))
+    assert not (out / "_audit" / "pending").exists()
+    assert sorted(_partitions(out)) == sorted(REWRITTEN | UNTOUCHED)  # no garbage left
+    for part in REWRITTEN | UNTOUCHED:
+        assert manifest.verify_manifest(str(out / TABLE / part)) == []
     # every action is in the audit trail exactly once
     done = [r["path"].split("/")[1] for r in _audit(out)
             if r["action"] in ("delete_partition", "drop_columns")]
@@ -332,7 +348,7 @@ def test_interrupted_purge_leaves_old_or_new_and_rerun_completes(
 def test_crash_during_recovery_then_rerun(roster_out, reference, tmp_path):
     out = _copy(roster_out, tmp_path)
     assert _cli_purge(out, "--as-of", AS_OF,
-                      hooks=("--crash-at", "purge.rewrite-swapped")).returncode == 1
+                      hooks=("--crash-at", "purge.switched")).returncode == 1
     proc = _cli_purge(out, "--as-of", AS_OF, hooks=("--crash-at", "purge.recovered"))
     assert proc.returncode == 1 and "purge " not in proc.stdout
     _state(out, roster_out, reference)
@@ -342,3 +358,4 @@ def test_crash_during_recovery_then_rerun(roster_out, reference, tmp_path):
     assert {p for p, s in final.items() if s == "new"} == REWRITTEN
     recovers = [r for r in _audit(out) if r["action"] == "recover"]
     assert recovers and all(r["why"] for r in recovers)
+    assert fs.list_tree(str(out / "_audit" / "pending")) == []

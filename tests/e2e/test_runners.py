@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import SAMPLE_INPUTS, telescrub
+from support import SAMPLE_INPUTS, TEST_KEY, telescrub
 from test_crash_safety import dataset_rows
 
 pytestmark = pytest.mark.slow
@@ -53,9 +53,12 @@ def dropped_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def dask_address():
     distributed = pytest.importorskip("dask.distributed")
+    # the workers resolve the hash key's reference (env:TELESCRUB_HASH_KEY) themselves: the
+    # job carries only the reference, so the key must be in the workers' environment
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        protocol="tcp", host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address=None,
+                                       env={"TELESCRUB_HASH_KEY": TEST_KEY})
     try:
         yield cluster.scheduler_address.removeprefix("tcp://")
     finally:

@@ -2,8 +2,8 @@
 level deeper than batch's: ``<table>/event_date=D/event_window=HHMM/`` with the window's
 ``_manifest.json``. Verify passes on it (manifests, footers, rows, and the report against its
 rolling report); purge deletes and rewrites window partitions with audit records, verify still
-passes, and a purge interrupted inside a window (the directory swap, a deletion emptying its
-date directory) is completed by the next run."""
+passes, and a purge interrupted between the switches of two windows (a rewrite, a deletion
+emptying its date directory) is completed by the next run."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from support import HOOKED, ROOT, SAMPLE, TEST_KEY, telescrub
 
-from telescrub.app.purge import WORK_DIR, purge
+from telescrub.app.purge import purge
 from telescrub.app.verify import run_verify
 from telescrub.store import layout
 from telescrub.store import manifest as manifests
@@ -102,7 +102,8 @@ def test_verify_passes_on_a_streaming_output(streaming_out, tmp_path):
     assert result["files"] == sum(len(v) for v in windows.values())
     assert "rolling-report lines agree" in result["checks"]["accounting"]["summary"]
     assert result["tables"][SKYPE]["rows"] > 0 and result["tables"][ROSTER]["rows"] > 0
-    # a window without its manifest is named, nothing else fails
+    # a window without its manifest is named; its files are not data (readers trust the
+    # manifests), so the rows the report counts for it are missing on disk
     window = out / next(k for k in windows if k.startswith(f"{SKYPE}/"))
     (window / layout.MANIFEST_NAME).unlink()
     result = run_verify(str(out))
@@ -110,7 +111,8 @@ def test_verify_passes_on_a_streaming_output(streaming_out, tmp_path):
     rel = str(window.relative_to(out))
     assert any(p.startswith(rel) and "missing manifest" in p
                for p in result["checks"]["manifests"]["problems"])
-    assert result["checks"]["accounting"]["ok"] and result["checks"]["rows_on_disk"]["ok"]
+    assert all(g.startswith(rel) for g in result["garbage"]) and result["garbage"]
+    assert result["checks"]["accounting"]["ok"] and not result["checks"]["rows_on_disk"]["ok"]
 
 
 def test_purge_enforces_retention_on_window_partitions(streaming_out, reference, tmp_path):
@@ -149,7 +151,7 @@ def test_purge_enforces_retention_on_window_partitions(streaming_out, reference,
     audited = [r for r in _audit(out) if r["action"] in ("delete_partition", "drop_columns")]
     assert sorted(r["path"] for r in audited) == sorted(
         r["path"] for r in result.deleted + result.rewritten)
-    assert not (out / WORK_DIR).exists()
+    assert not (out / "_audit" / "pending").exists()
     _verify_ok(out)
     # a second run with the same date has nothing to do
     again = purge(str(out), AS_OF)
@@ -164,15 +166,15 @@ def test_purge_enforces_retention_on_window_partitions(streaming_out, reference,
 
 
 def test_interrupted_window_rewrite_is_completed(streaming_out, reference, tmp_path):
-    """Fallback swap (no exchange): killed with the window moved out of sight; the next purge
-    moves the staged window into its date directory and ends like an uninterrupted purge."""
+    """Killed after the first window's manifest was switched: that window is new, the others
+    old, each whole; the next purge audits the switched one, re-plans the others and ends
+    like an uninterrupted purge."""
     out = _copy(streaming_out, tmp_path)
-    proc = _cli_purge(out, AS_OF, "--crash-at", "purge.rewrite-old-moved", "--no-exchange")
+    proc = _cli_purge(out, AS_OF, "--crash-at", "purge.switched-one")
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    work = list((out / WORK_DIR).glob("*/*"))
-    replaced = [p for p in work if p.name.startswith("replaced-")]
-    assert len(replaced) == 1 and "%2Fevent_window=" in replaced[0].name, work
-    assert len(_windows(out)) < len(_windows(streaming_out))  # one window is missing now
+    pending = list((out / "_audit" / "pending").glob("*.json"))
+    assert len(pending) > 1  # one record per planned action, the first one switched
+    assert [r for r in _audit(out) if r["action"] != "run"] == []  # audited after the switch
     result = purge(str(out), AS_OF)
     assert result.ok and result.recovered
     ref_out, ref = reference
@@ -180,22 +182,24 @@ def test_interrupted_window_rewrite_is_completed(streaming_out, reference, tmp_p
     audited = [r["path"] for r in _audit(out) if r["action"] in ("delete_partition",
                                                                  "drop_columns")]
     assert sorted(audited) == sorted(r["path"] for r in ref.deleted + ref.rewritten)  # once
-    assert not (out / WORK_DIR).exists() and not list(out.rglob(".purge-intent.json"))
+    assert not (out / "_audit" / "pending").exists()
     _verify_ok(out)
 
 
 def test_interrupted_window_delete_removes_the_empty_date_dir(streaming_out, tmp_path):
-    """Killed right after moving the only window of a date away: the date directory is left
-    empty; the next purge audits the deletion once and removes the empty directory."""
+    """Killed right after deleting the manifest of the only window of a date: its files are
+    still there (listed by no manifest, so not data); the next purge audits the deletion once,
+    removes them and the empty date directory."""
     out = _copy(streaming_out, tmp_path)
     first = sorted((out / ROSTER).glob("event_date=*"))[0]
     assert len(list(first.iterdir())) == 1
     # tables and partitions are purged in sorted order: this is the first roster deletion
     nth = sum(len(list((out / t).glob("event_date=*/event_window=*")))
               for t in ("_quarantine", SKYPE)) + 1
-    proc = _cli_purge(out, FAR, "--crash-at", f"purge.delete-renamed@{nth}")
+    proc = _cli_purge(out, FAR, "--crash-at", f"purge.switched-one@{nth}")
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    assert first.is_dir() and not any(first.iterdir())
+    window = next(first.iterdir())
+    assert not (window / "_manifest.json").exists() and list(window.glob("*.parquet"))
     result = purge(str(out), FAR)
     assert result.ok and result.recovered
     assert not (out / ROSTER).exists() and not _empty_dirs(out)

@@ -55,12 +55,26 @@ def _hashed_column(out: Path) -> tuple[Path, str, str]:
 
 
 def _update_manifest(path: Path) -> None:
+    """Record a rewritten file's new sha256 in its partition's manifest and in the output's
+    manifest (which verify trusts), as a tool that rewrites files consistently would."""
     mpath = path.parent / "_manifest.json"
     m = json.loads(mpath.read_text())
     for entry in m["files"]:
         if entry["path"] == path.name:
             entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     mpath.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+    out = path.parents[2]
+    root = json.loads((out / "_manifest.json").read_text())
+    root["partitions"][f"{path.parts[-3]}/{path.parts[-2]}"] = m
+    (out / "_manifest.json").write_text(json.dumps(root, indent=2, sort_keys=True) + "\n")
+
+
+def _rewrite_report(out: Path, report: dict) -> None:
+    """Replace the committed report consistently (the pinned report, its sha256 in the
+    output's manifest, the copy), as a tool rewriting it would."""
+    from telescrub.store.report import replace_committed_report
+
+    replace_committed_report(str(out), report)
 
 
 def _plant(out: Path, fix_manifest: bool) -> tuple[str, str]:
@@ -167,7 +181,7 @@ def test_broken_accounting_identity_fails(sample_run, tmp_path, capsys):
     report = json.loads(rpath.read_text())
     victim = next(i for i in report["inputs"] if i["written"] > 0)
     victim["written"] -= 1
-    rpath.write_text(json.dumps(report))
+    _rewrite_report(out, report)
     rc, stdout, result = _verify(out, capsys)
     assert rc == 1 and _failed(result) == {"accounting"}
     assert any(victim["source"] in p and "read" in p
@@ -227,3 +241,24 @@ def test_shortcut_for_exact_values_still_catches_a_planted_leak(sample_run, tmp_
     fields = {(f["table"], f["field"]): f for f in result["residual"]["by_field"]}
     assert fields[(table, column)]["entities"].get("EMAIL_ADDRESS") == 1
     _no_leak(out, stdout)
+
+
+def test_a_stale_report_copy_is_named_and_the_committed_report_is_used(sample_run, tmp_path,
+                                                                       capsys):
+    """After a kill between the commit and the copies, ``_report/report.json`` can be the
+    previous run's: verify checks the report the output's manifest commits, and names the
+    stale copy; the next purge (or run) rewrites it."""
+    out = _copy(sample_run, tmp_path)
+    path = out / "_report" / "report.json"
+    stale = json.loads(path.read_text())
+    stale["totals"]["read"] += 1  # as if the previous run's report were still there
+    path.write_text(json.dumps(stale))
+    applied = out / "_runs" / "applied.json"  # ... because the copies were not all written
+    applied.write_text(json.dumps({"version": json.loads(applied.read_text())["version"] - 1}))
+    rc, _stdout, result = _verify(out, capsys)
+    assert rc == 1 and _failed(result) == {"manifests"}
+    assert any("differs from the report the output's manifest commits" in p
+               for p in result["checks"]["manifests"]["problems"])
+    purge(str(out), dt.date(2000, 1, 1))  # any command that takes the lock completes it
+    rc, _stdout, result = _verify(out, capsys)
+    assert rc == 0, result["checks"]["manifests"]

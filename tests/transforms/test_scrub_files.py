@@ -217,9 +217,11 @@ def _job_report(units: list[InputFile], out: Path) -> dict:
     """The whole batch job (ScrubFilesToParquet, what ``telescrub run`` builds) over
     ``units``; returns the report.json it wrote."""
     from telescrub.pipelines.assemble import ScrubFilesToParquet
+    from telescrub.store.commit import commit_output
 
     with TestPipeline() as p:
         _ = p | ScrubFilesToParquet(units, str(out), POLICY, KEY, RUN, {"run_id": RUN.run_id})
+    commit_output(str(out), RUN.run_id, "overwrite")  # publishes the staged report
     return json.loads((out / "_report" / "report.json").read_text())
 
 

@@ -17,6 +17,7 @@ from apache_beam.testing.util import assert_that
 
 from telescrub.core.records import ScrubbedRecord
 from telescrub.pipelines.write import WritePartitions, _KeyByPartition, stable_shard
+from telescrub.store.commit import commit_output
 from telescrub.store.layout import NULL_PARTITION
 from telescrub.store.manifest import read_manifest, verify_manifest
 from telescrub.store.parquet import ColumnSpec, RunInfo, TableLayout
@@ -76,6 +77,8 @@ def run_pipeline(out_dir: str, recs: list[ScrubbedRecord], run: RunInfo = RUN, *
             p | "Records" >> beam.Create(recs) | "Write" >> WritePartitions(out_dir, run, lay, **kw)
         )
         assert_that(summaries, check)
+    # the pipeline staged the manifests; the commit publishes them (telescrub.store.commit)
+    commit_output(out_dir, run.run_id, "overwrite")
 
 
 def parquet_files(out_dir: str) -> list[str]:
@@ -188,7 +191,9 @@ def test_rerun_is_idempotent(tmp_path, written):
     recs = records()
     run_pipeline(out, recs, rows_per_file=10, shards=3)
     first = parquet_files(out)
-    rerun = RunInfo("run-b", "2026.1", "ph", "k1", False, "2026-03-11T08:00:00Z")
+    # later the same day: the null partition's expiry counts from the run's date, and a file's
+    # name covers its expiry, so only a run of the same day reproduces every name
+    rerun = RunInfo("run-b", "2026.1", "ph", "k1", False, "2026-03-10T20:00:00Z")
     run_pipeline(out, list(reversed(recs)), rerun, rows_per_file=10, shards=3)
     assert parquet_files(out) == first
     assert first == parquet_files(written)  # same names as an independent run, too

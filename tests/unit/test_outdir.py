@@ -1,229 +1,322 @@
-"""The output directory protocol (telescrub.store.commit): lock, mode checks, staged commit,
-crash at every step of a commit followed by recovery, append merge."""
+"""The output protocol (telescrub.store.commit, .lock, .manifest, .fs), the same on a local
+disk, S3 (moto) and GCS (the emulator): mode checks, the commit point, a crash before every
+single store operation of a commit followed by recovery, append merge, garbage, the lock
+object, conditional writes."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
+import telescrub
 from telescrub.core.errors import OutputError
-from telescrub.store import commit as outdir
-from telescrub.store.commit import (
-    begin_staging,
-    check_output,
-    commit_output,
-    recover_output,
-)
-from telescrub.store.lock import LOCK_NAME, OutputLock
+from telescrub.core.records import ScrubbedRecord
+from telescrub.store import fs
+from telescrub.store.commit import check_output, commit_output, recover_output
+from telescrub.store.layout import LOCK_NAME, PartitionKey, list_output
+from telescrub.store.lock import OutputLock, is_stale
+from telescrub.store.manifest import load_catalog, stage_manifest
+from telescrub.store.parquet import ColumnSpec, RunInfo, TableLayout
+from telescrub.store.read import tables
+from telescrub.store.report import stage_report
+from telescrub.store.writer import write_rows
+
+DATES = ("2026-11-20", "2026-11-21")
 
 
-def _partition(pdir: Path, files: dict[str, int], tag: str, days: int = 28) -> None:
-    pdir.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for name, rows in files.items():
-        (pdir / name).write_text(f"{tag}:{name}")
-        entries.append({"path": name, "rows": rows, "sha256": f"sha-{tag}-{name}"})
-    manifest = {"table": pdir.parent.name, "event_date": pdir.name.split("=", 1)[1],
-                "run_id": tag, "files": entries, "rows": sum(files.values()),
-                "retention_days": days, "expires_on": f"2026-12-{days:02d}",
-                "retention_category": f"cat{days}", "format_version": "1"}
-    (pdir / "_manifest.json").write_text(json.dumps(manifest))
+def _layout(table: str) -> TableLayout:
+    return TableLayout(table, (
+        ColumnSpec("tag", "string", "system_metadata", "system_metadata", "keep", "test", 1.0,
+                   None, 28),
+        ColumnSpec("n", "int64", "system_metadata", "system_metadata", "keep", "test", 1.0,
+                   None, 28)))
 
 
-def _output(root: Path, tables: list[str], tag: str) -> None:
-    for t in tables:
-        _partition(root / t / "event_date=2026-11-20", {f"part-{t}-{tag}.parquet": 2}, tag)
-    (root / "_report").mkdir(parents=True, exist_ok=True)
-    (root / "_report" / "report.json").write_text(json.dumps({"run": tag}))
+def stage_run(out: str, run_id: str, tables: dict[str, tuple[str, ...]], tag: str,
+              rows: int = 3) -> None:
+    """What a run's pipeline leaves: files under final names, staged manifests and report."""
+    run = RunInfo(run_id, "v1", "ph", "k1", False, "2026-11-22T00:00:00Z")
+    for table, dates in tables.items():
+        for d in dates:
+            recs = [ScrubbedRecord(table, f"src-{tag}", i, d, {"tag": tag, "n": i})
+                    for i in range(rows)]
+            files = write_rows(out, _layout(table), run, PartitionKey(d), recs, "s00", 2)
+            stage_manifest(out, table, PartitionKey(d), files, run)
+    stage_report(out, {"run": {"run_id": run_id}, "tag": tag, "tables": {}, "inputs": [],
+                       "totals": {}, "quarantine": [], "drift": [], "partitions": []})
 
 
-def _state(out: Path) -> dict[str, str]:
-    """Visible content: relative path -> file text (hidden entries excluded)."""
+def view(out: str) -> dict[str, set[str]]:
+    """What a manifest-trusting reader sees: table -> set of tags in its rows."""
     res = {}
-    for dirpath, dirnames, filenames in os.walk(out):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for f in filenames:
-            if not f.startswith("."):
-                p = Path(dirpath) / f
-                res[str(p.relative_to(out))] = p.read_text()
+    for table in tables(out):
+        res[table] = set(telescrub.read_table(out, table).column("tag").to_pylist())
     return res
 
 
-def _hidden(out: Path) -> list[str]:
-    return sorted(e for e in os.listdir(out) if e.startswith(".") and e != LOCK_NAME)
+def objects(out: str) -> list[str]:
+    return sorted(list_output(out).entries)
 
 
-def _setup(tmp_path: Path, mode: str = "overwrite") -> tuple[Path, str]:
-    out = tmp_path / "out"
-    _output(out, ["a", "b"], "old")
-    (out / "_audit").mkdir()
-    (out / "_audit" / "audit.jsonl").write_text("purge record\n")
-    stage = begin_staging(str(out), "run2")
-    _output(Path(stage), ["a", "c"], "new")
-    return out, stage
+OLD = {"a": DATES, "b": DATES[:1]}
+NEW = {"a": DATES[1:], "c": DATES}
 
 
-def _expected_new(tmp_path: Path) -> dict[str, str]:
-    ref = tmp_path / "ref"
-    _output(ref, ["a", "c"], "new")
-    (ref / "_audit").mkdir()
-    (ref / "_audit" / "audit.jsonl").write_text("purge record\n")
-    state = _state(ref)
-    shutil.rmtree(ref)
-    return state
+def test_first_commit_then_overwrite(store):
+    stage_run(store, "run1", OLD, "old")
+    assert view(store) == {}  # staged, not committed: a reader sees nothing yet
+    commit_output(store, "run1", "overwrite")
+    assert view(store) == {"a": {"old"}, "b": {"old"}}
+    stage_run(store, "run2", NEW, "new")
+    assert view(store) == {"a": {"old"}, "b": {"old"}}  # run2's files exist, unlisted
+    root = commit_output(store, "run2", "overwrite")
+    assert root["version"] == 2 and sorted(root["partitions"]) == [
+        "a/event_date=2026-11-21", "c/event_date=2026-11-20", "c/event_date=2026-11-21"]
+    assert view(store) == {"a": {"new"}, "c": {"new"}}
+    names = objects(store)
+    # the copies, the report and nothing of the old run's files: garbage is gone
+    assert "a/event_date=2026-11-20/_manifest.json" not in names
+    assert not any(n.startswith("b/") for n in names)
+    assert "_report/report.json" in names and "_report/index.html" in names
+    assert json.loads(fs.read_bytes(fs.join(store, "_report", "report.json")))["tag"] == "new"
+    for rel, manifest in root["partitions"].items():
+        copy = json.loads(fs.read_bytes(fs.join(store, rel, "_manifest.json")))
+        assert copy == manifest
 
 
-def test_overwrite_replaces_previous_output_keeps_audit_and_cleans_up(tmp_path):
-    out, stage = _setup(tmp_path)
-    expected = _expected_new(tmp_path)
-    commit_output(str(out), stage, "overwrite", "run2")
-    assert _state(out) == expected  # table b of the old run is gone, _audit kept
-    assert _hidden(out) == []
+def test_append_merges_and_the_same_content_is_listed_once(store):
+    stage_run(store, "run1", {"a": DATES[:1]}, "x")
+    commit_output(store, "run1", "overwrite")
+    first = load_catalog(store).partitions["a/event_date=2026-11-20"]
+    stage_run(store, "run2", {"a": DATES}, "x")  # the same rows again, plus a new day
+    commit_output(store, "run2", "append")
+    cat = load_catalog(store)
+    again = cat.partitions["a/event_date=2026-11-20"]
+    assert [f["path"] for f in again["files"]] == [f["path"] for f in first["files"]]
+    assert again["rows"] == first["rows"] == 3
+    # the file was written once: the second run found it and kept it (its footer: run1)
+    assert {f["run_id"] for f in again["files"]} == {"run1"}
+    assert sorted(cat.partitions) == ["a/event_date=2026-11-20", "a/event_date=2026-11-21"]
+    stage_run(store, "run3", {"a": DATES[:1]}, "y")
+    commit_output(store, "run3", "append")
+    assert view(store) == {"a": {"x", "y"}}
 
 
 class _Crash(BaseException):
     """Stands for kill -9: not an Exception, nothing catches it."""
 
 
-def _crash_after(monkeypatch, n: int) -> list[str]:
-    """Let n file system changes happen, then 'die'; returns the targets changed."""
-    done: list[str] = []
-    for mod, name in ((os, "rename"), (os, "replace"), (os, "remove"), (shutil, "rmtree")):
-        real = getattr(mod, name)
-
-        def wrapper(*a, _real=real, **kw):
-            if len(done) >= n:
-                raise _Crash()
-            done.append(os.path.basename(str(a[-1])))
-            return _real(*a, **kw)
-
-        monkeypatch.setattr(mod, name, wrapper)
-    return done
-
-
 @pytest.mark.parametrize("mode", ["overwrite", "append"])
-def test_a_crash_at_any_step_of_the_commit_is_completed_or_undone(tmp_path, monkeypatch, mode):
-    for step in range(100):  # crash before the step-th file system change, until none is hit
-        case = tmp_path / f"{mode}-{step}"
-        case.mkdir()
-        out, stage = _setup(case, mode)
-        old_state = _state(out)
-        calls = _crash_after(monkeypatch, step)
+def test_a_crash_before_any_store_operation_of_a_commit(store, monkeypatch, mode):
+    """Kill the commit before its n-th write or delete, for every n: a manifest-trusting
+    reader sees the previous output or the new one, whole; recovery completes or discards;
+    no object is left that no manifest references."""
+    real_write, real_delete = fs.write, fs.delete
+    # every step on a local disk; every fifth in a bucket (each case costs ~50 requests)
+    for step in range(0, 200, 5 if fs.is_url(store) else 1):
+        out = fs.join(store, f"{mode}-{step}")
+        stage_run(out, "run1", OLD, "old")
+        commit_output(out, "run1", "overwrite")
+        stage_run(out, "run2", NEW, "new")
+        calls: list[str] = []
+
+        def counted(real, *a, _calls=calls, _step=step, **kw):
+            if len(_calls) >= _step:
+                raise _Crash()
+            _calls.append(str(a[0]))
+            return real(*a, **kw)
+
+        monkeypatch.setattr(fs, "write", lambda *a, **kw: counted(real_write, *a, **kw))
+        monkeypatch.setattr(fs, "delete", lambda *a, **kw: counted(real_delete, *a, **kw))
         try:
-            commit_output(str(out), stage, mode, "run2")
+            commit_output(out, "run2", mode)
             crashed = False
         except _Crash:
             crashed = True
         monkeypatch.undo()
-        # whatever is visible is whole: each table is entirely old or entirely new
-        state = _state(out)
-        for table in ("a", "b", "c"):
-            tags = {v.split(":")[0] for k, v in state.items()
-                    if k.startswith(f"{table}/") and k.endswith(".parquet")}
-            assert len(tags) <= 1 or (mode == "append" and table == "a"), (step, table, tags)
-        # the commit point: the marker renamed into place
-        committed = any(t.startswith(outdir.COMMIT_PREFIX) and t.endswith(outdir.COMMIT_SUFFIX)
-                        for t in calls)
-        recover_output(str(out))  # what the next run does first
-        assert _hidden(out) == [], step
-        final = _state(out)
-        if not committed:  # crashed before the commit point: the previous output is untouched
-            assert final == old_state, step
-        elif mode == "overwrite":  # the commit is rolled forward
-            assert final == _expected_new(case), step
-        else:
-            assert set(final) == set(old_state) | set(_expected_new(case)), step
+        committed = any(c.endswith("/_manifest.json") and c.count("/") and
+                        fs.relpath(c, out) == "_manifest.json" for c in calls)
+        old = {"a": {"old"}, "b": {"old"}}
+        new = {"a": {"new"}, "c": {"new"}} if mode == "overwrite" else \
+            {"a": {"old", "new"}, "b": {"old"}, "c": {"new"}}
+        assert view(out) == (new if committed else old), (step, calls)
+        recover_output(out)  # what the next command does first
+        assert view(out) == (new if committed else old), step
+        cat = load_catalog(out)
+        refs = {fs.relpath(p, out) for p in cat.referenced()}
+        left = [n for n in objects(out) if n.split("/", 1)[0] in ("a", "b", "c")
+                and n not in refs]
+        assert left == [], (step, left)
+        for rel, manifest in cat.partitions.items():  # the copies agree again
+            assert json.loads(fs.read_bytes(fs.join(out, rel, "_manifest.json"))) == manifest
         if not crashed:
-            assert committed and len(calls) >= 6
+            assert committed
             break
     else:
         pytest.fail("the commit never completed")
 
 
-def test_append_merges_partitions_and_manifests(tmp_path):
-    out = tmp_path / "out"
-    _partition(out / "t" / "event_date=2026-11-20", {"f1.parquet": 2, "f2.parquet": 3}, "old")
-    _partition(out / "t" / "event_date=2026-11-21", {"g.parquet": 1}, "old", days=1)
-    (out / "_report").mkdir()
-    stage = Path(begin_staging(str(out), "r2"))
-    _partition(stage / "t" / "event_date=2026-11-20", {"f1.parquet": 2, "f3.parquet": 4}, "new",
-               days=30)
-    _partition(stage / "t" / "event_date=2026-11-22", {"h.parquet": 5}, "new")
-    (stage / "_report").mkdir()
-    commit_output(str(out), str(stage), "append", "r2")
-    p20 = out / "t" / "event_date=2026-11-20"
-    m = json.loads((p20 / "_manifest.json").read_text())
-    assert [f["path"] for f in m["files"]] == ["f1.parquet", "f2.parquet", "f3.parquet"]
-    assert m["rows"] == 2 + 3 + 4
-    assert (p20 / "f1.parquet").read_text() == "new:f1.parquet"  # same name: new copy wins
-    assert (p20 / "f2.parquet").read_text() == "old:f2.parquet"
-    assert m["retention_days"] == 28 and m["expires_on"] == "2026-12-28"  # the shorter
-    assert sorted(p.name for p in (out / "t").iterdir()) == [
-        "event_date=2026-11-20", "event_date=2026-11-21", "event_date=2026-11-22"]
-    assert (out / "t" / "event_date=2026-11-21" / "g.parquet").read_text() == "old:g.parquet"
-    assert _hidden(out) == []
-
-
-def test_check_output_modes(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
+def test_check_output_modes(store):
     for mode in ("overwrite", "append", "error-if-exists"):
-        check_output(str(out), mode)  # empty: all fine
-    (out / LOCK_NAME).write_text("1\n")
-    (out / ".staging-x").mkdir()  # protocol entries do not make it non-empty
-    check_output(str(out), "error-if-exists")
-    (out / "notes.txt").write_text("mine")
+        check_output(store, mode)  # empty: all fine
+    fs.write(fs.join(store, LOCK_NAME), b"{}")  # the lock does not make it non-empty
+    check_output(store, "error-if-exists")
+    fs.write(fs.join(store, "notes.txt"), b"mine")
     with pytest.raises(OutputError, match="does not look like a telescrub output"):
-        check_output(str(out), "overwrite")
+        check_output(store, "overwrite")
     with pytest.raises(OutputError, match="not empty"):
-        check_output(str(out), "error-if-exists")
-    check_output(str(out), "append")
+        check_output(store, "error-if-exists")
+    check_output(store, "append")
     with pytest.raises(OutputError, match="expected one of"):
-        check_output(str(out), "replace")
+        check_output(store, "replace")
 
 
-def test_recovery_removes_what_failed_runs_left(tmp_path):
-    out = tmp_path / "out"
-    _output(out, ["a"], "old")
-    before = _state(out)
-    stage = Path(begin_staging(str(out), "dead"))
-    _output(stage, ["a"], "half")
-    (out / ".trash-older").mkdir()
-    (out / "._manifest.json.tmp-123").write_text("x")
-    done = recover_output(str(out))
-    assert any("did not finish" in d for d in done)
-    assert _state(out) == before and _hidden(out) == []
+def test_a_failed_run_leaves_the_previous_output_and_its_files_are_removed(store):
+    stage_run(store, "run1", OLD, "old")
+    commit_output(store, "run1", "overwrite")
+    stage_run(store, "dead", NEW, "half")  # a run that died before its commit
+    assert view(store) == {"a": {"old"}, "b": {"old"}}
+    notes = recover_output(store)
+    assert any("no manifest lists" in n for n in notes)
+    assert view(store) == {"a": {"old"}, "b": {"old"}}
+    assert not any(n.startswith(("c/", "_runs/dead")) for n in objects(store))
 
 
-def test_a_tampered_commit_marker_moves_nothing(tmp_path):
-    out = tmp_path / "out"
-    _output(out, ["a"], "old")
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (out / ".staging-x").mkdir()
-    for install in (["../victim"], ["/etc"], [".."], ["a/b"]):
-        (out / ".commit-x.json").write_text(json.dumps(
-            {"run_id": "x", "mode": "overwrite", "staging": ".staging-x", "trash": ".trash-x",
-             "install": install, "remove": []}))
-        with pytest.raises(OutputError, match="corrupt commit marker"):
-            recover_output(str(out))
-        assert victim.is_dir() and (out / "a").is_dir()
-    (out / ".commit-x.json").write_text(json.dumps(
-        {"run_id": "x", "mode": "overwrite", "staging": "../..", "trash": ".trash-x",
-         "install": [], "remove": []}))
-    with pytest.raises(OutputError, match="corrupt commit marker"):
-        recover_output(str(out))
+def test_a_concurrent_commit_is_refused(store, monkeypatch):
+    stage_run(store, "run1", OLD, "old")
+    commit_output(store, "run1", "overwrite")
+    stage_run(store, "run2", NEW, "new")
+    import telescrub.store.commit as commit
+
+    # another writer commits between this commit's read of the manifest and its write
+    seen = commit.load_catalog(store)
+    fs.write_json(fs.join(store, "_manifest.json"), {**(seen.root or {}), "version": 99})
+    monkeypatch.setattr(commit, "load_catalog", lambda out, listing=None: seen)
+    with pytest.raises(OutputError, match="changed while this run wrote it"):
+        commit_output(store, "run2", "overwrite")
+    assert json.loads(fs.read_bytes(fs.join(store, "_manifest.json")))["version"] == 99
 
 
-def test_second_lock_on_the_same_directory_fails_clearly(tmp_path):
-    out = tmp_path / "out"
-    with OutputLock(str(out)):
-        second = OutputLock(str(out))
-        with pytest.raises(OutputError, match="in use by another"):
-            second.__enter__()
-    with OutputLock(str(out)):  # released on exit
+# ----------------------------------------------------------------------------- the store
+
+
+def test_conditional_writes(store):
+    p = fs.join(store, "x", "o.json")
+    g1 = fs.write(p, b"1", fs.CREATE)
+    with pytest.raises(fs.PreconditionFailed):
+        fs.write(p, b"2", fs.CREATE)
+    g2 = fs.write(p, b"2", g1)
+    with pytest.raises(fs.PreconditionFailed):
+        fs.write(p, b"3", g1)  # a stale generation
+    with pytest.raises(fs.PreconditionFailed):
+        fs.delete(p, g1)
+    assert fs.read_bytes(p) == b"2" and fs.stat(p).generation == g2
+    with fs.open_input(p) as fh:
+        assert fh.read() == b"2"
+    assert fs.delete(p, g2) and not fs.delete(p)
+    # a compare-and-swap loop never loses a concurrent update
+    from concurrent.futures import ThreadPoolExecutor
+
+    q = fs.join(store, "x", "lines.jsonl")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: fs.append_lines(q, [{"i": i}]), range(12)))
+    assert sorted(r["i"] for r in fs.read_jsonl(q)) == list(range(12))
+
+
+def test_ranged_reads_and_globs(store):
+    data = bytes(range(256)) * 40_000  # 10 MB: several ranged reads
+    p = fs.join(store, "in", "big.bin")
+    fs.write(p, data)
+    with fs.open_input(p) as fh:
+        assert fh.peek(2)[:2] == data[:2]
+        fh.seek(5_000_000)
+        assert fh.read(10) == data[5_000_000:5_000_010]
+        fh.seek(-3, os.SEEK_END)
+        assert fh.read() == data[-3:]
+    assert fs.sha256(p, 100, 1000)[1] == 1000
+    fs.write(fs.join(store, "in", "a.jsonl"), b"{}\n")
+    fs.write(fs.join(store, "in", "sub", "b.jsonl"), b"{}\n")
+    fs.write(fs.join(store, "in", ".hidden"), b"")
+    assert fs.expand(fs.join(store, "in", "*.jsonl")) == [fs.join(store, "in", "a.jsonl")]
+    # the same matches on a disk and in a bucket: ** spans directories (none included)
+    assert [fs.relpath(p, store) for p in fs.expand(fs.join(store, "in", "**", "*.jsonl"))] \
+        == ["in/a.jsonl", "in/sub/b.jsonl"]
+    assert fs.expand(fs.join(store, "in", "[ab].json?")) == [fs.join(store, "in", "a.jsonl")]
+    assert fs.join(store, "in", ".hidden") not in fs.expand(fs.join(store, "in"))
+
+
+# ------------------------------------------------------------------------------ the lock
+
+
+def test_second_lock_is_refused_naming_the_holder_and_released_on_exit(store):
+    with OutputLock(store, "run"):
+        doc = fs.read_json(fs.join(store, LOCK_NAME))
+        assert doc and doc["owner"]["pid"] == os.getpid() and doc["expires_at"]
+        with pytest.raises(OutputError, match="in use by another telescrub run"):
+            OutputLock(store).__enter__()
+    assert not fs.exists(fs.join(store, LOCK_NAME))
+    with OutputLock(store):  # released on exit
         pass
+
+
+def test_a_dead_holder_on_this_host_or_an_expired_lock_is_taken_over(store):
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(proc.stdout)
+    import socket
+
+    fs.write_json(fs.join(store, LOCK_NAME), {
+        "owner": {"host": socket.gethostname(), "pid": dead, "purpose": "run"},
+        "expires_at": "2999-01-01T00:00:00Z"})
+    with OutputLock(store) as lock:  # kill -9 left it: the pid is gone
+        assert lock.generation is not None
+    fs.write_json(fs.join(store, LOCK_NAME), {
+        "owner": {"host": "elsewhere", "pid": 1}, "expires_at": "2000-01-01T00:00:00Z"})
+    with OutputLock(store):  # another host's, expired
+        pass
+    live = {"owner": {"host": "elsewhere", "pid": 1}, "expires_at": "2999-01-01T00:00:00Z"}
+    assert not is_stale(live) and is_stale(None)
+
+
+def test_a_lock_taken_over_is_noticed_before_publishing(store):
+    with OutputLock(store, ttl=3600) as lock:
+        fs.write_json(fs.join(store, LOCK_NAME), {"owner": {"host": "thief"}})  # took over
+        with pytest.raises(OutputError, match="lost the lock"):
+            lock.check()
+
+
+def test_the_lock_is_renewed_while_held(store):
+    with OutputLock(store, ttl=3) as lock:
+        first = fs.read_json(fs.join(store, LOCK_NAME))
+        import time
+
+        time.sleep(2.5)
+        again = fs.read_json(fs.join(store, LOCK_NAME))
+        assert first and again and again["expires_at"] >= first["expires_at"]
+        assert again["renewed_at"] > first["renewed_at"] or again["expires_at"] > \
+            first["expires_at"]
+        lock.check()
+
+
+def test_the_s3_endpoint_from_beams_options_on_the_launcher_and_on_a_worker(
+        s3_server, s3, monkeypatch):
+    """``--s3_endpoint_url``/``--s3_region_name`` (Beam's S3 options) reach the store: on the
+    launcher through ``fs.configure``, on a worker through the options Beam's SDK harness hands
+    to ``FileSystems``; no endpoint in the environment."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    fs.write(fs.join(s3, "o.txt"), b"x")
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    args = [f"--s3_endpoint_url={s3_server.endpoint}", "--s3_region_name=us-east-1"]
+    fs.configure(PipelineOptions(args))
+    assert fs.read_bytes(fs.join(s3, "o.txt")) == b"x"
+    monkeypatch.setattr(fs, "_config", {})  # a worker: nothing configured in-process
+    fs._clients.clear()
+    monkeypatch.setattr(FileSystems, "_pipeline_options", PipelineOptions(args))
+    assert fs.read_bytes(fs.join(s3, "o.txt")) == b"x"
+    fs._clients.clear()

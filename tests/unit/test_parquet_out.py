@@ -376,12 +376,21 @@ def test_rows_must_match_layout(tmp_path):
 
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     def boom(table, where, **kw):
-        with open(where, "wb") as fh:
-            fh.write(b"partial")
         raise OSError("disk full")
 
     monkeypatch.setattr(po.pq, "write_table", boom)
     with pytest.raises(OSError, match="disk full"):
+        write_partition_file(str(tmp_path), LAYOUT, RUN, "2026-03-01", [rec(1)], "s0")
+    assert _files(tmp_path) == []
+    monkeypatch.undo()
+
+    from telescrub.store import fs
+
+    def dies(self, path, data, if_generation, durable):  # the store fails mid-upload
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(type(fs._BACKENDS["file"]), "write", dies)
+    with pytest.raises(OSError, match="connection reset"):
         write_partition_file(str(tmp_path), LAYOUT, RUN, "2026-03-01", [rec(1)], "s0")
     assert _files(tmp_path) == []
 
@@ -497,11 +506,17 @@ def test_content_name_is_the_hash_of_the_canonical_rows(rows):
     assert canon.to_pylist() == want
     ordered = sorted(zip(recs, want, strict=True), key=lambda rw: (rw[0].source, rw[0].line,
                                                                    rw[1]))
+    # the name also covers each column's field metadata and the footer, but not the run id
+    # (a re-run with the same content and metadata arrives at the same name)
+    footer = {"telescrub.retention_days": "28", "telescrub.run_id": "run-x"}
     digest = hashlib.sha256(po._canonical({
         "format": po.FORMAT_VERSION, "table": "events", "event_date": "2026-03-01",
-        "columns": [[c.name, c.arrow_type] for c in lay.columns]}).encode())
+        "columns": [[c.name, c.arrow_type] for c in lay.columns],
+        "fields": [{k.decode(): v.decode() for k, v in po._field_metadata(c).items()}
+                   for c in lay.columns],
+        "footer": {"telescrub.retention_days": "28"}}).encode())
     for _, w in ordered:
         digest.update(w.encode())
     order = [want.index(w) for _, w in ordered]
-    assert po._content_name(lay, "2026-03-01", canon.take(pa.array(order))) == \
+    assert po._content_name(lay, "2026-03-01", canon.take(pa.array(order)), footer) == \
         digest.hexdigest()[:12]

@@ -425,7 +425,7 @@ class _FailingStream(io.BytesIO):
 def test_read_error_mid_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     p = write(tmp_path, "x.log", b"")
 
-    def fake_open(path: Any) -> tuple[Any, Any, bool]:
+    def fake_open(path: Any, opener: Any = None) -> tuple[Any, Any, bool]:
         s = _FailingStream(b"one\ntwo\nthr")
         return s, s, False
 

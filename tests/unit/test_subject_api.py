@@ -219,9 +219,7 @@ def test_request_id_rules(tmp_path):
     assert _lines(out)["event_date=2026-11-21"] == [4]  # nothing was erased
 
 
-@pytest.mark.parametrize("step", ["erase-staged", "erase-swapped", "erase-audited",
-                                  "erase-cleaned", "erase-delete-intent",
-                                  "erase-delete-renamed", "erase-delete-audited"])
+@pytest.mark.parametrize("step", [s for s in sj.STEPS if s != "recovered"])
 def test_step_hook_crash_then_recover(tmp_path, step):
     out, _ = _output(tmp_path)
     s = _subject(email_identifier(EMAIL))
@@ -239,9 +237,12 @@ def test_step_hook_crash_then_recover(tmp_path, step):
             erase(str(out), s, "REQ-3")
     finally:
         sj.set_step_hook(None)
-    assert leftovers(str(out)) or step == "erase-cleaned"
+    # an erasure in flight is pending from its records (erase-intent) until it is done
+    assert leftovers(str(out)) or step in ("erase-file", "erase-done")
     notes = recover(str(out))
-    assert notes
+    # (erase-file: only unlisted files were written; in an output without the output's
+    # manifest, as here, they are collected once older than the streaming grace period)
+    assert notes or step in ("erase-file", "erase-done")
     assert leftovers(str(out)) == []
     erase(str(out), s, "REQ-3")
     assert _lines(out) == {"event_date=2026-11-20": [3]}
@@ -338,7 +339,7 @@ def test_a_streaming_window_partition_is_erased_and_recovered(tmp_path):
         "event_date=2026-11-20/event_window=0805"]["rows"] == 2
 
     def hook(name: str) -> None:
-        if name == "erase-swapped":
+        if name == "erase-switched":
             raise RuntimeError(name)
 
     sj.set_step_hook(hook)

@@ -90,7 +90,28 @@ def _generate(out: Path) -> tuple[int, int]:
         pdir = out / "metrics" / f"event_date={date}"
         pdir.mkdir(parents=True, exist_ok=True)
         pq.write_table(t, pdir / f"part-m{f}-0-{f:012x}.parquet", compression="zstd")
+    _manifests(out)
     return in_column, in_text
+
+
+def _manifests(out: Path) -> None:
+    """Each partition's _manifest.json (what readers and find trust: no manifest, no data)."""
+    import hashlib
+
+    from telescrub.store import fs
+    from telescrub.store.layout import PartitionKey
+    from telescrub.store.manifest import build_manifest
+
+    for pdir in sorted(out.glob("*/event_date=*")):
+        entries = {}
+        for f in sorted(pdir.glob("*.parquet")):
+            entries[f.name] = {"path": f.name, "rows": pq.read_metadata(f).num_rows,
+                               "sha256": hashlib.sha256(f.read_bytes()).hexdigest(),
+                               "retention_days": 28, "retention_category": "eupi",
+                               "expires_on": "2099-01-01", "run_id": "r1"}
+        m = build_manifest(pdir.parent.name, PartitionKey(pdir.name.split("=", 1)[1]),
+                           entries, {"run_id": "r1", "key_id": KEY.key_id})
+        fs.write_json(str(pdir / "_manifest.json"), m)
 
 
 def test_find_over_a_million_rows_is_a_columnar_scan(tmp_path):

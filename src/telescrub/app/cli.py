@@ -116,8 +116,10 @@ def _summary(report: dict[str, Any]) -> str:
     if report["drift"]:
         lines.append(f"schema drift: {len(report['drift'])} field(s) no rule knows were "
                      "scanned as free text (see report)")
+    from telescrub.store import fs
+
     lines.append(f"output: {run['output']}")
-    lines.append(f"report: {os.path.join(run['output'], '_report', 'index.html')}")
+    lines.append(f"report: {fs.join(run['output'], '_report', 'index.html')}")
     if run.get("demo_key"):
         lines.append("WARNING: the public demo key was used; hash tokens are NOT secret.")
     ver = report.get("verification")
@@ -133,6 +135,18 @@ def _summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _dry_run_summary(s: dict[str, Any]) -> str:
+    lines = [f"dry run: {s['mode']} job graph translated for {s['runner']} "
+             f"({s['transforms']} transforms{', streaming' if s['streaming'] else ''}); "
+             "options validated; no hash key in the graph; NOT submitted"]
+    if s.get("job_type"):
+        lines.append(f"job type: {s['job_type']}; environments: "
+                     + ", ".join(s.get("environments", [])))
+    if s.get("job_file"):
+        lines.append(f"job description: {s['job_file']}")
+    return "\n".join(lines)
+
+
 def _settings(args: argparse.Namespace, beam_args: list[str]) -> Any:
     """The one Settings of ``run``, batch or streaming, from the command line."""
     from telescrub.app.settings import Settings
@@ -140,12 +154,13 @@ def _settings(args: argparse.Namespace, beam_args: list[str]) -> Any:
     return Settings(
         output=args.output, inputs=list(args.inputs), policy_path=args.policy,
         schema_dir=args.schema_dir, fmt=args.format, table=args.table,
-        key_file=args.key_file, demo_key=args.demo_key, mode=args.mode,
+        key_file=args.key_file, key_ref=args.key_ref, demo_key=args.demo_key, mode=args.mode,
         default_year=args.default_year, shards=args.shards, beam_args=beam_args,
         max_file_bytes=args.max_file_bytes, max_line_bytes=args.max_line_bytes,
         ner_model=args.ner_model, fallback_encoding=args.fallback_encoding,
         verify=not args.no_verify,
         rows_per_file=args.rows_per_file, split_bytes=args.split_bytes,
+        detach=args.detach,
         watch=[*(args.watch or []), *(args.inputs if args.streaming else [])],
         input_subscription=args.input_subscription, input_topic=args.input_topic,
         bootstrap_servers=args.bootstrap_servers,
@@ -171,6 +186,14 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         raise TelescrubError("run: give INPUT files, directories or globs (or --streaming "
                              "with --watch DIR, --input_subscription or --bootstrap_servers)")
     report = run_batch(_settings(args, beam_args))
+    if "detached" in report:
+        d = report["detached"]
+        print(f"run {d['run_id']} submitted ({d['state']}); the job commits {d['output']} "
+              f"when it finishes. Then: telescrub verify {d['output']}")
+        return 0
+    if "dry_run" in report:
+        print(_dry_run_summary(report["dry_run"]))
+        return 0
     print(_summary(report))
     verified = report.get("verification", {}).get("ok", True)
     return 0 if report["accounting_ok"] and verified else 1
@@ -180,26 +203,38 @@ def _cmd_run_streaming(args: argparse.Namespace, beam_args: list[str]) -> int:
     from telescrub.app.streaming import run_streaming
 
     for d in args.inputs:  # INPUT arguments are landing directories in streaming mode
-        if not os.path.isdir(d):
+        if "://" not in d and not os.path.isdir(d):
             raise TelescrubError(f"--streaming: INPUT {d!r} is not a directory to watch")
     report = run_streaming(_settings(args, beam_args))
     if report is None:
+        return 0
+    if "detached" in report:
+        print(f"streaming job submitted ({report['detached']['state']}) -> "
+              f"{report['detached']['output']}")
+        return 0
+    if "dry_run" in report:
+        print(_dry_run_summary(report["dry_run"]))
         return 0
     print(_summary(report))
     return 0 if report["accounting_ok"] else 1
 
 
 def _cmd_report(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from telescrub.app.settings import location
+    from telescrub.store import fs
     from telescrub.store.layout import HTML_NAME, report_path
     from telescrub.store.report_html import write_html
 
-    path = report_path(args.output)
+    out = location(args.output, "OUT")
+    path = report_path(out)
     try:
-        with open(path, encoding="utf-8") as fh:
-            report = json.load(fh)
+        report = json.loads(fs.read_bytes(path))
     except OSError as exc:
-        raise TelescrubError(f"cannot read {path}: {exc.strerror}") from None
-    html_path = report_path(args.output, HTML_NAME)
+        raise TelescrubError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") \
+            from None
+    except ValueError:
+        raise TelescrubError(f"cannot read {path}: not JSON") from None
+    html_path = report_path(out, HTML_NAME)
     write_html(report, html_path)
     print(html_path)
     return 0
@@ -233,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "--direct_num_workers, --direct_running_mode, Dataflow/Flink options).")
     r.add_argument("inputs", nargs="*", help="files, directories or globs (gzip transparently); "
                    "with --streaming: landing directories to watch")
-    r.add_argument("--output", "-o", required=True, help="output directory")
+    r.add_argument("--output", "-o", required=True,
+                   help="output: a directory, s3://bucket/prefix or gs://bucket/prefix")
     r.add_argument("--policy", help="policy YAML (default: the bundled schemas/policy.yaml)")
     r.add_argument("--schema-dir", help="directory of reviewed source schemas (<table>.yaml)")
     r.add_argument("--ner-model", metavar="PACKAGE_OR_DIR",
@@ -244,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "text"])
     r.add_argument("--table", help="table name for all inputs (default: from each file name)")
     r.add_argument("--key-file", help="hash key file (default: $TELESCRUB_HASH_KEY)")
+    r.add_argument("--key-ref", metavar="REF",
+                   help="where the workers find the hash key: env:NAME, file:PATH (a mounted "
+                   "secret), gcp-secret://projects/P/secrets/S/versions/V or "
+                   "aws-secret://ARN (default: $TELESCRUB_HASH_KEY_REF); the job carries "
+                   "only this reference, never the key")
     r.add_argument("--demo-key", action="store_true",
                    help="use the public demo key when no key is set (flagged in every output)")
     r.add_argument("--mode", default=None,
@@ -261,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--split-bytes", type=_size_or_zero, default=None, metavar="SIZE",
                    help="batch: uncompressed JSONL/text files larger than this are read in "
                    "ranges of this size by several workers (default 64M; 0: never split)")
+    r.add_argument("--detach", action="store_true",
+                   help="submit the job and return without waiting (Dataflow Flex Templates, "
+                   "schedulers): a batch job then commits its own output in its last step "
+                   "and holds the output's lock until it does (at most 24 h); run "
+                   "`telescrub verify OUT` afterwards")
     r.add_argument("--no-verify", action="store_true",
                    help="skip the post-write verification (telescrub verify OUT runs it later)")
     r.add_argument("--max-file-bytes", type=_size, metavar="SIZE",
@@ -294,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_run)
 
     rep = sub.add_parser("report", help="regenerate <output>/_report/index.html from report.json")
-    rep.add_argument("output")
+    rep.add_argument("output", help="a telescrub output: a directory, s3://... or gs://...")
     rep.set_defaults(func=_cmd_report)
 
     # further commands live in their own modules: each has register(subparsers), which adds

@@ -51,13 +51,12 @@ def schema_yaml(td: Any, reviewer: str = "PENDING REVIEW") -> str:
 
 
 def _write_schema(out_dir: str, kv: tuple[str, Any]) -> str:
+    from telescrub.store import fs
     from telescrub.store.layout import validate_table
 
     table, td = kv
-    path = os.path.join(out_dir, f"{validate_table(table)}.yaml")
-    with open(path + ".tmp", "w", encoding="utf-8") as fh:
-        fh.write(schema_yaml(td))
-    os.replace(path + ".tmp", path)
+    path = fs.join(out_dir, f"{validate_table(table)}.yaml")
+    fs.write(path, schema_yaml(td))  # whole, on a disk or in a bucket
     return path
 
 
@@ -67,19 +66,24 @@ def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from telescrub.app.batch import DEFAULT_RUNNER, expand_inputs
+    from telescrub.app.batch import expand_inputs
+    from telescrub.app.settings import DEFAULT_RUNNER, Settings, location
     from telescrub.classifiers.source_schema import load_source_schemas
     from telescrub.core.policy import load_policy
     from telescrub.pipelines.classify import Classify
     from telescrub.pipelines.read import ReadInputs
+    from telescrub.store import fs
 
+    out_dir = location(out_dir, "--out-dir")
+    Settings(output=out_dir, beam_args=list(beam_args or [])).configure_store()
     policy = load_policy(policy_path)
     schemas = load_source_schemas(schema_dir)
     files = expand_inputs(inputs, fmt, table)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
+    if not fs.is_url(out_dir):
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from None
     options = PipelineOptions(beam_args or [])
     std = options.view_as(StandardOptions)
     if not std.runner:
@@ -90,14 +94,16 @@ def profile(inputs: list[str], out_dir: str, policy_path: str | None = None,
         read = p | "ListInputs" >> beam.Create(files) | "Read" >> ReadInputs()
         _ = (read.records | "Classify" >> Classify(policy, schemas)
              | "WriteSchemas" >> beam.Map(lambda kv: _write_schema(out_dir, kv)))
-    return sorted(os.path.join(out_dir, f"{f.table}.yaml") for f in files)
+    return sorted(fs.join(out_dir, f"{f.table}.yaml") for f in files)
 
 
 def _cmd(args: argparse.Namespace, beam_args: list[str]) -> int:
     written = profile(args.inputs, args.out_dir, args.policy, args.schema_dir, args.format,
                       args.table, beam_args)
+    from telescrub.store import fs
+
     for path in sorted(set(written)):
-        if os.path.exists(path):
+        if fs.exists(path):
             print(path)
     print("review these files, then pass their directory as --schema-dir to telescrub run")
     return 0
@@ -106,7 +112,8 @@ def _cmd(args: argparse.Namespace, beam_args: list[str]) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("profile", help="propose reviewed source schemas from sample inputs")
     p.add_argument("inputs", nargs="+")
-    p.add_argument("--out-dir", required=True, help="where to write <table>.yaml proposals")
+    p.add_argument("--out-dir", required=True, help="where to write <table>.yaml proposals "
+                   "(a directory, s3://... or gs://...)")
     p.add_argument("--policy")
     p.add_argument("--schema-dir", help="existing reviewed schemas (kept as evidence)")
     p.add_argument("--format", default="auto", choices=["auto", "jsonl", "csv", "text"])

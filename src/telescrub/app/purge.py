@@ -29,72 +29,46 @@ logs the actions it would take with ``dry_run: true``.
 
 Partitions
 ----------
-A partition is a directory holding Parquet files and their ``_manifest.json``, at any depth
-below a table directory (:func:`telescrub.app.verify.partition_dirs`): ``<table>/event_date=<D>`` in
-a batch output, ``<table>/event_date=<D>/event_window=<HHMM>`` in a streaming one (the date
-directory is then only a level of the layout). Everything below applies to either: the event
-date is the ``event_date=`` component of the path, ``P`` is the partition directory, and its
-name in the work area, ``<P>``, is its path below the table directory with ``/`` quoted
-(``event_date=D`` or ``event_date=D%2Fevent_window=HHMM``; :func:`work_name`). Audit records
-give ``partition`` as that path (and ``event_window`` for a window). A deletion that empties a
-streaming date directory removes it (and the table directory once empty), and so does
-recovery. A directory holding files *and* partition sub-directories is skipped (reported): it
-cannot be swapped or moved without taking the others along.
+A partition is what the output's manifests list (``telescrub.store.manifest.load_catalog``):
+``<table>/event_date=<D>`` in a batch output, ``<table>/event_date=<D>/event_window=<HHMM>`` in
+a streaming one. The event date is the ``event_date=`` component of its path. Audit records
+give ``partition`` as the path below the table (and ``event_window`` for a window). Purge
+plans from the manifests: a partition whose ``expires_on`` is after ``as_of`` is left alone
+without reading its files (no column holding data can have expired: ``expires_on`` is the
+earliest expiry of a column that holds data); only due partitions' footers are read.
 
 Crash safety: the protocol
 --------------------------
-Readers (pyarrow, DuckDB with ``event_date=*`` globs) see a partition through its directory
-``<out>/<table>/event_date=<D>[/event_window=<HHMM>]``. Purge never edits files inside a
-visible partition; it swaps or moves whole directories with single ``rename`` calls (within one
-filesystem, whatever the depth), and keeps its work under ``<out>/.purge/`` (hidden, outside
-every table directory). A *journal record* (``.purge-intent.json``, the audit
-record to be written) travels with the directory it describes. Steps, each followed by the named
-crash-test hook (see below):
+The same on a local disk, in S3 and in GCS (``telescrub.store.commit``), with no rename:
 
-Delete partition ``P``:
+1. **Write** the rewritten files, each once under a new content-derived name beside the old
+   ones (create-only; not listed by any manifest yet, so invisible to readers) — crash hook
+   ``rewrite-file`` after each.
+2. **Record** each action in ``_audit/pending/<action id>.json`` (create-only): the audit
+   record, the partition, the files it adds and the manifest it will publish — ``intent``.
+3. **Switch**, one write: in a batch output the output's ``_manifest.json`` is replaced (only
+   if its generation is unchanged) by one listing every rewritten partition's new manifest
+   and no deleted partition; in a streaming output each window's ``_manifest.json`` is
+   replaced or deleted with a generation-checked write (a window that received a pane in
+   the meantime is skipped: purge it again) — ``switched-one`` after each window,
+   ``switched``. From here readers see the purged output.
+4. **Audit**: the records are appended to ``_audit/purge.jsonl`` — ``audited``.
+5. **Remove** the copies of the manifests, then the old files (now referenced by no manifest)
+   — ``removed`` — and the pending records — ``done``.
 
-1. write the record to ``P/.purge-intent.json`` (atomic: temp file + rename) — ``delete-intent``
-2. ``rename(P, .purge/<table>/purging-<P>)``: P disappears at once — ``delete-renamed``
-3. append the record to the audit log — ``delete-audited``
-4. remove ``.purge/<table>/purging-<P>`` — ``delete-removed``
-
-Rewrite partition ``P`` without columns:
-
-1. create ``.purge/<table>/staged-<P>``, write a first intent, the new files (full names, they
-   are hidden in the work area), the new ``_manifest.json``, then the final intent (with the
-   new checksums); fsync — ``rewrite-staging-file`` after each file, ``rewrite-staged``
-2. exchange ``P`` and ``staged-<P>`` with one ``renameat2(RENAME_EXCHANGE)``: P now holds the
-   new files and manifest (and the intent), ``staged-<P>`` the old ones — ``rewrite-swapped``.
-   Where the filesystem cannot exchange (non-Linux, or :data:`USE_EXCHANGE` is False):
-   ``rename(P, replaced-<P>)`` — ``rewrite-old-moved`` — then ``rename(staged-<P>, P)``;
-   only here a reader can briefly find P missing (never mixed), and recovery completes it.
-3. append the record to the audit log — ``rewrite-audited``
-4. remove the old content — ``rewrite-cleaned``; remove ``P/.purge-intent.json`` —
-   ``rewrite-done``
-
-Recovery (at the start of every purge that is not a dry run) makes each interrupted partition
-old or new for good, then audits what was done:
-
-* ``purging-<P>``: the deletion happened (P is gone): log its intent if the audit lacks it,
-  remove the directory.
-* ``replaced-<P>`` (fallback mode): if P is missing, ``rename(staged-<P>, P)`` (roll forward);
-  then remove ``replaced-<P>``.
-* ``staged-<P>`` holding an intent: the exchange never happened — remove it (roll back: P is old,
-  and this run decides again). Without an intent: it holds P's old content after the exchange —
-  remove it.
-* a visible ``P/.purge-intent.json``: a ``delete_partition`` intent means step 2 never happened
-  (roll back: drop the intent); a ``drop_columns`` intent means P is new: log it if the audit
-  lacks it, drop the intent.
-* leftover temporary files (``.*.tmp-*``) are removed; so are partition-level directories
-  left empty below a table (a streaming date directory whose last window was being deleted).
-
-Each recovery appends a ``recover`` audit line. Intents are matched to audit lines by
-``action_id``, so an action is logged exactly once (a torn last audit line is skipped on read).
+Every command that takes the output's lock (``telescrub run``, ``purge``, ``verify``) first
+finishes what an interrupted one left (``telescrub.store.commit.recover_output``): a pending
+record whose switch happened (the manifests no longer list the partition, or list the
+manifest carrying its action id) is audited, then removed; one whose switch did not happen
+is dropped, and the files it had written are garbage no manifest lists, deleted with the
+rest. So a deletion is in the audit log before any object of it is removed, and each
+partition is old or new for readers at every moment. A purge is idempotent: after recovery,
+purging again for the same date finds nothing to do.
 
 Crash tests: after each step purge calls the hook point ``purge.<step>``
 (:mod:`telescrub.core.hooks`; :data:`CRASH_STEPS` lists the steps). Nothing happens in
 production; a test registers a hook there that ends the process (``tests/hooked.py
---crash-at purge.<step>[@<n>]``). :data:`USE_EXCHANGE` ``= False`` forces the rename fallback.
+--crash-at purge.<step>[@<n>]``).
 
 Readers note: after a column purge the partitions of one table no longer share one schema.
 pyarrow takes the schema of the first file it sees unless given one
@@ -102,58 +76,60 @@ pyarrow takes the schema of the first file it sees unless given one
 needs ``union_by_name=true``. Files never gain columns, so a missing column reads as NULL.
 """
 
+
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
 import sys
-import urllib.parse
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telescrub.core.errors import TelescrubError
+import pyarrow.parquet as pq
+
+from telescrub.core.errors import OutputError, TelescrubError
 from telescrub.core.hooks import point
 from telescrub.core.timeparse import add_days
+from telescrub.store import fs
 from telescrub.store import parquet as po
-from telescrub.store.audit import Audit
-from telescrub.store.fs import exchange_dirs, fsync_dir, read_json, sha256_file, write_json_atomic
+from telescrub.store.audit import Audit, intent_path, pending, write_intent
+from telescrub.store.commit import (
+    apply_copies,
+    collect_garbage,
+    prune_empty_dirs,
+    recover_output,
+    switch_partitions,
+)
 from telescrub.store.layout import (
     AUDIT_DIR,
-    MANIFEST_NAME,
+    HTML_NAME,
     PURGE_AUDIT,
-    PURGE_INTENT,
-    PURGE_WORKDIR,
-    find_tables,
-    nested_partitions,
-    parquet_files,
-    partition_dirs,
-    partition_event_date,
+    data_path,
+    key_of,
+    manifest_path,
+    report_path,
 )
-from telescrub.store.manifest import verify_manifest
+from telescrub.store.manifest import (
+    Catalog,
+    build_manifest,
+    load_catalog,
+    manifest_sha256,
+)
 from telescrub.store.parquet import field_meta, footer
 
 log = logging.getLogger("telescrub")
 
 AUDIT_NAME = PURGE_AUDIT
-WORK_DIR = PURGE_WORKDIR
-INTENT_NAME = PURGE_INTENT
 AUDIT_VERSION = 1
-CRASH_STEPS = ("delete-intent", "delete-renamed", "delete-audited", "delete-removed",
-               "rewrite-staging-file", "rewrite-staged", "rewrite-old-moved", "rewrite-swapped",
-               "rewrite-audited", "rewrite-cleaned", "rewrite-done", "recovered")
+CRASH_STEPS = ("rewrite-file", "intent", "switched-one", "switched", "audited", "removed",
+               "done", "recovered")
 _PART_NAME = re.compile(r"part-(.+)-[0-9a-f]{12}\.parquet")
-#: swap a rewritten partition with renameat2(RENAME_EXCHANGE) where the file system can;
-#: False forces the two-rename fallback (crash tests of that path)
-USE_EXCHANGE = True
 
 
 def _step(name: str) -> None:
@@ -164,21 +140,6 @@ def _step(name: str) -> None:
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace(
         "+00:00", "Z")
-
-
-def _exchange(a: str, b: str) -> bool:
-    """Atomically swap two directories (:func:`telescrub.store.fs.exchange_dirs`); False where
-    unsupported or turned off (``USE_EXCHANGE``)."""
-    if not USE_EXCHANGE:
-        return False
-    return exchange_dirs(a, b)
-
-
-# ------------------------------------------------------------------------------------ audit
-
-
-# ``Audit`` (the append-only, fsynced log) lives in telescrub.store.audit, shared with
-# ``telescrub subject``; imported above and still importable from here.
 
 
 # --------------------------------------------------------------------------------- planning
@@ -195,64 +156,18 @@ class ColumnInfo:
 class Plan:
     action: str  # "delete_partition" | "drop_columns"
     table: str
-    pdir: str
-    rel: str  # table/event_date=...
+    rel: str  # table/event_date=...[/event_window=...]
     why: str
     rows: int
-    manifest: dict[str, Any] | None
+    manifest: dict[str, Any]
     base: dt.date
     drop: list[ColumnInfo] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
     fallback_days: int = 0  # retention of a data column without its own (the partition's)
 
 
-def work_name(out: str, table: str, pdir: str) -> str:
-    """A partition's name in ``.purge/<table>/``: its path below the table directory, with
-    ``/`` quoted (``event_date=D`` as before, ``event_date=D%2Fevent_window=HHMM`` for a
-    streaming window: unique per table, one flat level, reversible by :func:`work_path`)."""
-    rel = os.path.relpath(pdir, os.path.join(out, table)).replace(os.sep, "/")
-    return urllib.parse.quote(rel, safe="=")
-
-
-def work_path(name: str) -> str:
-    """The partition path below the table directory named by :func:`work_name`'s result."""
-    rel = urllib.parse.unquote(name)
-    parts = rel.split("/")
-    if not rel or any(p in ("", ".", "..") for p in parts):
-        raise TelescrubError(f"{WORK_DIR}: {name!r} does not name a partition")
-    return os.path.join(*parts)
-
-
-def _prune_tree(table_dir: str) -> None:
-    """Remove the empty partition-level directories below a table directory (a streaming
-    date directory left empty when a purge stopped between deleting its last window and
-    removing the directory); the table directory itself stays."""
-    if not os.path.isdir(table_dir):
-        return
-    for path, _dirs, _files in os.walk(table_dir, topdown=False):
-        if path != table_dir and "=" in os.path.basename(path) and not os.listdir(path):
-            with contextlib.suppress(OSError):
-                os.rmdir(path)
-
-
-def _prune_empty(out: str, table: str, start: str) -> None:
-    """Remove ``start`` and its parents up to the table directory (included) while empty: a
-    streaming date directory whose last window went, the table directory once empty."""
-    top = os.path.abspath(os.path.join(out, table))
-    path = os.path.abspath(start)
-    while path == top or path.startswith(top + os.sep):
-        try:
-            os.rmdir(path)
-        except OSError:
-            return
-        path = os.path.dirname(path)
-
-
 def _footer(path: str) -> tuple[dict[str, str], list[tuple[str, dict[str, str]]]]:
-    import pyarrow.parquet as pq
-
-
-    schema = pq.read_schema(path)
+    with fs.open_input(path) as fh:
+        schema = pq.read_schema(fh)
     return footer(schema), [(f.name, field_meta(f)) for f in schema]
 
 
@@ -278,68 +193,52 @@ def _columns(files: list[str], fallback_days: int) -> dict[str, ColumnInfo]:
 
 def _holding(files: list[str], names: Iterable[str]) -> set[str]:
     """Columns (of ``names``) holding a non-null value in at least one row of ``files``."""
-    import pyarrow.parquet as pq
-
     held: set[str] = set()
     for path in files:
-        present = set(pq.read_schema(path).names)
-        wanted = [n for n in names if n in present and n not in held]
-        if not wanted:
-            continue
-        t = pq.read_table(path, columns=wanted, partitioning=None)
+        with fs.open_input(path) as fh:
+            pf = pq.ParquetFile(fh)
+            present = set(pf.schema_arrow.names)
+            wanted = [n for n in names if n in present and n not in held]
+            if not wanted:
+                continue
+            t = pf.read(columns=wanted)
         held.update(n for n in wanted if t.column(n).null_count < t.num_rows)
     return held
 
 
-def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | None:
-    """What purge does to one partition as of ``as_of`` (None: nothing)."""
-    rel = os.path.relpath(pdir, out)
-    nested = nested_partitions(pdir)
-    if nested:
-        raise TelescrubError(f"it holds files and the partition directory "
-                             f"{os.path.basename(nested[0])}: purging it would take that along")
-    files = parquet_files(pdir)
-    manifest = read_json(os.path.join(pdir, MANIFEST_NAME))
-    problems = verify_manifest(pdir)
-    if not files and manifest is None:
-        return None
+def plan_partition(out: str, rel: str, manifest: dict[str, Any],
+                   as_of: dt.date) -> Plan | None:
+    """What purge does to the partition ``rel`` (listed with ``manifest``) as of ``as_of``
+    (None: nothing)."""
+    table = rel.split("/", 1)[0]
     try:
-        if manifest is not None:
-            exp = dt.date.fromisoformat(str(manifest["expires_on"]))
-            days = int(manifest["retention_days"])
-            category = str(manifest.get("retention_category"))
-        else:
-            footers = [_footer(f)[0] for f in files]
-            best = min(footers, key=lambda m: m["expires_on"])
-            exp = dt.date.fromisoformat(best["expires_on"])
-            days = int(best["retention_days"])
-            category = best.get("retention_category", "")
+        exp = dt.date.fromisoformat(str(manifest["expires_on"]))
+        days = int(manifest["retention_days"])
+        category = str(manifest.get("retention_category"))
     except (KeyError, ValueError) as exc:
-        raise TelescrubError(f"no usable expiry in manifest or footers ({exc})") from None
-    event_date = partition_event_date(pdir)
+        raise TelescrubError(f"no usable expiry in the manifest ({exc})") from None
+    event_date = key_of(rel).event_date
     base = (add_days(exp, -days) if event_date is None
             else dt.date.fromisoformat(event_date))
+    if exp > as_of:
+        # expires_on is the earliest expiry of a column holding data: none has expired
+        return None
+    files = [data_path(out, rel, str(e.get("path"))) for e in manifest.get("files", [])]
     cols = _columns(files, days)
     expired = {n: c for n, c in cols.items()
                if add_days(base, c.retention_days) <= as_of}
-    due = exp <= as_of
-    if not due and not expired:
-        return None
     holding = _holding(files, cols)
-    if not due and not (set(expired) & holding):
-        return None  # only columns that hold nothing here have expired
-    rows = int(manifest.get("rows", 0)) if manifest else sum(_rows(f) for f in files)
+    rows = int(manifest.get("rows", 0))
     live = holding - set(expired)
     if not live or not expired:
         why = (f"expires_on {exp} <= as_of {as_of} (retention {days} d, {category})"
                + ("; no column with data outlives it" if expired else ""))
-        return Plan("delete_partition", table, pdir, rel, why, rows, manifest, base,
-                    problems=problems)
+        return Plan("delete_partition", table, rel, why, rows, manifest, base)
     drop = sorted(expired.values(), key=lambda c: c.name)
     why = "; ".join(f"column {c.name} ({c.category}, {c.retention_days} d) expired "
                     f"{add_days(base, c.retention_days)}" for c in drop)
     why += f" <= as_of {as_of}; {len(live)} column(s) with data remain"
-    return Plan("drop_columns", table, pdir, rel, why, rows, manifest, base, drop, problems,
+    return Plan("drop_columns", table, rel, why, rows, manifest, base, drop,
                 fallback_days=days)
 
 
@@ -347,19 +246,13 @@ def plan_partition(out: str, table: str, pdir: str, as_of: dt.date) -> Plan | No
 
 
 def _record(plan: Plan, as_of: dt.date, dry_run: bool) -> dict[str, Any]:
-    m = plan.manifest or {}
-    msha = None
-    mpath = os.path.join(plan.pdir, MANIFEST_NAME)
-    if os.path.exists(mpath):
-        msha = sha256_file(mpath)
-    files_before = [{"path": os.path.basename(f), "rows": _rows(f), "sha256": sha256_file(f)}
-                    for f in parquet_files(plan.pdir)]
+    m = plan.manifest
     return {
         "audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": plan.action,
         "at": _now(), "as_of": as_of.isoformat(), "dry_run": dry_run,
         "tool": "telescrub purge", "table": plan.table,
         # the partition's path below its table: event_date=D, or event_date=D/event_window=HHMM
-        "partition": os.path.relpath(plan.rel, plan.table).replace(os.sep, "/"),
+        "partition": plan.rel.split("/", 1)[1],
         "path": plan.rel, "event_date": m.get("event_date"),
         **({"event_window": m["event_window"]} if "event_window" in m else {}),
         "run_id": m.get("run_id"),
@@ -372,38 +265,11 @@ def _record(plan: Plan, as_of: dt.date, dry_run: bool) -> dict[str, Any]:
                              "retention_days": c.retention_days,
                              "expired_on": add_days(plan.base, c.retention_days)
                              .isoformat()} for c in plan.drop],
-        "files_before": files_before, "manifest_sha256_before": msha,
+        "files_before": [{"path": e.get("path"), "rows": e.get("rows"),
+                          "sha256": e.get("sha256")} for e in m.get("files", [])],
+        "manifest_sha256_before": manifest_sha256(m),
         "files_after": [], "manifest_sha256_after": None,
-        "manifest_problems": plan.problems,
     }
-
-
-def _rows(path: str) -> int:
-    import pyarrow.parquet as pq
-
-    return int(pq.read_metadata(path).num_rows)
-
-
-def _work(out: str, table: str) -> str:
-    path = os.path.join(out, WORK_DIR, table)
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def _delete(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
-    write_json_atomic(os.path.join(plan.pdir, INTENT_NAME), rec)
-    _step("delete-intent")
-    target = os.path.join(_work(out, plan.table),
-                          "purging-" + work_name(out, plan.table, plan.pdir))
-    os.rename(plan.pdir, target)
-    fsync_dir(os.path.dirname(plan.pdir))
-    _step("delete-renamed")
-    audit.append(rec)
-    _step("delete-audited")
-    shutil.rmtree(target)
-    _step("delete-removed")
-    # the date directory of a streaming window once empty, the table directory once empty
-    _prune_empty(out, plan.table, os.path.dirname(plan.pdir))
 
 
 def _new_name(old: str, dropped: list[str]) -> str:
@@ -414,7 +280,7 @@ def _new_name(old: str, dropped: list[str]) -> str:
 
 
 def _file_retention(table: Any, names: list[str], fallback_days: int) -> tuple[int, str]:
-    """Like parquet_out.partition_retention, on an Arrow table: shortest retention among the
+    """Like parquet.partition_retention, on an Arrow table: shortest retention among the
     data columns holding a value (all data columns if none does)."""
     cols = []
     for name in names:
@@ -435,203 +301,96 @@ def _file_retention(table: Any, names: list[str], fallback_days: int) -> tuple[i
     return days, min(c[1] for c in candidates if c[0] == days)
 
 
-def _manifest_entry(e: dict[str, Any], base: dt.date) -> dict[str, Any]:
-    """A rewritten file's manifest entry: path, rows, sha256, plus the old entry's other keys
-    (retention keys, where the old entry had them, with the new values)."""
-    entry = {k: v for k, v in e["old"].items() if k not in ("path", "rows", "sha256")}
-    new = {"retention_days": e["retention_days"],
-           "retention_category": e["retention_category"],
-           "expires_on": add_days(base, e["retention_days"]).isoformat()}
-    entry.update({k: v for k, v in new.items() if k in entry})
-    entry.update(path=e["path"], rows=e["rows"], sha256=e["sha256"])
-    return entry
-
-
-def _rewrite(out: str, plan: Plan, rec: dict[str, Any], audit: Audit) -> None:
-    import pyarrow.parquet as pq
-
+def _rewrite_files(out: str, plan: Plan, rec: dict[str, Any]) -> dict[str, Any]:
+    """Step 1 of a column purge: the new files (written once, not listed yet); returns the
+    partition's new manifest."""
     dropped = [c.name for c in plan.drop]
-    pname = work_name(out, plan.table, plan.pdir)
-    work = _work(out, plan.table)
-    staged = os.path.join(work, "staged-" + pname)
-    if os.path.exists(staged):
-        shutil.rmtree(staged)
-    os.makedirs(staged)
-    write_json_atomic(os.path.join(staged, INTENT_NAME), rec)  # marks "not swapped yet"
     now = _now()
-    entries = []
-    # per-file keys of the old manifest beyond path/rows/sha256 (a streaming window's: the
-    # launch, pane and batch that wrote the file, its retention) carry over to the new file
-    old_entries = {str(e.get("path")): e for e in (plan.manifest or {}).get("files", [])
-                   if isinstance(e, dict)}
-    for path in parquet_files(plan.pdir):
-        data = pq.read_table(path, partitioning=None)
+    entries: dict[str, dict[str, Any]] = {}
+    for old_entry in plan.manifest.get("files", []):
+        name = str(old_entry.get("path"))
+        with fs.open_input(data_path(out, plan.rel, name)) as fh:
+            data = pq.read_table(fh, partitioning=None)
         keep = [n for n in data.column_names if n not in dropped]
         new = data.select(keep)
         days, category = _file_retention(new, keep, plan.fallback_days)
         meta = {k.decode(): v.decode() for k, v in (data.schema.metadata or {}).items()}
         previous = json.loads(meta.get(po.META_PREFIX + "purged_columns", "[]") or "[]")
+        expires = add_days(plan.base, days).isoformat()
         meta.update({
             po.META_PREFIX + "retention_days": str(days),
             po.META_PREFIX + "retention_category": category,
-            po.META_PREFIX + "expires_on": add_days(plan.base, days).isoformat(),
+            po.META_PREFIX + "expires_on": expires,
             po.META_PREFIX + "purged_columns": json.dumps(sorted({*previous, *dropped})),
             po.META_PREFIX + "purged_at": now,
         })
         new = new.replace_schema_metadata(meta)
-        name = _new_name(os.path.basename(path), dropped)
-        target = os.path.join(staged, name)
-        pq.write_table(new, target, compression=po.COMPRESSION)
-        with open(target, "rb") as fh:
-            os.fsync(fh.fileno())
-        entries.append({"path": name, "rows": new.num_rows, "sha256": sha256_file(target),
-                        "retention_days": days, "retention_category": category,
-                        "old": old_entries.get(os.path.basename(path), {})})
-        _step("rewrite-staging-file")
-    days = min(e["retention_days"] for e in entries)
-    category = min(e["retention_category"] for e in entries if e["retention_days"] == days)
-    manifest = dict(plan.manifest or {})
+        new_name = _new_name(name, dropped)
+        digest, _writer = po.write_once(data_path(out, plan.rel, new_name),
+                                        po.table_bytes(new), str(meta.get(
+                                            po.META_PREFIX + "run_id", "")))
+        # per-file keys of the old entry (a window's launch, pane, batch) carry over
+        entry = {k: v for k, v in old_entry.items() if k not in ("path", "rows", "sha256")}
+        entry.update(path=new_name, rows=new.num_rows, sha256=digest, retention_days=days,
+                     retention_category=category, expires_on=expires)
+        entries[new_name] = entry
+        _step("rewrite-file")
+    m = plan.manifest
+    key = key_of(plan.rel)
+    header = {k: m.get(k) for k in ("run_id", "policy_version", "policy_hash", "key_id")}
+    extra = {k: v for k, v in m.items() if k not in (
+        "files", "rows", "retention_days", "expires_on", "retention_category", "table",
+        "event_date", "format_version", *header)}
+    manifest = build_manifest(plan.table, key, entries, header, partition=extra)
+    if "panes" in m:
+        manifest["panes"] = m["panes"]
     manifest.update({
-        "files": sorted((_manifest_entry(e, plan.base) for e in entries),
-                        key=lambda e: e["path"]),
-        "rows": sum(e["rows"] for e in entries),
-        "retention_days": days, "retention_category": category,
-        "expires_on": add_days(plan.base, days).isoformat(),
-        "purged_columns": sorted({*manifest.get("purged_columns", []), *dropped}),
+        "purged_columns": sorted({*m.get("purged_columns", []), *dropped}),
         "last_purge": {"action_id": rec["action_id"], "at": now, "as_of": rec["as_of"]},
     })
-    write_json_atomic(os.path.join(staged, MANIFEST_NAME), manifest)
     rec.update({
         "files_after": manifest["files"],
-        "manifest_sha256_after": sha256_file(os.path.join(staged, MANIFEST_NAME)),
-        "retention_days_after": days, "retention_category_after": category,
+        "manifest_sha256_after": manifest_sha256(manifest),
+        "retention_days_after": manifest["retention_days"],
+        "retention_category_after": manifest["retention_category"],
         "expires_on_after": manifest["expires_on"],
     })
-    write_json_atomic(os.path.join(staged, INTENT_NAME), rec)
-    fsync_dir(staged)
-    _step("rewrite-staged")
-    if _exchange(plan.pdir, staged):
-        old = staged  # after the exchange it holds the old content
-    else:
-        old = os.path.join(work, "replaced-" + pname)
-        os.rename(plan.pdir, old)
-        _step("rewrite-old-moved")
-        os.rename(staged, plan.pdir)
-    fsync_dir(os.path.dirname(plan.pdir))
-    fsync_dir(work)
-    _step("rewrite-swapped")
-    audit.append(rec)
-    _step("rewrite-audited")
-    shutil.rmtree(old)
-    _step("rewrite-cleaned")
-    os.remove(os.path.join(plan.pdir, INTENT_NAME))
-    _step("rewrite-done")
+    return manifest
 
 
-# -------------------------------------------------------------------------------- recovery
-
-
-def _recover_record(what: str, path: str, action_id: str | None) -> dict[str, Any]:
-    return {"audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": "recover",
-            "at": _now(), "dry_run": False, "tool": "telescrub purge", "path": path,
-            "why": what, "of_action_id": action_id, "rows": None}
-
-
-def leftovers(out: str) -> list[str]:
-    """Interrupted-purge state in ``out`` (relative paths); empty when there is none."""
-    found: list[str] = []
-    work = os.path.join(out, WORK_DIR)
-    if os.path.isdir(work):
-        for table in sorted(os.listdir(work)):
-            tdir = os.path.join(work, table)
-            if os.path.isdir(tdir):
-                found.extend(os.path.join(WORK_DIR, table, e) for e in sorted(os.listdir(tdir)))
-    for tdir in find_tables(out).values():
-        for pdir in partition_dirs(tdir):
-            if os.path.exists(os.path.join(pdir, INTENT_NAME)):
-                found.append(os.path.relpath(os.path.join(pdir, INTENT_NAME), out))
-    return found
-
-
-def recover(out: str, audit: Audit) -> list[str]:
-    """Finish or roll back interrupted purges (see the module docstring). Returns notes."""
-    notes: list[str] = []
-    work = os.path.join(out, WORK_DIR)
-    tables = sorted(os.listdir(work)) if os.path.isdir(work) else []
-    for table in tables:
-        tdir = os.path.join(work, table)
-        if not os.path.isdir(tdir):
+def _switch(out: str, cat: Catalog, actions: list[tuple[Plan, dict[str, Any],
+                                                      dict[str, Any] | None]],
+            result: PurgeResult) -> list[tuple[Plan, dict[str, Any], dict[str, Any] | None]]:
+    """Step 3: publish the purged manifests (``store.commit.switch_partitions``); returns
+    the actions that took effect."""
+    if not actions:
+        return []
+    last = {"at": _now(), "action_ids": [r["action_id"] for _p, r, _m in actions]}
+    try:
+        switched = set(switch_partitions(out, cat, [(p.rel, m) for p, _r, m in actions],
+                                         after_each=lambda _rel: _step("switched-one"),
+                                         last_purge=last))
+    except OutputError as exc:
+        raise TelescrubError(f"{exc} (purge)") from None
+    done = []
+    for plan, rec, manifest in actions:
+        if plan.rel not in switched:
+            result.skipped.append(f"{plan.rel}: its manifest changed while purging (a new "
+                                  "pane): not purged this time, run purge again")
             continue
-        entries = sorted(os.listdir(tdir), key=lambda e: (not e.startswith("replaced-"), e))
-        for entry in entries:
-            path = os.path.join(tdir, entry)
-            if not os.path.lexists(path):
-                continue  # a staged directory already moved into place above
-            kind, _, pname = entry.partition("-")
-            try:
-                prel = work_path(pname)
-            except TelescrubError:
-                kind = "unknown"  # not a name purge gives: removed below
-                prel = pname
-            pdir = os.path.join(out, table, prel)
-            rel = f"{table}/{prel.replace(os.sep, '/')}"
-            if kind == "purging":
-                intent = read_json(os.path.join(path, INTENT_NAME))
-                if intent and intent.get("action_id") not in audit.ids:
-                    audit.append({**intent, "recovered": True})
-                shutil.rmtree(path)
-                note = f"finished deleting {rel}"
-            elif kind == "replaced":
-                staged = os.path.join(tdir, "staged-" + pname)
-                if not os.path.exists(pdir) and os.path.isdir(staged):
-                    os.makedirs(os.path.dirname(pdir), exist_ok=True)
-                    os.rename(staged, pdir)
-                    note = f"completed the rewrite of {rel}"
-                else:
-                    note = f"removed the old content of rewritten {rel}"
-                shutil.rmtree(path)
-            elif kind == "staged":
-                if os.path.exists(os.path.join(path, INTENT_NAME)):
-                    note = f"rolled back an unfinished rewrite of {rel} (old content kept)"
-                else:
-                    note = f"removed the old content of rewritten {rel}"
-                shutil.rmtree(path)
-            else:
-                if os.path.isdir(path):
-                    shutil.rmtree(path)
-                else:
-                    os.remove(path)
-                note = f"removed unknown purge leftover {entry}"
-            audit.append(_recover_record(note, rel, None))
-            notes.append(note)
-        with contextlib.suppress(OSError):
-            os.rmdir(tdir)
-        _prune_tree(os.path.join(out, table))
-    with contextlib.suppress(OSError):
-        os.rmdir(work)
-    for tdir in find_tables(out).values():
-        for pdir in partition_dirs(tdir):
-            rel = os.path.relpath(pdir, out)
-            for name in os.listdir(pdir):
-                if name.startswith(".") and ".tmp-" in name:
-                    os.remove(os.path.join(pdir, name))
-                    notes.append(f"removed temporary file {rel}/{name}")
-            ipath = os.path.join(pdir, INTENT_NAME)
-            if not os.path.exists(ipath):
-                continue
-            intent = read_json(ipath)
-            if intent and intent.get("action") == "drop_columns":
-                if intent.get("action_id") not in audit.ids:
-                    audit.append({**intent, "recovered": True})
-                note = f"finished the rewrite of {rel}"
-            else:
-                note = f"rolled back an unstarted deletion of {rel}"
-            os.remove(ipath)
-            audit.append(_recover_record(note, rel, (intent or {}).get("action_id")))
-            notes.append(note)
-    if notes:
-        _step("recovered")
-    return notes
+        done.append((plan, rec, manifest))
+    return done
+
+
+def _remove_old(out: str, cat: Catalog, plan: Plan, manifest: dict[str, Any] | None) -> None:
+    """Step 5: delete the files the purged manifest no longer lists."""
+    keep = {str(e.get("path")) for e in (manifest or {}).get("files", [])}
+    for e in plan.manifest.get("files", []):
+        name = str(e.get("path"))
+        if name not in keep:
+            fs.delete(data_path(out, plan.rel, name))
+    if manifest is None and not cat.per_partition:
+        fs.delete(manifest_path(out, plan.rel))
 
 
 # ------------------------------------------------------------------------------------- run
@@ -653,47 +412,80 @@ class PurgeResult:
         return not self.skipped
 
 
+def leftovers(out: str) -> list[str]:
+    """Purge actions in flight (their partitions); empty when there is none."""
+    return [str((intent or {}).get("partition", path)) for path, intent in pending(out)]
+
+
 def purge(out: str, as_of: dt.date | None = None, dry_run: bool = False) -> PurgeResult:
     """The Python API behind ``telescrub purge`` (the caller holds the output lock)."""
-    out = os.path.abspath(out)
-    if not os.path.isdir(out):
+    out = fs.normpath(out)
+    if not output_exists(out):
         raise TelescrubError(f"output directory {out} does not exist")
     as_of = as_of or dt.datetime.now(dt.timezone.utc).date()
-    audit = Audit(out)
     result = PurgeResult(as_of.isoformat(), dry_run)
-    from telescrub.app import subject  # an interrupted subject erasure is finished first
-
     if dry_run:
-        result.pending_recovery = leftovers(out) + subject.leftovers(out)
+        result.pending_recovery = leftovers(out)
     else:
-        result.recovered = recover(out, audit) + subject.recover(out)
-    for table, tdir in find_tables(out).items():
-        for pdir in partition_dirs(tdir):
-            result.checked += 1
-            try:
-                plan = plan_partition(out, table, pdir, as_of)
-            except Exception as exc:  # unreadable metadata: report, never guess, go on
-                detail = str(exc) if isinstance(exc, TelescrubError) else type(exc).__name__
-                result.skipped.append(f"{os.path.relpath(pdir, out)}: cannot be evaluated "
-                                      f"({detail}); run `telescrub verify`")
-                continue
-            if plan is None:
-                continue
-            if plan.action == "drop_columns" and plan.problems:
-                result.skipped.append(f"{plan.rel}: not rewritten, it does not match its "
-                                      f"manifest ({'; '.join(plan.problems[:3])})")
-                continue
-            rec = _record(plan, as_of, dry_run)
-            if dry_run:
-                audit.append(rec)
-            elif plan.action == "delete_partition":
-                _delete(out, plan, rec, audit)
-            else:
-                _rewrite(out, plan, rec, audit)
-            (result.deleted if plan.action == "delete_partition" else result.rewritten).append(
-                rec)
+        result.recovered = recover_output(out)
+        if result.recovered:
+            _step("recovered")
+    audit = Audit(out)
+    cat = load_catalog(out)
+    actions: list[tuple[Plan, dict[str, Any], dict[str, Any] | None]] = []
+    for rel in sorted(cat.partitions):
+        result.checked += 1
+        try:
+            plan = plan_partition(out, rel, cat.partitions[rel], as_of)
+        except Exception as exc:  # unreadable metadata: report, never guess, go on
+            detail = str(exc) if isinstance(exc, TelescrubError) else type(exc).__name__
+            result.skipped.append(f"{rel}: cannot be evaluated ({detail}); run "
+                                  "`telescrub verify`")
+            continue
+        if plan is None:
+            continue
+        rec = _record(plan, as_of, dry_run)
+        if dry_run:
+            audit.append(rec)
+            (result.deleted if plan.action == "delete_partition" else result.rewritten
+             ).append(rec)
+            continue
+        try:
+            manifest = _rewrite_files(out, plan, rec) if plan.action == "drop_columns" \
+                else None
+        except Exception as exc:  # noqa: BLE001 - a file of the partition is unreadable
+            result.skipped.append(f"{rel}: not rewritten ({type(exc).__name__}); run "
+                                  "`telescrub verify`")
+            continue
+        actions.append((plan, rec, manifest))
     if not dry_run:
-        _remove_empty_work(out)
+        for plan, rec, manifest in actions:
+            write_intent(out, {"record": rec, "partition": plan.rel, "manifest": manifest})
+            _step("intent")
+        done = _switch(out, cat, actions, result)
+        _step("switched")
+        switched = {rec["action_id"] for _plan, rec, _manifest in done}
+        for _plan, rec, _manifest in actions:
+            if rec["action_id"] not in switched:
+                fs.delete(intent_path(out, rec["action_id"]))  # not switched: rolled back
+        for _plan, rec, _manifest in done:
+            audit.append(rec)
+        _step("audited")
+        if done and not cat.per_partition:
+            root = fs.read_json(fs.join(out, "_manifest.json"))
+            if root is not None:
+                apply_copies(out, root)
+        for plan, _rec, manifest in done:
+            _remove_old(out, cat, plan, manifest)
+        _step("removed")
+        for _plan, rec, _manifest in done:
+            fs.delete(intent_path(out, rec["action_id"]))
+            (result.deleted if rec["action"] == "delete_partition" else result.rewritten
+             ).append(rec)
+        _step("done")
+        if done:
+            collect_garbage(out, load_catalog(out))
+        prune_empty_dirs(out)
     audit.append({
         "audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": "run",
         "at": _now(), "as_of": as_of.isoformat(), "dry_run": dry_run, "tool": "telescrub purge",
@@ -708,24 +500,18 @@ def purge(out: str, as_of: dt.date | None = None, dry_run: bool = False) -> Purg
     return result
 
 
-def _remove_empty_work(out: str) -> None:
-    work = os.path.join(out, WORK_DIR)
-    if not os.path.isdir(work):
-        return
-    for table in os.listdir(work):
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.join(work, table))
-    with contextlib.suppress(OSError):
-        os.rmdir(work)
+def output_exists(out: str) -> bool:
+    from telescrub.app.verify import output_exists as exists
+
+    return exists(out)
 
 
 def _refresh_html(out: str) -> None:
     from telescrub.store.report_html import write_html
 
-    rpath = os.path.join(out, "_report", "report.json")
-    report = read_json(rpath)
+    report = fs.read_json(report_path(out))
     if report is not None:
-        write_html(report, os.path.join(out, "_report", "index.html"))
+        write_html(report, report_path(out, HTML_NAME))
 
 
 def summary(result: PurgeResult, out: str) -> str:
@@ -754,7 +540,7 @@ def summary(result: PurgeResult, out: str) -> str:
         lines.append(f"  interrupted purge to recover (not in a dry run): {n}")
     for s in result.skipped:
         lines.append(f"  SKIPPED {s}")
-    lines.append(f"audit: {os.path.join(out, AUDIT_DIR, AUDIT_NAME)}")
+    lines.append(f"audit: {fs.join(out, AUDIT_DIR, AUDIT_NAME)}")
     return "\n".join(lines)
 
 
@@ -766,13 +552,14 @@ def _parse_date(text: str) -> dt.date:
 
 
 def _cmd_purge(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from telescrub.app.settings import location
     from telescrub.store.lock import OutputLock
 
-    out = os.path.abspath(args.output)
-    if not os.path.isdir(out):
+    out = location(args.output, "OUT")
+    if not output_exists(out):
         raise TelescrubError(f"output directory {args.output} does not exist")
     as_of = _parse_date(args.as_of) if args.as_of else None
-    with OutputLock(out):
+    with OutputLock(out, "purge"):
         result = purge(out, as_of, args.dry_run)
     print(summary(result, out))
     return 0 if result.ok else 1
@@ -783,8 +570,9 @@ def register(sub: Any) -> None:
         "purge", help="delete expired partitions and expired columns (audited)",
         description="Delete partitions of OUT whose data has expired, or rewrite them without "
         "the columns whose own retention ran out. Every action is appended to "
-        "OUT/_audit/purge.jsonl. Crash-safe and idempotent.")
-    p.add_argument("output", metavar="OUT", help="a telescrub output directory")
+        "OUT/_audit/purge.jsonl before any object is removed. Crash-safe and idempotent; OUT "
+        "may be a directory, s3://bucket/prefix or gs://bucket/prefix.")
+    p.add_argument("output", metavar="OUT", help="a telescrub output")
     p.add_argument("--as-of", metavar="DATE", help="purge what has expired on or before this date "
                    "(YYYY-MM-DD; default: today, UTC)")
     p.add_argument("--dry-run", action="store_true",

@@ -8,7 +8,6 @@ both and are validated by the same code.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from telescrub.core.errors import InputError, OutputError
 from telescrub.core.keys import HashKey, load_key
 from telescrub.core.policy import Policy, load_policy, with_ner_model
 from telescrub.formats.readers import ReadLimits, check_encoding
+from telescrub.store import fs
 from telescrub.store.commit import MODES
 
 #: the runner telescrub uses when none is given: Beam's DirectRunner first tries Prism, which
@@ -35,6 +35,8 @@ class Settings:
     fmt: str = "auto"
     table: str | None = None
     key_file: str | None = None
+    #: a key reference (env:NAME, file:PATH, gcp-secret://..., aws-secret://...): core.keys
+    key_ref: str | None = None
     demo_key: bool = False
     #: overwrite | append | error-if-exists; None: batch overwrites, streaming appends
     mode: str | None = None
@@ -46,6 +48,10 @@ class Settings:
     max_line_bytes: int | None = None  # bytes per line / CSV record (None: 64 MiB)
     ner_model: str | None = None  # --ner-model (classifiers/ner.py); None: the policy's
     fallback_encoding: str | None = None  # for lines that are not UTF-8 (None: U+FFFD)
+    #: submit the job and return without waiting: a batch job then commits its own output in
+    #: its last step and holds the output's lock until then (at most ``job_lock_hours``)
+    detach: bool = False
+    job_lock_hours: float = 24.0
     # ----------------------------------------------------------------- batch only
     verify: bool = True  # re-scan the committed output (telescrub verify) and report it
     rows_per_file: int = 50_000  # rows per Parquet file = most rows a worker holds at once
@@ -105,7 +111,45 @@ class Settings:
         return load_source_schemas(self.schema_dir)
 
     def load_key(self) -> HashKey:
-        return load_key(self.key_file, self.demo_key)
+        return load_key(self.key_file, self.demo_key, key_ref=self.key_ref)
 
     def output_path(self) -> str:
-        return self.output if "://" in self.output else os.path.abspath(self.output)
+        """The output as the store addresses it: a local path made absolute, or an
+        ``s3://``/``gs://`` URL (normalised). Another ``scheme://`` is an error, never a local
+        folder named after it."""
+        return location(self.output, "--output")
+
+    def configure_store(self) -> None:
+        """Object-store settings from the Beam options (endpoint, region, project), never
+        credentials: a credential option on the command line is an error."""
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        fs.refuse_credentials_in_args(self.beam_args)
+        fs.configure(PipelineOptions(self.beam_args))
+
+
+def new_pipeline(options: Any) -> Any:
+    """A Beam pipeline for ``options``; the runner's option validation (missing
+    ``--project``, ``--temp_location``...) is a user error of one line (it names options,
+    never data)."""
+    import apache_beam as beam
+
+    try:
+        return beam.Pipeline(options=options)
+    except ValueError as exc:
+        text = str(exc)
+        if "validations errors" not in text:
+            raise
+        problems = [line.strip() for line in text.splitlines()[1:] if line.strip()]
+        raise InputError("Beam options: " + " ".join(problems)) from None
+
+
+def location(path: str, what: str) -> str:
+    """A local path (absolute) or a supported URL (normalised); InputError otherwise."""
+    if "://" in path and not fs.is_url(path):
+        raise InputError(f"{what} {path}: unsupported URL scheme (use a local path, s3://... "
+                         "or gs://...)")
+    try:
+        return fs.normpath(path)
+    except OutputError as exc:
+        raise InputError(str(exc)) from None

@@ -2,7 +2,8 @@
 
 Two ways to run the one streaming graph (``telescrub.pipelines.streaming``):
 
-* **Local landing directory** (``--watch DIR``, DirectRunner). Beam 2.77's DirectRunner does
+* **Landing directory or prefix** (``--watch DIR``, ``--watch s3://bucket/landing/`` or
+  ``gs://...``; DirectRunner). Beam 2.77's DirectRunner does
   not fire a GroupByKey after windowing while the input is unbounded, so the launcher is a
   micro-batch driver: it polls the landing directories, and for every batch of new, settled
   files runs :class:`~telescrub.pipelines.streaming.StreamingScrubToParquet` — the same
@@ -18,17 +19,21 @@ Two ways to run the one streaming graph (``telescrub.pipelines.streaming``):
 
 State under ``<out>/_streaming/``: ``ledger.jsonl``, ``state.json`` (cumulative report
 accumulator, watermarks, committed batches, key id, window), ``inflight.json``,
-``batches/<id>/`` (a batch's rolling lines and stats until committed), ``staging/``.
+``batches/<id>/`` (a batch's rolling lines and stats until committed). The output and the
+landing area may be local paths or ``s3://``/``gs://`` prefixes: every access goes through
+``telescrub.store.fs`` (an object in a landing prefix is listed with its size and time; it is
+complete once visible, since an upload is whole). The output's ``_manifest.json`` says
+``"streaming": true``: each window's manifest is its truth (``telescrub.store.manifest``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import time
 from types import FrameType
@@ -40,10 +45,9 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from telescrub.app.batch import make_run_info
-from telescrub.app.settings import DEFAULT_RUNNER, Settings
+from telescrub.app.settings import DEFAULT_RUNNER, Settings, location, new_pipeline
 from telescrub.classifiers.source_schema import SourceSchema
 from telescrub.core import report as build
-from telescrub.core.digest import sha256_range
 from telescrub.core.errors import InputError, OutputError
 from telescrub.core.keys import HashKey
 from telescrub.core.policy import Policy
@@ -53,9 +57,12 @@ from telescrub.pipelines import streaming as st
 from telescrub.pipelines.read import ReadInputs
 from telescrub.pipelines.report import ReportCombineFn
 from telescrub.pipelines.scrub import RunWide
-from telescrub.store.fs import append_lines, read_jsonl, write_atomic, write_json_atomic
-from telescrub.store.layout import ROLLING_REPORT, STREAMING_DIR
-from telescrub.store.lock import OutputLock, merge_lock
+from telescrub.store import fs
+from telescrub.store.commit import recover_output
+from telescrub.store.fs import append_lines, open_input, read_jsonl
+from telescrub.store.layout import LOCK_NAME, ROLLING_REPORT, STREAMING_DIR, list_output
+from telescrub.store.lock import OutputLock
+from telescrub.store.manifest import ROOT_KIND, new_root, publish_root
 from telescrub.store.report import write_report
 
 log = logging.getLogger("telescrub.streaming")
@@ -105,7 +112,7 @@ def _now_us() -> int:
 
 
 def _abs(entry: dict[str, Any]) -> str:
-    return str(entry.get("abspath") or os.path.abspath(entry["path"]))
+    return str(entry.get("abspath") or fs.normpath(entry["path"]))
 
 
 def ledger_key(entry: dict[str, Any]) -> tuple[str, int, int, str]:
@@ -147,20 +154,35 @@ def _ignored(name: str) -> bool:
     return name.startswith((".", "_")) or name.endswith(_PARTIAL_SUFFIXES)
 
 
+def ensure_streaming_output(out: str) -> None:
+    """Mark ``out`` as a streaming output in its ``_manifest.json`` (create-only; an existing
+    streaming one is kept). A batch output is refused: its manifest lists its partitions, and
+    a streaming job's windows would not be in it."""
+    root, _gen = fs.read_json_gen(fs.join(out, "_manifest.json"))
+    if root is not None and root.get("kind") == ROOT_KIND:
+        if isinstance(root.get("partitions"), dict):
+            raise OutputError(f"output {out} holds a batch run's output; a streaming job needs "
+                              "its own --output")
+        return
+    with contextlib.suppress(fs.PreconditionFailed):
+        publish_root(out, new_root(None, "streaming", "append", None), None)
+
+
 class LandingDriver:
     """Poll landing directories and run micro-batches until told to stop."""
 
     def __init__(self, cfg: Settings, policy: Policy, key: HashKey,
                  schemas: dict[str, SourceSchema], spec: st.WindowSpec) -> None:
         self.cfg, self.policy, self.key, self.schemas, self.spec = cfg, policy, key, schemas, spec
-        self.out = os.path.abspath(cfg.output)
-        self.sdir = os.path.join(self.out, STREAMING_DIR)
+        self.out = cfg.output_path()
+        self.sdir = fs.join(self.out, STREAMING_DIR)
         self.watch = list(cfg.watch)  # as given: sources are recorded as given, as in batch
         for d in self.watch:
-            if not os.path.isdir(d):
+            a = location(d, "--watch")
+            if not fs.is_url(a) and not os.path.isdir(a):
                 raise InputError(f"--watch {d}: not a directory")
-            a = os.path.abspath(d)
-            if self.out == a or self.out.startswith(a + os.sep):
+            sep = "/" if fs.is_url(a) else os.sep
+            if self.out == a or self.out.startswith(a.rstrip(sep) + sep):
                 raise InputError(f"--output {self.out} is inside the watched directory {d}")
         self.run_info = make_run_info(policy, key)
         self.stop_reason: str | None = None
@@ -170,18 +192,18 @@ class LandingDriver:
 
     # ---------------------------------------------------------------- state
     def _path(self, *parts: str) -> str:
-        return os.path.join(self.sdir, *parts)
+        return fs.join(self.sdir, *parts)
 
     def _load_state(self) -> dict[str, Any]:
-        try:
-            with open(self._path(STATE), encoding="utf-8") as fh:
-                state: dict[str, Any] = json.load(fh)
-                return state
-        except FileNotFoundError:
-            return {"format_version": 1, "acc": build.new_acc(),
+        state = fs.read_json(self._path(STATE))
+        if state is not None:
+            return state
+        if fs.exists(self._path(STATE)):
+            raise OutputError(f"{self._path(STATE)} is unreadable; inspect it")
+        return {"format_version": 1, "acc": build.new_acc(),
                     "watermarks": {}, "committed": [], "batch_seq": 0,
-                    "key_id": self.key.key_id, "window_s": self.spec.size_s,
-                    "first_run_id": self.run_info.run_id}
+                "key_id": self.key.key_id, "window_s": self.spec.size_s,
+                "first_run_id": self.run_info.run_id}
 
     def _check_state(self, state: dict[str, Any]) -> None:
         if state.get("key_id") != self.key.key_id:
@@ -202,7 +224,7 @@ class LandingDriver:
         return {
             "run_id": self.run_info.run_id, "created_at": self.run_info.created_at,
             "policy_version": self.policy.version, "policy_hash": self.policy.digest,
-            "policy_file": os.path.basename(self.policy.path), "key_id": self.key.key_id,
+            "policy_file": fs.basename(self.policy.path), "key_id": self.key.key_id,
             "demo_key": self.key.demo, "runner": str(std.runner or "DirectRunner"),
             "mode": "streaming", "output": self.out, "schema_dir": self.cfg.schema_dir,
             "streaming": {"source": "watch", "watch": self.watch,
@@ -213,13 +235,18 @@ class LandingDriver:
         }
 
     # ---------------------------------------------------------------- polling
-    def poll(self) -> tuple[list[dict[str, Any]], bool]:
-        """(settled new files, whether some new file is still settling)."""
-        ready: list[dict[str, Any]] = []
-        pending = False
-        now = time.time()
-        present: set[str] = set()
+    def _landed(self) -> list[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every visible file below the landing areas."""
+        found: list[tuple[str, int, int]] = []
         for root in self.watch:
+            if fs.is_url(root):
+                base = fs.normpath(root)
+                for e in fs.list_tree(base):
+                    parts = fs.relpath(e.path, base).split("/")
+                    if any(_ignored(p) for p in parts):
+                        continue
+                    found.append((e.path, e.size, e.mtime_ns))
+                continue
             for d, dirs, files in os.walk(root):
                 dirs[:] = sorted(x for x in dirs if not _ignored(x))
                 for name in sorted(files):
@@ -230,21 +257,30 @@ class LandingDriver:
                         stt = os.stat(path)
                     except OSError:
                         continue
-                    present.add(path)
-                    sig = (os.path.abspath(path), stt.st_size, stt.st_mtime_ns)
-                    if sig in self.ledger.stats or sig in self._unchanged:
-                        continue
-                    prev = self._seen.get(path)
-                    if prev is None or prev[:2] != sig[1:]:
-                        self._seen[path] = (stt.st_size, stt.st_mtime_ns, now)
-                        pending = True
-                        continue
-                    if now - stt.st_mtime < self.cfg.settle_seconds or \
-                            now - prev[2] < self.cfg.settle_seconds:
-                        pending = True
-                        continue
-                    ready.append({"path": path, "size": stt.st_size,
-                                  "mtime_ns": stt.st_mtime_ns})
+                    found.append((path, stt.st_size, stt.st_mtime_ns))
+        return found
+
+    def poll(self) -> tuple[list[dict[str, Any]], bool]:
+        """(settled new files, whether some new file is still settling)."""
+        ready: list[dict[str, Any]] = []
+        pending = False
+        now = time.time()
+        present: set[str] = set()
+        for path, size, mtime_ns in self._landed():
+            present.add(path)
+            sig = (fs.normpath(path), size, mtime_ns)
+            if sig in self.ledger.stats or sig in self._unchanged:
+                continue
+            prev = self._seen.get(path)
+            if prev is None or prev[:2] != sig[1:]:
+                self._seen[path] = (size, mtime_ns, now)
+                pending = True
+                continue
+            if now - mtime_ns / 1e9 < self.cfg.settle_seconds or \
+                    now - prev[2] < self.cfg.settle_seconds:
+                pending = True
+                continue
+            ready.append({"path": path, "size": size, "mtime_ns": mtime_ns})
         for gone in set(self._seen) - present:
             del self._seen[gone]
         ready.sort(key=lambda e: (e["mtime_ns"], e["path"]))
@@ -252,15 +288,15 @@ class LandingDriver:
 
     def _describe(self, f: dict[str, Any]) -> dict[str, Any] | None:
         """Hash, table and format of a settled file; None if it is old content re-touched."""
-        sha, size = sha256_range(f["path"])
-        if (os.path.abspath(f["path"]), sha) in self.ledger.contents:
+        sha, size = fs.sha256(f["path"])
+        if (fs.normpath(f["path"]), sha) in self.ledger.contents:
             log.info("%s: touched but unchanged (same sha256 as processed): skipped", f["path"])
-            self._unchanged.add((os.path.abspath(f["path"]), f["size"], f["mtime_ns"]))
+            self._unchanged.add((fs.normpath(f["path"]), f["size"], f["mtime_ns"]))
             return None
-        entry = {**f, "abspath": os.path.abspath(f["path"]), "sha256": sha, "size": size}
+        entry = {**f, "abspath": fs.normpath(f["path"]), "sha256": sha, "size": size}
         try:
             entry["table"] = table_name_for(f["path"], self.cfg.table)
-            entry["format"] = detect_format(f["path"], self.cfg.fmt)
+            entry["format"] = detect_format(f["path"], self.cfg.fmt, open_input)
         except ValueError as exc:
             entry.update(status="rejected", reason=str(exc))
         return entry
@@ -268,11 +304,10 @@ class LandingDriver:
     # ---------------------------------------------------------------- batches
     def _batch_pipeline(self, batch: dict[str, Any]) -> None:
         bdir = self._path(BATCHES, batch["batch_id"])
-        os.makedirs(bdir, exist_ok=True)
         files = [InputFile(f["path"], f["table"], f["format"]) for f in batch["files"]
                  if f.get("status") != "rejected"]
         if not files:
-            write_json_atomic(os.path.join(bdir, "stats.json"), build.new_acc())
+            fs.write_json(fs.join(bdir, "stats.json"), build.new_acc())
             return
         options = PipelineOptions(self.cfg.beam_args)
         std = options.view_as(StandardOptions)
@@ -280,7 +315,7 @@ class LandingDriver:
         if not std.runner:
             std.runner = DEFAULT_RUNNER  # never Prism, which Beam would download
         arrival = Timestamp(micros=int(batch["arrival_us"]))
-        stats_path = os.path.join(bdir, "stats.json")
+        stats_path = fs.join(bdir, "stats.json")
         with beam.Pipeline(options=options) as p:
             read = (p | "NewFiles" >> beam.Create(files)
                     | "Read" >> ReadInputs(self.cfg.default_year,
@@ -291,12 +326,12 @@ class LandingDriver:
             result = (records, bad) | "Streaming" >> st.StreamingScrubToParquet(
                 self.out, self.policy, self.key, self.run_info, self.spec, self.schemas,
                 tables=sorted({f.table for f in files}), watermarks=dict(batch["watermarks"]),
-                lines_path=os.path.join(bdir, "lines.jsonl"), batch=batch["batch_id"],
+                lines_path=fs.join(bdir, "lines.jsonl"), batch=batch["batch_id"],
                 shards=self.cfg.resolved_shards(1), known=RunWide())
             _ = ((read.stats, result.stats) | "AllStats" >> beam.Flatten()
                  | "MergeStats" >> beam.CombineGlobally(ReportCombineFn())
                  | "SaveStats" >> beam.Map(
-                     lambda acc, path=stats_path: write_json_atomic(path, acc)))
+                     lambda acc, path=stats_path: fs.write_json(path, acc)))
 
     def _merge(self, cum: dict[str, Any], acc: dict[str, Any]) -> dict[str, Any]:
         # batch's "input" stats are one per file: add them up per path (a file dropped again
@@ -317,14 +352,15 @@ class LandingDriver:
     def _commit(self, batch: dict[str, Any], state: dict[str, Any]) -> None:
         bid = batch["batch_id"]
         bdir = self._path(BATCHES, bid)
-        rolling = os.path.join(self.out, ROLLING_REPORT)
+        rolling = fs.join(self.out, *ROLLING_REPORT.split("/"))
         if bid not in state["committed"]:
-            with open(os.path.join(bdir, "stats.json"), encoding="utf-8") as fh:
-                acc = json.load(fh)
-            lines = read_jsonl(os.path.join(bdir, "lines.jsonl"))
+            acc = fs.read_json(fs.join(bdir, "stats.json"))
+            if acc is None:
+                raise OutputError(f"batch {bid}: its stats are missing; it is replayed at the "
+                                  "next start")
+            lines = read_jsonl(fs.join(bdir, "lines.jsonl"))
             lines.sort(key=lambda x: (x["table"], x["window_start"], x["shard"]))
-            with merge_lock(self.out):
-                append_lines(rolling, lines)
+            append_lines(rolling, lines)
             state["acc"] = self._merge(state["acc"], acc)
             cap = _now_us() + self.spec.max_future_s * st.MICROS
             for table, us in acc.get("watermarks", {}).items():
@@ -333,7 +369,7 @@ class LandingDriver:
             state["committed"] = (state["committed"] + [bid])[-_KEEP_BATCH_IDS:]
             state.update(policy_hash=self.policy.digest, key_id=self.key.key_id,
                          window_s=self.spec.size_s)
-            write_json_atomic(self._path(STATE), state)  # the commit point of output + report
+            fs.write_json(self._path(STATE), state)  # the commit point of output + report
         inputs = state["acc"].get("inputs", {})
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         self.ledger.append([{
@@ -343,21 +379,20 @@ class LandingDriver:
             "records": (inputs.get(f["path"]) or {}).get("records"),
             "bad": (inputs.get(f["path"]) or {}).get("bad"),
             "batch": bid, "committed_at": now} for f in batch["files"]])
-        os.remove(self._path(INFLIGHT))
-        shutil.rmtree(bdir, ignore_errors=True)
+        fs.delete(self._path(INFLIGHT))
+        fs.delete_tree(bdir)
         self.write_summary(state)
 
     def _strip_lines(self, bid: str) -> None:
-        rolling = os.path.join(self.out, ROLLING_REPORT)
+        rolling = fs.join(self.out, *ROLLING_REPORT.split("/"))
         lines = read_jsonl(rolling)
         keep = [x for x in lines if x.get("batch") != bid]
         if len(keep) != len(lines):
-            with merge_lock(self.out):
-                write_atomic(rolling, "".join(json.dumps(x, sort_keys=True, default=str) + "\n"
-                                              for x in keep))
+            fs.write(rolling, "".join(json.dumps(x, sort_keys=True, default=str) + "\n"
+                                      for x in keep))
 
     def process(self, batch: dict[str, Any], state: dict[str, Any]) -> None:
-        names = ", ".join(os.path.basename(f["path"]) for f in batch["files"])
+        names = ", ".join(fs.basename(f["path"]) for f in batch["files"])
         log.info("batch %s: %d file(s): %s", batch["batch_id"], len(batch["files"]), names)
         for f in batch["files"]:
             if f.get("status") == "rejected":
@@ -370,17 +405,16 @@ class LandingDriver:
 
     def recover(self, state: dict[str, Any]) -> None:
         path = self._path(INFLIGHT)
-        if not os.path.exists(path):
+        batch = fs.read_json(path)
+        if batch is None:
             return
-        with open(path, encoding="utf-8") as fh:
-            batch = json.load(fh)
         if batch["batch_id"] in state["committed"]:
             log.info("finishing the commit of batch %s", batch["batch_id"])
             self._commit(batch, state)
             return
         log.warning("replaying batch %s interrupted by a previous stop", batch["batch_id"])
         self._strip_lines(batch["batch_id"])
-        shutil.rmtree(self._path(BATCHES, batch["batch_id"]), ignore_errors=True)
+        fs.delete_tree(self._path(BATCHES, batch["batch_id"]))
         self.process(batch, state)
 
     def write_summary(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -401,15 +435,15 @@ class LandingDriver:
 
     def run(self) -> dict[str, Any]:
         started = time.monotonic()
-        with OutputLock(self.out):
+        with OutputLock(self.out, "streaming"):
             if self.cfg.resolved_mode("append") == "error-if-exists" \
-                    and not os.path.exists(self._path(STATE)) \
-                    and [e for e in os.listdir(self.out) if e != ".telescrub.lock"]:
+                    and not fs.exists(self._path(STATE)) \
+                    and any(r != LOCK_NAME for r in list_output(self.out).entries):
                 raise OutputError(f"output directory {self.out} is not empty "
                                   "(--mode error-if-exists)")
-            os.makedirs(self.sdir, exist_ok=True)
-            # staging of earlier versions (files are now written in place, content-named)
-            shutil.rmtree(os.path.join(self.sdir, "staging"), ignore_errors=True)
+            ensure_streaming_output(self.out)
+            for note in recover_output(self.out):
+                log.warning("output %s: %s", self.out, note)
             self.ledger = Ledger(self._path(LEDGER))
             state = self._load_state()
             self._check_state(state)
@@ -427,7 +461,7 @@ class LandingDriver:
                              "files": batch_files, "arrival_us": _now_us(),
                              "watermarks": dict(state["watermarks"]),
                              "run_id": self.run_info.run_id}
-                    write_json_atomic(self._path(INFLIGHT), batch)
+                    fs.write_json(self._path(INFLIGHT), batch)
                     self.process(batch, state)
                     idle_since = time.monotonic()
                 elif pending or ready:
@@ -466,7 +500,7 @@ def build_streaming_pipeline(cfg: Settings, options: PipelineOptions | None = No
     options = options or PipelineOptions(cfg.beam_args)
     std = options.view_as(StandardOptions)
     std.streaming = True
-    out = cfg.output if "://" in cfg.output else os.path.abspath(cfg.output)
+    out = cfg.output_path()
     run_info = make_run_info(policy, key)
     source: beam.PTransform
     if kind == "pubsub":
@@ -488,7 +522,7 @@ def build_streaming_pipeline(cfg: Settings, options: PipelineOptions | None = No
                       "allowed_lateness_seconds": spec.lateness_s,
                       "beam_allowed_lateness_seconds": spec.beam_lateness_s},
     }
-    p = beam.Pipeline(options=options)
+    p = new_pipeline(options)
     src = p | "Source" >> source
     result = (src.records, src.bad) | "Streaming" >> st.StreamingScrubToParquet(
         out, policy, key, run_info, spec, schemas, tables=sorted(schemas),
@@ -498,7 +532,7 @@ def build_streaming_pipeline(cfg: Settings, options: PipelineOptions | None = No
     return p
 
 
-def _run_deployed(cfg: Settings) -> None:
+def _run_deployed(cfg: Settings) -> dict[str, Any] | None:
     options = PipelineOptions(cfg.beam_args)
     runner = str(options.view_as(StandardOptions).runner or "")
     if runner.lower() in _DIRECT:
@@ -506,11 +540,7 @@ def _run_deployed(cfg: Settings) -> None:
             "Pub/Sub and Kafka sources need a streaming runner (--runner DataflowRunner, "
             "FlinkRunner, ...): Beam's DirectRunner never fires windows on unbounded input. "
             "Locally, use --watch DIR. See docs/streaming.md")
-    if "://" in cfg.output:
-        raise OutputError(
-            f"--output {cfg.output}: the Parquet sink writes with os/pyarrow, so the output "
-            "must be a filesystem path mounted on every worker (NFS/Filestore, GCS FUSE); "
-            "see docs/streaming.md")
+    cfg.configure_store()
     try:
         p = build_streaming_pipeline(cfg, options)
     except (RuntimeError, OSError) as exc:
@@ -523,14 +553,22 @@ def _run_deployed(cfg: Settings) -> None:
             "~/.apache_beam/cache/jars/), or a running one, e.g. the Flink job server's: "
             "--beam_services='{\"sdks:java:io:expansion-service:shadowJar\": "
             "\"localhost:8097\"}' (docs/streaming.md)") from None
+    from telescrub.app.graph_check import dry_run, is_dry_run
+
+    if is_dry_run(options):
+        return {"dry_run": dry_run(p, (cfg.load_key()).key, "streaming")}
+    ensure_streaming_output(cfg.output_path())
     result = p.run()
     log.info("submitted streaming pipeline to %s (state %s)", runner, result.state)
+    if cfg.detach:
+        return {"detached": {"output": cfg.output_path(), "state": str(result.state)}}
     if cfg.max_runtime is not None:
         result.wait_until_finish(duration=int(cfg.max_runtime * 1000))
         log.info("--max-runtime reached: cancelling the job")
         result.cancel()
     else:
         result.wait_until_finish()
+    return None
 
 
 def run_streaming(cfg: Settings) -> dict[str, Any] | None:
@@ -538,14 +576,12 @@ def run_streaming(cfg: Settings) -> dict[str, Any] | None:
     or None for a deployed job (its report is rewritten by the job itself)."""
     kind = source_kind(cfg)
     if kind != "watch":
-        _run_deployed(cfg)
-        return None
+        return _run_deployed(cfg)
     runner = str(PipelineOptions(cfg.beam_args).view_as(StandardOptions).runner or "")
     if runner.lower() not in _DIRECT:
         raise InputError(f"--watch runs locally as micro-batches on the DirectRunner, not on "
                          f"{runner}; deployments read Pub/Sub or Kafka (docs/streaming.md)")
-    if "://" in cfg.output:
-        raise OutputError(f"--output {cfg.output}: local streaming writes to a local path")
+    cfg.configure_store()
     policy = cfg.load_policy()
     schemas = cfg.load_schemas()
     key = cfg.load_key()

@@ -54,39 +54,28 @@ matching cells replaced by :data:`TOMBSTONE`, rows kept). Files without a match 
 over unchanged (hard links); a file left without rows is dropped; a partition left without rows
 is deleted. Footers keep every ``telescrub.*`` key (retention too: an erasure never lengthens a
 partition's life) and gain ``telescrub.subject_erasures`` (request ids); the manifest gets the
-new files, rows and checksums and ``last_subject_erasure``. Like ``purge`` (same guarantees, its
-docstring explains the reasoning), it never edits a visible partition ``P``; work happens in
-``<out>/.subject/<table>/`` and a journal (``.subject-intent.json``: the audit records to be
-written) travels with the directory it describes. Steps, each followed by the named step
+new files, rows and checksums and ``last_subject_erasure``. It is purge's transaction, the same
+on a local disk, in S3 and in GCS (``telescrub.store.commit``, ``telescrub.store.audit``): no
+listed file is ever modified and nothing is renamed. Steps, each followed by the named step
 hook (below):
 
-Rewrite partition ``P``:
-
-1. create ``.subject/<table>/staged-<P>``, write a first intent, the rewritten files, links to
-   the untouched ones, the new ``_manifest.json``, the final intent (new checksums); fsync —
-   ``erase-staging-file`` after each rewritten file, ``erase-staged``
-2. exchange ``P`` and ``staged-<P>`` (``renameat2(RENAME_EXCHANGE)``); where impossible
-   ``rename(P, replaced-<P>)`` — ``erase-old-moved`` — then ``rename(staged-<P>, P)`` —
-   ``erase-swapped``
-3. append one audit record per rewritten or dropped file — ``erase-audited``
-4. remove the old content — ``erase-cleaned``; remove ``P/.subject-intent.json`` — ``erase-done``
-
-Delete partition ``P`` (every row of it matched):
-
-1. write the intent to ``P/.subject-intent.json`` — ``erase-delete-intent``
-2. ``rename(P, .subject/<table>/erasing-<P>)`` — ``erase-delete-renamed``
-3. append the records — ``erase-delete-audited``
-4. remove ``erasing-<P>`` and empty parents — ``erase-delete-removed``
+1. write each rewritten file once, under a new content-derived name beside the old ones (not
+   listed yet, so invisible to readers) — ``erase-file`` after each;
+2. record each partition's action in ``_audit/pending/<action id>.json`` (its audit records,
+   the manifest it will publish, or none: the partition is deleted) — ``erase-intent``;
+3. switch: one generation-checked write of the output's manifest (a batch output: every
+   erased partition at once), or of each window's own manifest (a streaming output) —
+   ``erase-switched``;
+4. append the audit records — ``erase-audited``;
+5. remove the files no manifest lists any more, and the pending records — ``erase-removed``,
+   ``erase-done``.
 
 Recovery (:func:`recover`: at the start of every ``erase`` that is not a dry run, ``telescrub
-subject recover``, and ``telescrub purge``) makes each interrupted partition old or new for
-good: ``erasing-<P>`` → audit what its intent lacks in the log, remove; ``replaced-<P>`` → if
-``P`` is missing move ``staged-<P>`` in (roll forward), remove; ``staged-<P>`` with an intent →
-the exchange never happened, remove (roll back); without one → old content, remove; a visible
-``P/.subject-intent.json`` → a deletion intent is rolled back (dropped), a rewrite intent means
-``P`` is new: audit what is missing, drop it; leftover ``.subject-intent.json.tmp-*`` files go.
-Each recovery logs a ``recover`` line. Records are matched by ``action_id``, so each is logged
-exactly once. After a rollback the rows are still there, and the re-run erases them.
+subject recover``, and every other command that takes the output's lock — ``run``, ``purge``,
+``verify``) finishes each interrupted action: if the manifests show its switch, its audit
+records are appended (once: matched by ``action_id``) before its old files are removed; if
+not, the files it had written are removed (the partition was never changed) and the re-run
+erases the rows. Each recovery logs a ``recover`` line.
 
 Audit: ``<out>/_audit/subject.jsonl`` (:class:`telescrub.store.audit.Audit`): one
 ``erase_rows`` or ``tombstone`` record per file (request id, time, table, partition, file
@@ -98,12 +87,14 @@ when nothing was found: the remaining count after erasing, from a second search)
 Step hook: :func:`set_step_hook` installs a callable that is called with each step name
 (:data:`STEPS`); crash tests use it to kill the process at a step. Production code never reads
 an environment variable for it.
+
+Every output may be a local directory, ``s3://bucket/prefix`` or ``gs://bucket/prefix``
+(``telescrub.store.fs``); so may the export directory.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
@@ -111,7 +102,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import sys
 import time
 import uuid
@@ -130,34 +120,34 @@ from telescrub.core import entities as ent
 from telescrub.core.actions import CASE_INSENSITIVE, normalise
 from telescrub.core.errors import TelescrubError
 from telescrub.core.keys import HashKey, load_keys
+from telescrub.store import fs
 from telescrub.store import parquet as po
-from telescrub.store.audit import Audit, audit_path
-from telescrub.store.fs import exchange_dirs, fsync_dir, read_json, sha256_file, write_json_atomic
+from telescrub.store.audit import Audit, audit_path, pending, write_intent
+from telescrub.store.commit import (
+    apply_copies,
+    collect_garbage,
+    prune_empty_dirs,
+    recover_output,
+    switch_partitions,
+)
 from telescrub.store.layout import (
-    MANIFEST_NAME,
     NULL_PARTITION,
     PARTITION_COLUMN,
+    ROOT_MANIFEST,
     SUBJECT_AUDIT,
-    SUBJECT_INTENT,
-    SUBJECT_WORKDIR,
-    find_tables,
-    nested_partitions,
-    parquet_files,
-    partition_dirs,
-    partition_keys,
+    data_path,
+    rel_keys,
+    report_path,
 )
-from telescrub.store.manifest import verify_manifest
+from telescrub.store.manifest import build_manifest, check_file, load_catalog, manifest_sha256
 
 log = logging.getLogger("telescrub")
 
-WORK_DIR = SUBJECT_WORKDIR
-INTENT_NAME = SUBJECT_INTENT
 AUDIT_VERSION = 1
 TOMBSTONE = "<ERASED:SUBJECT>"
 ERASE_MODES = ("remove_rows", "tombstone")
-STEPS = ("erase-staging-file", "erase-staged", "erase-old-moved", "erase-swapped",
-         "erase-audited", "erase-cleaned", "erase-done", "erase-delete-intent",
-         "erase-delete-renamed", "erase-delete-audited", "erase-delete-removed", "recovered")
+STEPS = ("erase-file", "erase-intent", "erase-switched", "erase-audited", "erase-removed",
+         "erase-done", "recovered")
 #: entities whose normalised forms (and so tokens) coincide: a column of one may hold the other
 FAMILY: dict[str, frozenset[str]] = {
     ent.EMAIL: frozenset({ent.UPN}), ent.UPN: frozenset({ent.EMAIL}),
@@ -171,9 +161,6 @@ _LIST_SEP = "\x1f"
 _ARROW = {"string": pa.string(), "large_string": pa.large_string()}
 
 STEP_HOOK: Callable[[str], None] | None = None
-#: False: swap partitions with two renames (the fallback where the file system cannot
-#: exchange directories); crash tests set it to reach ``erase-old-moved``
-USE_EXCHANGE = True
 
 
 def set_step_hook(hook: Callable[[str], None] | None) -> None:
@@ -193,72 +180,26 @@ def _now() -> str:
 
 
 # ------------------------------------------------------------------------------ file access
-# Every read, write, listing and deletion of the output goes through these few functions, so
-# that they can be switched to the store's filesystem interface (object stores) in one place.
-
-
-def _filesystem() -> Any:
-    """The pyarrow filesystem for dataset scans (None: local paths)."""
-    return None
-
-
-def _exists(path: str) -> bool:
-    return os.path.lexists(path)
-
-
-def _isdir(path: str) -> bool:
-    return os.path.isdir(path)
-
-
-def _listdir(path: str) -> list[str]:
-    return sorted(os.listdir(path))
-
-
-def _makedirs(path: str) -> None:
-    os.makedirs(path, exist_ok=True)
+# Every read and write of the output goes through the store (``telescrub.store.fs``): local
+# paths, ``s3://`` and ``gs://`` alike.
 
 
 def _read_footer(path: str) -> tuple[pa.Schema, int]:
     """A Parquet file's Arrow schema (with field and footer metadata) and row count, from its
-    footer only."""
-    pf = pq.ParquetFile(path)
-    return pf.schema_arrow, int(pf.metadata.num_rows)
+    footer only (ranged reads of an object)."""
+    with fs.open_input(path) as fh:
+        pf = pq.ParquetFile(fh)
+        return pf.schema_arrow, int(pf.metadata.num_rows)
 
 
 def _read_table(path: str) -> pa.Table:
-    return pq.read_table(path, partitioning=None)
+    return pq.read_table(pa.BufferReader(fs.read_bytes(path)), partitioning=None)
 
 
-def _write_parquet(table: pa.Table, path: str) -> None:
-    """Write and fsync (the caller writes into hidden work areas only)."""
-    pq.write_table(table, path, compression=po.COMPRESSION)
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-def _rename(src: str, dst: str) -> None:
-    os.rename(src, dst)
-    fsync_dir(os.path.dirname(dst))
-
-
-def _rmtree(path: str) -> None:
-    shutil.rmtree(path)
-
-
-def _remove(path: str) -> None:
-    os.remove(path)
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
+def _output_exists(out: str) -> bool:
+    if not fs.is_url(out):
+        return os.path.isdir(out)
+    return fs.exists(fs.join(out, ROOT_MANIFEST)) or fs.exists(report_path(out))
 
 
 # ------------------------------------------------------------------------------ identifiers
@@ -588,11 +529,11 @@ class FindResult:
 
 def _rel(out: str, pdir: str, table: str) -> str:
     """A partition's path below its table (``event_date=D[/event_window=HHMM]``)."""
-    return os.path.relpath(pdir, os.path.join(out, table)).replace(os.sep, "/")
+    return fs.relpath(pdir, fs.join(out, table))
 
 
 def _report_key_ids(out: str) -> list[str]:
-    report = read_json(os.path.join(out, "_report", "report.json")) or {}
+    report = fs.read_json(report_path(out)) or {}
     run = report.get("run")
     if not isinstance(run, dict):
         return []
@@ -601,11 +542,13 @@ def _report_key_ids(out: str) -> list[str]:
 
 
 def _discover(out: str) -> list[tuple[str, str, str]]:
-    """(table, partition dir, file) for every Parquet file of every table of ``out``."""
+    """(table, partition dir, file) for every Parquet file the output's manifests list (never
+    a listing of data files: ``telescrub.store.manifest.load_catalog``)."""
+    cat = load_catalog(out)
     found: list[tuple[str, str, str]] = []
-    for table, tdir in find_tables(out).items():
-        for pdir in partition_dirs(tdir):
-            found.extend((table, pdir, path) for path in parquet_files(pdir))
+    for rel in sorted(cat.partitions):
+        pdir = fs.join(out, *rel.split("/"))
+        found.extend((rel.split("/", 1)[0], pdir, path) for path in cat.files(rel))
     return found
 
 
@@ -613,8 +556,8 @@ def find(out: str, subject: Subject, every_column: bool = False) -> FindResult:
     """Every row of ``out`` holding one of the subject's tokens or clear values (the Python
     API behind ``telescrub subject find``; the caller holds the output lock)."""
     start = time.monotonic()
-    out = os.path.abspath(out)
-    if not _isdir(out):
+    out = fs.normpath(out)
+    if not _output_exists(out):
         raise TelescrubError(f"output directory {out} does not exist")
     result = FindResult(out, subject, every_column=every_column)
     for kid in _report_key_ids(out):
@@ -626,7 +569,7 @@ def find(out: str, subject: Subject, every_column: bool = False) -> FindResult:
         try:
             schema, rows = _read_footer(path)
         except Exception:  # noqa: BLE001 - an unreadable file is reported, never its bytes
-            result.unreadable.append(os.path.relpath(path, out))
+            result.unreadable.append(fs.relpath(path, out))
             continue
         raw_kid = (schema.metadata or {}).get((po.META_PREFIX + "key_id").encode())
         if raw_kid:
@@ -659,17 +602,26 @@ def _scan_group(roles: tuple[Role, ...], files: list[tuple[str, str, str]],
         e = _expression(r, subject)
         expr = e if expr is None else (expr | e)
     info = {path: (table, pdir) for table, pdir, path in files}
-    dataset = ds.dataset([p for _, _, p in files], schema=schema, format="parquet",
-                         filesystem=_filesystem())
-    matched = dataset.to_table(columns=[*names, "__filename"], filter=expr)
+    if fs.is_url(files[0][2]):
+        # objects: each file read through the store with the same projection and filter
+        parts = []
+        for _, _, path in files:
+            with fs.open_input(path) as src:
+                t = pq.read_table(src, columns=names, filters=expr, schema=schema)
+            parts.append(t.append_column("__filename", pa.array([path] * t.num_rows,
+                                                                 pa.string())))
+        matched = pa.concat_tables(parts)
+    else:
+        dataset = ds.dataset([p for _, _, p in files], schema=schema, format="parquet")
+        matched = dataset.to_table(columns=[*names, "__filename"], filter=expr)
     out: dict[str, FileHits] = {}
     if matched.num_rows == 0:
         return out
     fnames = matched.column("__filename")
     for fname in pc.unique(fnames).to_pylist():
         part = matched.filter(pc.equal(fnames, fname))
-        path = os.path.abspath(fname)
-        table, pdir = info.get(path, info.get(fname, ("", os.path.dirname(path))))
+        path = fname if fs.is_url(fname) else os.path.abspath(fname)
+        table, pdir = info.get(path, info.get(fname, ("", fs.dirname(path))))
         hits = _attribute(roles, subject, part)
         if hits[0]:
             fh = FileHits(table, pdir, path, _read_footer(path)[1], hits[0], hits[1])
@@ -711,23 +663,29 @@ def file_mask(table: pa.Table, subject: Subject, every_column: bool = False,
 
 def export(out: str, subject: Subject, to: str, every_column: bool = False,
            request_id: str | None = None) -> dict[str, Any]:
-    """Write the subject's rows, as stored, to ``to``: ``<table>.jsonl`` and
-    ``<table>.parquet`` per table (plus ``event_date``, ``event_window`` and ``_file``) and
-    ``summary.json`` (what was found where; no value). Returns the summary."""
-    out = os.path.abspath(out)
-    to = os.path.abspath(to)
-    if to == out or to.startswith(out + os.sep):
+    """Write the subject's rows, as stored, to ``to`` (a directory, ``s3://`` or ``gs://``):
+    ``<table>.jsonl`` and ``<table>.parquet`` per table (plus ``event_date``,
+    ``event_window`` and ``_file``) and ``summary.json`` (what was found where; no value).
+    Returns the summary."""
+    out = fs.normpath(out)
+    to = fs.normpath(to)
+    sep = "/" if fs.is_url(out) else os.sep
+    if to == out or to.startswith(out.rstrip(sep) + sep):
         raise TelescrubError("--to: the export directory must be outside the output directory")
-    if _exists(to) and (not _isdir(to) or _listdir(to)):
+    if fs.is_url(to):
+        if fs.list_tree(to):
+            raise TelescrubError(f"--to {to}: exists and is not empty")
+    elif os.path.lexists(to) and (not os.path.isdir(to) or os.listdir(to)):
         raise TelescrubError(f"--to {to}: exists and is not an empty directory")
     result = find(out, subject, every_column)
-    _makedirs(to)
+    if not fs.is_url(to):
+        os.makedirs(to, exist_ok=True)
     by_table: dict[str, list[pa.Table]] = {}
     for fh in result.files:
         data = _read_table(fh.path)
         rows, _ = file_mask(data, subject, every_column)
         sel = data.filter(pa.array(rows))
-        keys = partition_keys(fh.pdir)
+        keys = rel_keys(fs.relpath(fh.pdir, out))
         n = sel.num_rows
         event_date = keys.get(PARTITION_COLUMN)
         sel = sel.append_column("event_date", pa.array(
@@ -735,30 +693,27 @@ def export(out: str, subject: Subject, to: str, every_column: bool = False,
         if "event_window" in keys:
             sel = sel.append_column("event_window", pa.array([keys["event_window"]] * n,
                                                              pa.string()))
-        sel = sel.append_column("_file", pa.array([os.path.relpath(fh.path, out)] * n,
+        sel = sel.append_column("_file", pa.array([fs.relpath(fh.path, out)] * n,
                                                   pa.string()))
         by_table.setdefault(fh.table, []).append(sel)
     written = []
     for table, parts in sorted(by_table.items()):
         for i, merged in enumerate(_merge(parts)):
             stem = table if i == 0 else f"{table}-{i}"
-            ppath = os.path.join(to, stem + ".parquet")
-            pq.write_table(merged.replace_schema_metadata(None), ppath,
-                           compression=po.COMPRESSION)
-            jpath = os.path.join(to, stem + ".jsonl")
-            _write_text(jpath, "".join(json.dumps(r, ensure_ascii=False, default=str,
-                                                  sort_keys=True) + "\n"
-                                       for r in merged.to_pylist()))
+            pdata = po.table_bytes(merged.replace_schema_metadata(None))
+            jdata = "".join(json.dumps(r, ensure_ascii=False, default=str, sort_keys=True)
+                            + "\n" for r in merged.to_pylist()).encode()
+            fs.write(fs.join(to, stem + ".parquet"), pdata)
+            fs.write(fs.join(to, stem + ".jsonl"), jdata)
             written.append({"table": table, "rows": merged.num_rows,
-                            "parquet": os.path.basename(ppath),
-                            "jsonl": os.path.basename(jpath),
-                            "parquet_sha256": sha256_file(ppath),
-                            "jsonl_sha256": sha256_file(jpath)})
+                            "parquet": stem + ".parquet", "jsonl": stem + ".jsonl",
+                            "parquet_sha256": hashlib.sha256(pdata).hexdigest(),
+                            "jsonl_sha256": hashlib.sha256(jdata).hexdigest()})
     summary = {"format_version": 1, "exported_at": _now(), "output": out,
                "request_id": request_id, **result.to_json(), "exported": written,
                "note": "rows as stored in the output: hash tokens, placeholders and the "
                        "columns the policy keeps (which may hold the subject's clear values)"}
-    write_json_atomic(os.path.join(to, "summary.json"), summary)
+    fs.write_json(fs.join(to, "summary.json"), summary)
     return summary
 
 
@@ -882,18 +837,6 @@ def _manifest_entry(old: dict[str, Any], name: str, rows: int, sha: str) -> dict
     return entry
 
 
-def work_dir(out: str, table: str) -> str:
-    path = os.path.join(out, WORK_DIR, table)
-    _makedirs(path)
-    return path
-
-
-def _pname(out: str, table: str, pdir: str) -> str:
-    from telescrub.app.purge import work_name
-
-    return work_name(out, table, pdir)
-
-
 def _base_record(out: str, table: str, pdir: str, request_id: str, mode: str, dry_run: bool,
                  subject: Subject, report_run_id: str | None, manifest: dict[str, Any] | None,
                  ) -> dict[str, Any]:
@@ -910,37 +853,42 @@ def _base_record(out: str, table: str, pdir: str, request_id: str, mode: str, dr
     }
 
 
-def _plan_partition(out: str, table: str, pdir: str, hits: list[FileHits], subject: Subject,
-                    request_id: str, mode: str, dry_run: bool, every_column: bool,
-                    report_run_id: str | None,
-                    ) -> tuple[list[dict[str, Any]], dict[str, pa.Table], bool]:
-    """Audit records (one per affected file), the new tables by old file name, and whether
-    the partition is left without rows (it is then deleted)."""
-    manifest = read_json(os.path.join(pdir, MANIFEST_NAME))
-    msha = sha256_file(os.path.join(pdir, MANIFEST_NAME)) if manifest else None
+def _plan_partition(out: str, table: str, pdir: str, manifest: dict[str, Any],
+                    hits: list[FileHits], subject: Subject, request_id: str, mode: str,
+                    dry_run: bool, every_column: bool, report_run_id: str | None,
+                    ) -> tuple[list[dict[str, Any]], dict[str, pa.Table], bool, list[str]]:
+    """Audit records (one per affected file), the new tables by old file name, whether the
+    partition is left without rows (it is then deleted), and problems (a listed file that is
+    missing or not as listed: the partition is not erased)."""
+    msha = manifest_sha256(manifest)
     base = _base_record(out, table, pdir, request_id, mode, dry_run, subject, report_run_id,
                         manifest)
-    records, tables = [], {}
+    records, tables, problems = [], {}, []
     at = base["at"]
-    affected = {h.path for h in hits}
+    affected = {fs.basename(h.path) for h in hits}
     remaining = 0
-    for path in parquet_files(pdir):
-        if path not in affected:
-            remaining += _read_footer(path)[1]
+    for entry in manifest.get("files", []):
+        name = str(entry.get("path"))
+        path = fs.join(pdir, name)
+        if name not in affected:
+            if fs.stat(path) is None:
+                problems.append(f"missing file {name}")
+            remaining += int(entry.get("rows", 0))
             continue
-        data = _read_table(path)
+        raw = fs.read_bytes(path)
+        problems += check_file(name, entry, raw)
+        data = pq.read_table(pa.BufferReader(raw), partitioning=None)
         new, removed, cells, per_col = _rewrite_table(data, subject, mode, request_id, at,
                                                       every_column)
         remaining += new.num_rows
         footer = {k.decode(): v.decode() for k, v in (data.schema.metadata or {}).items()
                   if k.startswith(po.META_PREFIX.encode())}
-        name = os.path.basename(path)
         records.append({
             **base, "action_id": uuid.uuid4().hex, "file": name,
             "file_after": None if new.num_rows == 0 else _new_name(name, request_id),
             "rows_before": data.num_rows, "rows_removed": removed, "rows_after": new.num_rows,
             "cells_tombstoned": cells, "columns": dict(sorted(per_col.items())),
-            "sha256_before": sha256_file(path), "sha256_after": None,
+            "sha256_before": hashlib.sha256(raw).hexdigest(), "sha256_after": None,
             "manifest_sha256_before": msha, "manifest_sha256_after": None,
             "run_id": footer.get(po.META_PREFIX + "run_id"),
             "key_id": footer.get(po.META_PREFIX + "key_id"),
@@ -953,110 +901,52 @@ def _plan_partition(out: str, table: str, pdir: str, hits: list[FileHits], subje
     if empty:
         for r in records:
             r["partition_deleted"] = True
-    return records, tables, empty
+    return records, tables, empty, problems
 
 
-def _rewrite(out: str, table: str, pdir: str, records: list[dict[str, Any]],
-             tables: dict[str, pa.Table], audit: Audit, request_id: str) -> None:
-    pname = _pname(out, table, pdir)
-    work = work_dir(out, table)
-    staged = os.path.join(work, "staged-" + pname)
-    if _exists(staged):
-        _rmtree(staged)
-    _makedirs(staged)
-    intent = {"action": "rewrite_partition", "request_id": request_id,
-              "path": records[0]["path"], "records": records}
-    write_json_atomic(os.path.join(staged, INTENT_NAME), intent)  # marks "not swapped yet"
-    manifest = read_json(os.path.join(pdir, MANIFEST_NAME)) or {}
-    old_entries = {str(e.get("path")): e for e in manifest.get("files", [])
-                   if isinstance(e, dict)}
+def _write_files(out: str, rel: str, manifest: dict[str, Any], records: list[dict[str, Any]],
+                 tables: dict[str, pa.Table], request_id: str) -> dict[str, Any]:
+    """Step 1: the rewritten files, each written once under its new name (not listed yet);
+    returns the partition's new manifest."""
     by_file = {r["file"]: r for r in records}
-    entries = []
-    for path in parquet_files(pdir):
-        name = os.path.basename(path)
+    entries: dict[str, dict[str, Any]] = {}
+    for old in manifest.get("files", []):
+        name = str(old.get("path"))
         rec = by_file.get(name)
-        if rec is None:  # untouched: carried over as is
-            _link_or_copy(path, os.path.join(staged, name))
-            entries.append(old_entries.get(name) or {"path": name, "rows": _read_footer(path)[1],
-                                                     "sha256": sha256_file(path)})
+        if rec is None:  # untouched: listed as it is
+            entries[name] = dict(old)
             continue
         new = tables.get(name)
         if new is None:  # every row of the file went
             continue
-        target = os.path.join(staged, rec["file_after"])
-        _write_parquet(new, target)
-        rec["sha256_after"] = sha256_file(target)
-        entries.append(_manifest_entry(old_entries.get(name, {}), rec["file_after"],
-                                       new.num_rows, rec["sha256_after"]))
-        _step("erase-staging-file")
-    at = records[0]["at"]
-    manifest.update({
-        "files": sorted(entries, key=lambda e: str(e["path"])),
-        "rows": sum(int(e["rows"]) for e in entries),
-        "last_subject_erasure": {"request_id": request_id, "at": at,
-                                 "rows_removed": sum(r["rows_removed"] for r in records),
-                                 "cells_tombstoned": sum(r["cells_tombstoned"]
-                                                         for r in records)},
-    })
-    write_json_atomic(os.path.join(staged, MANIFEST_NAME), manifest)
-    msha = sha256_file(os.path.join(staged, MANIFEST_NAME))
-    for r in records:
-        r["manifest_sha256_after"] = msha
-    write_json_atomic(os.path.join(staged, INTENT_NAME), intent)
-    fsync_dir(staged)
-    _step("erase-staged")
-    if USE_EXCHANGE and exchange_dirs(pdir, staged):
-        old = staged  # after the exchange it holds the old content
-    else:
-        old = os.path.join(work, "replaced-" + pname)
-        _rename(pdir, old)
-        _step("erase-old-moved")
-        _rename(staged, pdir)
-    fsync_dir(os.path.dirname(pdir))
-    fsync_dir(work)
-    _step("erase-swapped")
-    for r in records:
-        audit.append(r)
-    _step("erase-audited")
-    _rmtree(old)
-    _step("erase-cleaned")
-    _remove(os.path.join(pdir, INTENT_NAME))
-    _step("erase-done")
+        footer = new.schema.metadata or {}
+        writer = footer.get((po.META_PREFIX + "run_id").encode(), b"").decode()
+        digest, _ = po.write_once(data_path(out, rel, rec["file_after"]), po.table_bytes(new),
+                                  writer)
+        rec["sha256_after"] = digest
+        entries[rec["file_after"]] = _manifest_entry(old, rec["file_after"], new.num_rows,
+                                                     digest)
+        _step("erase-file")
+    from telescrub.store.layout import key_of
 
-
-def _delete(out: str, table: str, pdir: str, records: list[dict[str, Any]], audit: Audit,
-            request_id: str) -> None:
-    intent = {"action": "erase_partition", "request_id": request_id,
-              "path": records[0]["path"], "records": records}
-    write_json_atomic(os.path.join(pdir, INTENT_NAME), intent)
-    _step("erase-delete-intent")
-    target = os.path.join(work_dir(out, table), "erasing-" + _pname(out, table, pdir))
-    _rename(pdir, target)
-    _step("erase-delete-renamed")
-    for r in records:
-        audit.append(r)
-    _step("erase-delete-audited")
-    _rmtree(target)
-    _prune_empty(out, table, os.path.dirname(pdir))
-    _step("erase-delete-removed")
-
-
-def _prune_empty(out: str, table: str, start: str) -> None:
-    """Remove ``start`` and its parents up to the table directory while they are empty."""
-    top = os.path.abspath(os.path.join(out, table))
-    path = os.path.abspath(start)
-    while path == top or path.startswith(top + os.sep):
-        try:
-            os.rmdir(path)
-        except OSError:
-            return
-        path = os.path.dirname(path)
+    header = {k: manifest.get(k) for k in ("run_id", "policy_version", "policy_hash",
+                                            "key_id")}
+    extra = {k: v for k, v in manifest.items() if k not in (
+        "files", "rows", "retention_days", "expires_on", "retention_category", "table",
+        "event_date", "format_version", "panes", *header)}
+    new_manifest = build_manifest(str(manifest.get("table") or rel.split("/", 1)[0]),
+                                  key_of(rel), entries, header, partition=extra)
+    for k in ("retention_days", "expires_on", "retention_category"):
+        new_manifest[k] = manifest.get(k, new_manifest[k])  # never lengthened by an erasure
+    if "panes" in manifest:
+        new_manifest["panes"] = manifest["panes"]
+    return new_manifest
 
 
 def erase(out: str, subject: Subject, request_id: str, mode: str = "remove_rows",
           dry_run: bool = False, every_column: bool = False) -> EraseResult:
     """The Python API behind ``telescrub subject erase`` (the caller holds the output lock)."""
-    out = os.path.abspath(out)
+    out = fs.normpath(out)
     if not _REQUEST_ID.fullmatch(request_id or ""):
         raise TelescrubError("--request-id: 1-128 characters of letters, digits and ._:/- "
                              "(starting with a letter or digit)")
@@ -1065,41 +955,57 @@ def erase(out: str, subject: Subject, request_id: str, mode: str = "remove_rows"
                              "audit keeps the request id")
     if mode not in ERASE_MODES:
         raise TelescrubError(f"erase mode {mode!r}: expected one of {', '.join(ERASE_MODES)}")
-    if not _isdir(out):
+    if not _output_exists(out):
         raise TelescrubError(f"output directory {out} does not exist")
     audit = Audit(out, SUBJECT_AUDIT)
     recovered = [] if dry_run else recover(out, audit)
-    pending = leftovers(out) if dry_run else []
+    pending_work = leftovers(out) if dry_run else []
     found = find(out, subject, every_column)
     result = EraseResult(request_id, mode, dry_run, found, recovered=recovered,
-                         pending_recovery=pending)
-    report = read_json(os.path.join(out, "_report", "report.json")) or {}
+                         pending_recovery=pending_work)
+    report = fs.read_json(report_path(out)) or {}
     report_run_id = (report.get("run") or {}).get("run_id")
+    cat = load_catalog(out)
     by_partition: dict[tuple[str, str], list[FileHits]] = {}
     for fh in found.files:
         by_partition.setdefault((fh.table, fh.pdir), []).append(fh)
+    actions: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]] = []
+    at = _now()
     for (table, pdir), hits in sorted(by_partition.items()):
-        prel = f"{table}/{_rel(out, pdir, table)}"
-        problems = verify_manifest(pdir)
-        if problems or _exists(os.path.join(pdir, INTENT_NAME)) or _nested(pdir):
-            result.skipped.append(f"{prel}: not erased, it does not match its manifest or "
-                                  f"has unfinished work ({'; '.join(problems[:3]) or 'journal'})"
-                                  "; run `telescrub verify`")
+        rel = f"{table}/{_rel(out, pdir, table)}"
+        manifest = cat.partitions.get(rel)
+        if manifest is None:
+            result.skipped.append(f"{rel}: not erased, no manifest lists it; run "
+                                  "`telescrub verify`")
             continue
-        records, tables, empty = _plan_partition(out, table, pdir, hits, subject, request_id,
-                                                 mode, dry_run, every_column, report_run_id)
+        records, tables, empty, problems = _plan_partition(
+            out, table, pdir, manifest, hits, subject, request_id, mode, dry_run,
+            every_column, report_run_id)
+        if problems:
+            result.skipped.append(f"{rel}: not erased, it does not match its manifest "
+                                  f"({'; '.join(problems[:3])}); run `telescrub verify`")
+            continue
         if dry_run:
             result.records.extend(records)
-        elif empty:
-            _delete(out, table, pdir, records, audit, request_id)
-            result.partitions_deleted.append(prel)
-            result.records.extend(records)
-        else:
-            _rewrite(out, table, pdir, records, tables, audit, request_id)
-            result.partitions_rewritten.append(prel)
-            result.records.extend(records)
+            continue
+        part_id = uuid.uuid4().hex
+        new_manifest = None if empty else _write_files(out, rel, manifest, records, tables,
+                                                       request_id)
+        if new_manifest is not None:
+            new_manifest["last_subject_erasure"] = {
+                "action_id": part_id, "request_id": request_id, "at": at,
+                "rows_removed": sum(r["rows_removed"] for r in records),
+                "cells_tombstoned": sum(r["cells_tombstoned"] for r in records)}
+            msha = manifest_sha256(new_manifest)
+            for r in records:
+                r["manifest_sha256_after"] = msha
+        part_rec = {"action_id": part_id, "request_id": request_id, "path": rel,
+                    "action": "erase_partition" if empty else "rewrite_partition",
+                    "files_before": [{"path": r["file"]} for r in records]}
+        actions.append((rel, part_rec, records, new_manifest))
+    if not dry_run and actions:
+        _apply(out, cat, actions, audit, request_id, result)
     if not dry_run:
-        _remove_empty_work(out)
         result.remaining = find(out, subject, every_column).rows if found.found else 0
     audit.append({
         "audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": "request",
@@ -1120,132 +1026,77 @@ def erase(out: str, subject: Subject, request_id: str, mode: str = "remove_rows"
     return result
 
 
-def _nested(pdir: str) -> list[str]:
-    return nested_partitions(pdir)
+def _apply(out: str, cat: Any, actions: list[tuple[str, dict[str, Any], list[dict[str, Any]],
+                                                   dict[str, Any] | None]],
+           audit: Audit, request_id: str, result: EraseResult) -> None:
+    """Steps 2-5 of the protocol (module doc) for every partition at once."""
+    for rel, part_rec, records, manifest in actions:
+        write_intent(out, {"record": part_rec, "records": records, "partition": rel,
+                           "manifest": manifest, "audit": SUBJECT_AUDIT,
+                           "marker": "last_subject_erasure"})
+        _step("erase-intent")
+    switched = set(switch_partitions(
+        out, cat, [(rel, m) for rel, _p, _r, m in actions],
+        last_subject_erasure={"request_id": request_id, "at": _now()}))
+    _step("erase-switched")
+    from telescrub.store.audit import intent_path
 
-
-def _remove_empty_work(out: str) -> None:
-    work = os.path.join(out, WORK_DIR)
-    if not _isdir(work):
-        return
-    for table in _listdir(work):
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.join(work, table))
-    with contextlib.suppress(OSError):
-        os.rmdir(work)
+    done = []
+    for rel, part_rec, records, manifest in actions:
+        if rel not in switched:  # a window that got a new pane meanwhile: not erased now
+            fs.delete(intent_path(out, part_rec["action_id"]))
+            result.skipped.append(f"{rel}: its manifest changed while erasing (a new pane): "
+                                  "not erased this time, run erase again")
+            continue
+        for r in records:
+            audit.append(r)
+        done.append((rel, part_rec, records, manifest))
+    _step("erase-audited")
+    if not cat.per_partition:
+        root = fs.read_json(fs.join(out, ROOT_MANIFEST))
+        if root is not None:
+            apply_copies(out, root)
+    for rel, _part_rec, records, manifest in done:
+        listed = {str(e.get("path")) for e in (manifest or {}).get("files", [])}
+        for r in records:
+            if r["file"] not in listed:
+                fs.delete(data_path(out, rel, r["file"]))
+        if manifest is None and not cat.per_partition:
+            fs.delete(fs.join(out, *rel.split("/"), "_manifest.json"))
+    _step("erase-removed")
+    for rel, part_rec, records, manifest in done:
+        fs.delete(intent_path(out, part_rec["action_id"]))
+        (result.partitions_deleted if manifest is None else result.partitions_rewritten
+         ).append(rel)
+        result.records.extend(records)
+    _step("erase-done")
+    collect_garbage(out, load_catalog(out))
+    prune_empty_dirs(out)
 
 
 def _refresh_html(out: str) -> None:
     from telescrub.store.report_html import write_html
 
-    report = read_json(os.path.join(out, "_report", "report.json"))
+    report = fs.read_json(report_path(out))
     if report is not None:
-        write_html(report, os.path.join(out, "_report", "index.html"))
+        write_html(report, report_path(out, "index.html"))
 
 
 # -------------------------------------------------------------------------------- recovery
 
 
-def _recover_record(note: str, path: str, intent: dict[str, Any] | None) -> dict[str, Any]:
-    return {"audit_version": AUDIT_VERSION, "action_id": uuid.uuid4().hex, "action": "recover",
-            "at": _now(), "dry_run": False, "tool": "telescrub subject", "path": path,
-            "why": note, "request_id": (intent or {}).get("request_id"), "rows_removed": 0}
-
-
-def _audit_intent(audit: Audit, intent: dict[str, Any] | None) -> None:
-    for rec in (intent or {}).get("records", []):
-        if isinstance(rec, dict) and str(rec.get("action_id")) not in audit.ids:
-            audit.append({**rec, "recovered": True})
-
-
 def leftovers(out: str) -> list[str]:
-    """Interrupted-erasure state in ``out`` (relative paths); empty when there is none."""
-    found: list[str] = []
-    work = os.path.join(out, WORK_DIR)
-    if _isdir(work):
-        for table in _listdir(work):
-            tdir = os.path.join(work, table)
-            if _isdir(tdir):
-                found.extend(os.path.join(WORK_DIR, table, e) for e in _listdir(tdir))
-    for tdir in find_tables(out).values():
-        for pdir in partition_dirs(tdir):
-            if _exists(os.path.join(pdir, INTENT_NAME)):
-                found.append(os.path.relpath(os.path.join(pdir, INTENT_NAME), out))
-    return found
+    """Erasures in flight (their partitions); empty when there is none."""
+    return [str((intent or {}).get("partition", path)) for path, intent in pending(out)
+            if (intent or {}).get("audit") == SUBJECT_AUDIT]
 
 
 def recover(out: str, audit: Audit | None = None) -> list[str]:
-    """Finish or roll back interrupted erasures (see the module docstring). Returns notes."""
-    from telescrub.app.purge import work_path
-    out = os.path.abspath(out)
-    audit = audit or Audit(out, SUBJECT_AUDIT)
-    notes: list[str] = []
-    work = os.path.join(out, WORK_DIR)
-    for table in _listdir(work) if _isdir(work) else []:
-        tdir = os.path.join(work, table)
-        if not _isdir(tdir):
-            continue
-        for entry in sorted(_listdir(tdir), key=lambda e: (not e.startswith("replaced-"), e)):
-            path = os.path.join(tdir, entry)
-            if not _exists(path):
-                continue  # a staged directory already moved into place
-            kind, _, pname = entry.partition("-")
-            try:
-                prel = work_path(pname)
-            except TelescrubError:
-                kind, prel = "unknown", pname
-            pdir = os.path.join(out, table, prel)
-            rel = f"{table}/{prel.replace(os.sep, '/')}"
-            intent = read_json(os.path.join(path, INTENT_NAME)) if _isdir(path) else None
-            if kind == "erasing":
-                _audit_intent(audit, intent)
-                _rmtree(path)
-                _prune_empty(out, table, os.path.dirname(pdir))
-                note = f"finished erasing partition {rel}"
-            elif kind == "replaced":
-                staged = os.path.join(tdir, "staged-" + pname)
-                if not _exists(pdir) and _isdir(staged):
-                    _makedirs(os.path.dirname(pdir))
-                    _rename(staged, pdir)
-                    note = f"completed the erasure rewrite of {rel}"
-                else:
-                    note = f"removed the old content of erased {rel}"
-                _rmtree(path)
-            elif kind == "staged":
-                note = (f"rolled back an unfinished erasure rewrite of {rel} (old content kept)"
-                        if intent else f"removed the old content of erased {rel}")
-                _rmtree(path)
-            else:
-                if _isdir(path):
-                    _rmtree(path)
-                else:
-                    _remove(path)
-                note = f"removed unknown erasure leftover {entry}"
-            audit.append(_recover_record(note, rel, intent))
-            notes.append(note)
-        with contextlib.suppress(OSError):
-            os.rmdir(tdir)
-    with contextlib.suppress(OSError):
-        os.rmdir(work)
-    for tdir in find_tables(out).values():
-        for pdir in partition_dirs(tdir):
-            rel = os.path.relpath(pdir, out).replace(os.sep, "/")
-            for name in _listdir(pdir):
-                if name.startswith(INTENT_NAME + ".tmp-"):
-                    _remove(os.path.join(pdir, name))
-                    notes.append(f"removed temporary file {rel}/{name}")
-            ipath = os.path.join(pdir, INTENT_NAME)
-            if not _exists(ipath):
-                continue
-            intent = read_json(ipath)
-            if intent and intent.get("action") == "rewrite_partition":
-                _audit_intent(audit, intent)
-                note = f"finished the erasure rewrite of {rel}"
-            else:
-                note = f"rolled back an unstarted erasure of partition {rel}"
-            _remove(ipath)
-            audit.append(_recover_record(note, rel, intent))
-            notes.append(note)
+    """Finish or roll back interrupted erasures — and whatever else an interrupted command
+    left (``telescrub.store.commit.recover_output``: purges in flight, the copies of the last
+    commit, garbage). Returns notes."""
+    out = fs.normpath(out)
+    notes = recover_output(out)
     if notes:
         _step("recovered")
         _refresh_html(out)
@@ -1337,8 +1188,10 @@ def subject_from_args(args: argparse.Namespace) -> Subject:
 
 
 def _check_out(path: str) -> str:
-    out = os.path.abspath(path)
-    if not _isdir(out):
+    from telescrub.app.settings import location
+
+    out = location(path, "OUT")
+    if not _output_exists(out):
         raise TelescrubError(f"output directory {path} does not exist")
     return out
 
@@ -1367,10 +1220,10 @@ def _cmd_export(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(f"subject export {out}: {summary['rows']} row(s) from {summary['files']} "
-              f"file(s) written to {os.path.abspath(args.to)}")
+              f"file(s) written to {fs.normpath(args.to)}")
         for e in summary["exported"]:
             print(f"  {e['table']}: {e['rows']} row(s) -> {e['parquet']}, {e['jsonl']}")
-        print(f"  summary: {os.path.join(os.path.abspath(args.to), 'summary.json')}")
+        print(f"  summary: {fs.join(fs.normpath(args.to), 'summary.json')}")
         if summary["key_ids_missing"]:
             print("  no key supplied for key id(s) on record: "
                   + ", ".join(summary["key_ids_missing"])

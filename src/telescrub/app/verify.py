@@ -18,9 +18,14 @@ Six checks, each independent of the pipeline that wrote the output (it re-reads 
     retention days/category, expiry, table, event date), consistent with its directory, its
     manifest and ``event_date + retention_days = expires_on``; every column has field metadata.
 ``manifests``
-    Every partition matches its ``_manifest.json`` (:func:`telescrub.store.parquet.verify_manifest`:
-    missing/extra files, row counts, sha256, leftovers of interrupted writes), and no purge was
-    left half done (``<out>/.purge``).
+    Every partition the manifests list (``telescrub.store.manifest.load_catalog``: the output's
+    ``_manifest.json``; for a streaming output each window's) has every file it lists, with the
+    listed rows and sha256 and a total that adds up; in a batch output each partition's
+    ``_manifest.json`` copy equals its entry in the output's manifest; and no purge action was
+    left half done (``_audit/pending/``). Verify trusts the manifests, not a listing: objects
+    below the output that no manifest references (files of an interrupted or replaced run,
+    temporary files) are not data; they are listed as *garbage* in ``verify.json`` with a
+    warning, and removed by the next ``telescrub run`` or ``purge``.
 ``accounting``
     ``report.json`` is self-consistent: per input ``read = written + quarantined + dropped``,
     the totals add up, and the tables' ``rows_written`` add up to the written total. For a
@@ -38,11 +43,10 @@ Six checks, each independent of the pipeline that wrote the output (it re-reads 
     output, deletions of windows written by any of its launches, as named by the rolling
     report).
 
-A *partition* is a directory holding Parquet files and their ``_manifest.json``, at any depth
-below a table directory: ``<table>/event_date=D`` in a batch output,
-``<table>/event_date=D/event_window=HHMM`` in a streaming one (:func:`partition_dirs`). The
-event date comes from the ``event_date=`` component of its path; other keys of the path
-(``event_window``) must match the manifest's. In a streaming window's manifest each file entry
+A *partition* is what a manifest lists: ``<table>/event_date=D`` in a batch output,
+``<table>/event_date=D/event_window=HHMM`` in a streaming one. The event date comes from the
+``event_date=`` component of its path; other keys of the path (``event_window``) must match the
+manifest's. ``OUT`` may be a local directory, ``s3://bucket/prefix`` or ``gs://bucket/prefix``. In a streaming window's manifest each file entry
 names the launch (``run_id``) that wrote it; the footer is checked against that.
 
 The result goes to ``<out>/_report/verify.json`` (counts and masked examples only — never a raw
@@ -53,9 +57,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import logging
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -70,24 +74,28 @@ from telescrub.core.masking import mask_example
 from telescrub.core.policy import Policy, load_policy
 from telescrub.core.report import QUARANTINE_TABLE
 from telescrub.core.timeparse import add_days, fast_utc_mask, parse_timestamp
+from telescrub.store import fs
 from telescrub.store import parquet as po
+from telescrub.store.audit import pending
 from telescrub.store.layout import (
+    HTML_NAME,
+    LOCK_NAME,
+    MANIFEST_NAME,
+    NOT_TABLES,
     PARTITION_COLUMN,
-    PURGE_INTENT,
-    PURGE_WORKDIR,
     ROLLING_REPORT,
+    ROOT_MANIFEST,
     SUBJECT_AUDIT,
-    SUBJECT_INTENT,
-    SUBJECT_WORKDIR,
     VERIFY_NAME,
-    find_tables,
-    nested_partitions,
-    parquet_files,
-    partition_dirs,
-    partition_event_date,
-    partition_keys,
+    data_path,
+    key_of,
+    list_output,
+    manifest_path,
+    rel_keys,
+    report_path,
+    valid_partition_rel,
 )
-from telescrub.store.manifest import read_manifest, verify_manifest
+from telescrub.store.manifest import check_file, check_totals, load_catalog, manifest_bytes
 from telescrub.store.parquet import field_meta, footer
 
 log = logging.getLogger("telescrub")
@@ -260,12 +268,22 @@ class Check:
 
 
 def _read_report(out: str) -> dict[str, Any] | None:
-    try:
-        with open(os.path.join(out, "_report", "report.json"), encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    """The committed report: the one the output's manifest pins (a batch output), else
+    ``_report/report.json`` (a streaming output rewrites it as it runs)."""
+    pinned = _pinned_report(out)
+    if pinned is not None:
+        data = fs.read_json(fs.join(out, pinned))
+        if data is not None:
+            return data
+    return fs.read_json(report_path(out))
+
+
+def _pinned_report(out: str) -> str | None:
+    root = fs.read_json(fs.join(out, ROOT_MANIFEST))
+    rel = (root or {}).get("report")
+    if isinstance(rel, str) and rel.startswith("_runs/") and ".." not in rel.split("/"):
+        return rel
+    return None
 
 
 def is_streaming(report: dict[str, Any] | None) -> bool:
@@ -282,16 +300,16 @@ def read_rolling(out: str) -> list[dict[str, Any]] | None:
     appends at least once); None when the file is missing. A torn line is skipped."""
     lines: dict[str, dict[str, Any]] = {}
     try:
-        with open(os.path.join(out, ROLLING_REPORT), encoding="utf-8") as fh:
-            for n, text in enumerate(fh):
-                try:
-                    line = json.loads(text)
-                except ValueError:
-                    continue
-                if isinstance(line, dict):
-                    lines.setdefault(str(line.get("line_id", f"#{n}")), line)
+        raw = fs.read_bytes(fs.join(out, *ROLLING_REPORT.split("/")))
     except OSError:
         return None
+    for n, text in enumerate(raw.decode("utf-8", "replace").splitlines()):
+        try:
+            line = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(line, dict):
+            lines.setdefault(str(line.get("line_id", f"#{n}")), line)
     return list(lines.values())
 
 
@@ -444,7 +462,7 @@ def _check_footer(c: Check, rel: str, schema: pa.Schema, table: str, event_date:
         # a streaming window's manifest is merged by every launch that writes the window: the
         # manifest's run_id / policy_hash are the last writer's, each file entry names its own
         entry = next((e for e in manifest.get("files", []) if isinstance(e, dict)
-                      and e.get("path") == os.path.basename(rel)), {})
+                      and e.get("path") == rel.rsplit("/", 1)[-1]), {})
         own_run = entry.get("run_id")
         for k in ("run_id", "key_id", "policy_hash"):
             expect = manifest.get(k)
@@ -485,9 +503,9 @@ def _check_names(c: Check, scanner: ResidualScanner, table: str, schema: pa.Sche
             c.fail(f"{table}: a column name holds {', '.join(hits)} ({mask_example(name)})")
 
 
-def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, path: str,
+def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, raw: bytes,
                schema: pa.Schema) -> None:
-    data = pq.read_table(path, partitioning=None)
+    data = pq.read_table(pa.BufferReader(raw))
     scan.rows[table] += data.num_rows
     for i, f in enumerate(data.schema):
         fm = field_meta(schema.field(f.name)) if f.name in schema.names else {}
@@ -530,7 +548,7 @@ def _scan_file(scan: _Scan, scanner: ResidualScanner, table: str, path: str,
 def verify_output(out: str, policy: Policy | None = None,
                   today: dt.date | None = None) -> dict[str, Any]:
     """Run every check on ``out``; returns the verify.json content (nothing is written)."""
-    out = os.path.abspath(out)
+    out = fs.normpath(out)
     policy = policy or load_policy()
     today = today or dt.datetime.now(dt.timezone.utc).date()
     report = _read_report(out)
@@ -541,58 +559,100 @@ def verify_output(out: str, policy: Policy | None = None,
     meta_c, man_c, names_c = Check(), Check(), Check()
     names_seen: set[tuple[str, str]] = set()
 
-    tables = find_tables(out)
-    for table, tdir in tables.items():
-        for pdir in partition_dirs(tdir):
-            scan.partitions += 1
-            prel = os.path.relpath(pdir, out)
-            for problem in verify_manifest(pdir):
-                man_c.fail(f"{prel}: {problem}")
-            if os.path.exists(os.path.join(pdir, PURGE_INTENT)):
-                man_c.fail(f"{prel}: an interrupted purge left its journal: run "
-                           "`telescrub purge` to finish it")
-            if os.path.exists(os.path.join(pdir, SUBJECT_INTENT)):
-                man_c.fail(f"{prel}: an interrupted subject erasure left its journal: run "
-                           "`telescrub subject recover` to finish it")
+    listing = list_output(out)
+    cat = load_catalog(out, listing)
+    tables = sorted({rel.split("/", 1)[0] for rel in cat.partitions})
+    for prel in sorted(cat.partitions):
+        manifest: dict[str, Any] = cat.partitions[prel]
+        table = prel.split("/", 1)[0]
+        scan.partitions += 1
+        if not cat.per_partition:
             try:
-                manifest: dict[str, Any] | None = read_manifest(pdir)
-            except (OSError, ValueError):
-                manifest = None
-            for sub in nested_partitions(pdir):
-                man_c.fail(f"{prel}: holds files and the partition directory "
-                           f"{os.path.basename(sub)} (a partition must not nest another)")
-            keys = partition_keys(pdir)
-            for k, v in keys.items():
-                if k == PARTITION_COLUMN or not manifest or k not in manifest:
-                    continue
-                if str(manifest[k]) != v:
-                    man_c.fail(f"{prel}: manifest {k} {manifest[k]!r} != directory {v!r}")
-            if manifest and str(manifest.get("expires_on", "9999")) <= today.isoformat():
-                scan.past_expiry.append((prel, str(manifest.get("expires_on"))))
-            event_date = partition_event_date(pdir)
-            for path in parquet_files(pdir):
-                scan.files += 1
-                rel = os.path.relpath(path, out)
-                try:
-                    schema = pq.read_schema(path)
-                except Exception:  # unreadable file: report it, never its bytes
-                    meta_c.fail(f"{rel}: not a readable Parquet file")
-                    continue
-                _check_footer(meta_c, rel, schema, table, event_date, manifest)
-                _check_names(names_c, scanner, table, schema, names_seen)
-                try:
-                    _scan_file(scan, scanner, table, path, schema)
-                except (OSError, pa.ArrowException):
-                    meta_c.fail(f"{rel}: data pages not readable")
-    work = os.path.join(out, PURGE_WORKDIR)
-    if os.path.isdir(work) and any(os.scandir(work)):
-        man_c.fail(f"{PURGE_WORKDIR}/ holds leftovers of an interrupted purge: run "
-                   "`telescrub purge` to finish it")
-    swork = os.path.join(out, SUBJECT_WORKDIR)
-    if os.path.isdir(swork) and any(not e.is_dir() or any(os.scandir(e.path))
-                                    for e in os.scandir(swork)):
-        man_c.fail(f"{SUBJECT_WORKDIR}/ holds leftovers of an interrupted subject erasure: run "
-                   "`telescrub subject recover` to finish it")
+                copy: bytes | None = fs.read_bytes(manifest_path(out, prel))
+            except FileNotFoundError:
+                copy = None
+            if copy != manifest_bytes(manifest):
+                man_c.fail(f"{prel}: {MANIFEST_NAME} {'is missing' if copy is None else 'differs'}"
+                           " from its entry in the output's manifest (a commit was interrupted "
+                           "or the file was edited; the next telescrub run or purge rewrites it)")
+        for k, v in rel_keys(prel).items():
+            if k == PARTITION_COLUMN or k not in manifest:
+                continue
+            if str(manifest[k]) != v:
+                man_c.fail(f"{prel}: manifest {k} {manifest[k]!r} != directory {v!r}")
+        if str(manifest.get("expires_on", "9999")) <= today.isoformat():
+            scan.past_expiry.append((prel, str(manifest.get("expires_on"))))
+        event_date = key_of(prel).event_date
+        for problem in check_totals(manifest):
+            man_c.fail(f"{prel}: {problem}")
+        for entry in manifest.get("files", []):
+            name = str(entry.get("path"))
+            rel = f"{prel}/{name}"
+            try:
+                path = data_path(out, prel, name)
+            except ValueError as exc:
+                man_c.fail(f"{prel}: {exc}")
+                continue
+            scan.files += 1
+            try:
+                raw: bytes | None = fs.read_bytes(path)
+            except FileNotFoundError:
+                raw = None
+            for problem in check_file(name, entry, raw):
+                man_c.fail(f"{prel}: {problem}")
+            if raw is None:
+                continue
+            try:
+                schema = pq.read_schema(pa.BufferReader(raw))
+            except Exception:  # unreadable file: report it, never its bytes
+                meta_c.fail(f"{rel}: not a readable Parquet file")
+                continue
+            _check_footer(meta_c, rel, schema, table, event_date, manifest)
+            _check_names(names_c, scanner, table, schema, names_seen)
+            try:
+                _scan_file(scan, scanner, table, raw, schema)
+            except (OSError, pa.ArrowException):
+                meta_c.fail(f"{rel}: data pages not readable")
+    for prel in cat.unreadable:
+        man_c.fail(f"{prel}: unreadable {MANIFEST_NAME}")
+    pinned = _pinned_report(out)
+    if pinned is not None:
+        try:
+            committed: bytes | None = fs.read_bytes(fs.join(out, pinned))
+        except FileNotFoundError:
+            committed = None
+        want = (cat.root or {}).get("report_sha256")
+        if committed is None or (want and hashlib.sha256(committed).hexdigest() != want):
+            man_c.fail(f"{pinned}: the committed report is "
+                       f"{'missing' if committed is None else 'changed (sha256 mismatch)'}")
+        try:
+            same = committed == fs.read_bytes(report_path(out))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            man_c.fail("_report/report.json differs from the report the output's manifest "
+                       "commits (an interrupted commit; the next telescrub run or purge "
+                       "rewrites it)")
+    for _path, intent in pending(out):
+        where = (intent or {}).get("partition", "?")
+        what, cmd = (("subject erasure", "telescrub subject recover")
+                     if (intent or {}).get("audit") == SUBJECT_AUDIT
+                     else ("purge", "telescrub purge"))
+        man_c.fail(f"{where}: an interrupted {what} left its record in _audit/pending: run "
+                   f"`{cmd}` to finish it")
+    garbage = _garbage(out, listing, cat.referenced())
+    if cat.per_partition:
+        # a streaming window holding files but no manifest: its files are not data (a reader
+        # does not see them), which is worth naming as a missing manifest
+        orphans: dict[str, int] = {}
+        for rel in garbage:
+            head, _, name = rel.rpartition("/")
+            if name.endswith(".parquet") and valid_partition_rel(head) and \
+                    head not in cat.partitions:
+                orphans[head] = orphans.get(head, 0) + 1
+        for head, n in sorted(orphans.items()):
+            man_c.fail(f"{head}: missing manifest {MANIFEST_NAME} ({n} file(s) there are "
+                       "listed by no manifest: not data)")
     meta_c.summary = f"{scan.files} files"
     names_c.summary = f"{len(names_seen)} column names"
     man_c.summary = f"{scan.partitions} partitions"
@@ -637,6 +697,11 @@ def verify_output(out: str, policy: Policy | None = None,
     if run.get("demo_key"):
         warnings.append("the output was hashed with the public demo key: hash tokens are not "
                         "secret")
+    if garbage:
+        warnings.append(f"{len(garbage)} object(s) below the output are listed by no manifest "
+                        "(files of an interrupted or replaced run): not data, readers that "
+                        "trust the manifests ignore them; the next telescrub run or purge "
+                        "removes them (see 'garbage' in verify.json)")
     if scan.past_expiry:
         oldest = min(d for _, d in scan.past_expiry)
         warnings.append(f"{len(scan.past_expiry)} partition(s) are past their expiry date "
@@ -650,7 +715,7 @@ def verify_output(out: str, policy: Policy | None = None,
         "output": out,
         "report_run_id": run.get("run_id"),
         "policy": {"version": policy.version, "hash": policy.digest,
-                   "file": os.path.basename(policy.path),
+                   "file": fs.basename(policy.path),
                    "matches_run": run.get("policy_hash") == policy.digest},
         "ok": all(c.ok for c in checks.values()),
         "checks": {k: c.to_json() for k, c in checks.items()},
@@ -664,31 +729,57 @@ def verify_output(out: str, policy: Policy | None = None,
                            sorted(scan.kept.values(), key=lambda h: (h.table, h.column))],
         "tables": {t: {"rows": scan.rows.get(t, 0)} for t in tables},
         "files": scan.files, "partitions": scan.partitions,
+        "output_manifest": None if cat.root is None else {
+            "version": cat.root.get("version"), "run_id": cat.root.get("run_id"),
+            "committed_at": cat.root.get("committed_at"),
+            "streaming": bool(cat.root.get("streaming"))},
+        "garbage": garbage[:MAX_PROBLEMS],
+        "garbage_count": len(garbage),
         "warnings": warnings,
     }
 
 
+def _garbage(out: str, listing: Any, referenced: set[str]) -> list[str]:
+    """Objects below table directories or in ``_runs/`` that no manifest references."""
+    refs = {fs.relpath(p, out) for p in referenced}
+    found = []
+    for rel in sorted(listing.entries):
+        top = rel.split("/", 1)[0]
+        if rel in refs or rel in (ROOT_MANIFEST, LOCK_NAME) or "/" not in rel:
+            continue
+        if top in NOT_TABLES and top != "_runs":
+            continue
+        if top == "_runs" and (rel.endswith("/report.json") or rel == "_runs/applied.json"):
+            continue
+        found.append(rel)
+    return found
+
+
+
 def write_verify(out: str, result: dict[str, Any]) -> str:
-    """Write ``_report/verify.json`` atomically and regenerate ``index.html``."""
+    """Write ``_report/verify.json`` (whole) and regenerate ``index.html``."""
     from telescrub.store.report_html import write_html
 
-    rdir = os.path.join(out, "_report")
-    os.makedirs(rdir, exist_ok=True)
-    path = os.path.join(rdir, VERIFY_NAME)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result, fh, indent=2, sort_keys=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    path = report_path(out, VERIFY_NAME)
+    fs.write(path, json.dumps(result, indent=2, sort_keys=False) + "\n")
     report = _read_report(out)
     if report is not None:
-        write_html(report, os.path.join(rdir, "index.html"))
+        write_html(report, report_path(out, HTML_NAME))
     return path
+
+
+def output_exists(out: str) -> bool:
+    """A local directory, or a URL prefix holding the output's manifest or report."""
+    if not fs.is_url(out):
+        import os
+
+        return os.path.isdir(out)
+    return fs.exists(fs.join(out, ROOT_MANIFEST)) or fs.exists(report_path(out))
 
 
 def run_verify(out: str, policy_path: str | None = None) -> dict[str, Any]:
     """The Python API behind ``telescrub verify``: check, write verify.json, update the HTML."""
-    if not os.path.isdir(out):
+    if not output_exists(out):
         raise TelescrubError(f"output directory {out} does not exist")
     result = verify_output(out, load_policy(policy_path))
     write_verify(out, result)
@@ -723,16 +814,16 @@ def verdict(result: dict[str, Any]) -> str:
 
 
 def _cmd_verify(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from telescrub.app.settings import location
     from telescrub.store.lock import OutputLock
 
-    out = os.path.abspath(args.output)
-    if not os.path.isdir(out):
+    out = location(args.output, "OUT")
+    if not output_exists(out):
         raise TelescrubError(f"output directory {args.output} does not exist")
-    with OutputLock(out):
+    with OutputLock(out, "verify"):
         result = run_verify(out, args.policy)
     print(verdict(result))
-    print(f"written {os.path.join(out, '_report', VERIFY_NAME)}; report "
-          f"{os.path.join(out, '_report', 'index.html')}")
+    print(f"written {report_path(out, VERIFY_NAME)}; report {report_path(out, HTML_NAME)}")
     return 0 if result["ok"] else 1
 
 
@@ -742,7 +833,8 @@ def register(sub: Any) -> None:
         description="Re-read every Parquet file of OUT: residual identifiers per field, footer "
         "metadata, manifests, the report's accounting and the rows on disk. Writes "
         "OUT/_report/verify.json and updates index.html; exit 1 if a check fails.")
-    p.add_argument("output", metavar="OUT", help="a telescrub output directory")
+    p.add_argument("output", metavar="OUT", help="a telescrub output: a directory, "
+                   "s3://bucket/prefix or gs://bucket/prefix")
     p.add_argument("--policy", help="policy YAML (default: the bundled schemas/policy.yaml); "
                    "gives verify_max_residual")
     p.set_defaults(func=_cmd_verify)

@@ -9,20 +9,20 @@ the returned ``unregister``.
 The points, by name (keep them few: the commit protocol for object stores calls the same):
 
 ``commit.staging``
-    the run's staging directory exists; the pipeline has not started (``store.commit``).
+    a run begins: the lock is held, the output recovered and checked; the pipeline has not
+    started (``store.commit.begin_run``; info ``path``: the run's area ``_runs/<run id>``).
 ``manifest.written``
-    a partition manifest was written into the staging directory (``store.parquet``; info
-    ``table``, ``event_date``). Runs in a Beam worker: in-process runners only.
+    a partition manifest was staged in the run's area (``store.manifest.stage_manifest``;
+    info ``table``, ``event_date``). Runs in a Beam worker: in-process runners only.
 ``parquet.rows``
     a Parquet file is about to be written (``store.parquet``; info ``table``, ``event_date``,
     ``rows``: the list of rows, which a hook may shorten to simulate a lost record).
 ``commit.marker``
-    the commit marker is written: the commit point (``store.commit``).
+    the output's ``_manifest.json`` is written: the commit point (``store.commit``).
 ``commit.install``
-    one top-level entry of the staged run was renamed into place (info ``entry``).
+    one partition's ``_manifest.json`` copy was written after the commit (info ``entry``).
 ``commit.done``
-    the commit marker is removed: the commit is complete; trash not yet deleted (info
-    ``out``).
+    the copies are written and the garbage collected: the commit is complete (info ``out``).
 ``purge.<step>``
     after each step of ``telescrub purge``'s crash-safe protocol
     (``telescrub.app.purge.CRASH_STEPS``).

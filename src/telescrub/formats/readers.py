@@ -66,14 +66,15 @@ import codecs
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from telescrub.core.records import BadRecord, Record
 from telescrub.core.timeparse import (
@@ -98,6 +99,10 @@ __all__ = [
     "read_records",
     "table_name_for",
 ]
+
+#: opens a path or URL as a binary stream (seekable for byte ranges); the store's is
+#: ``telescrub.store.fs.open_input``, which reads buckets too. None: the local ``open``.
+Opener = Callable[[str], BinaryIO]
 
 FORMATS = ("jsonl", "csv", "text")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -204,9 +209,10 @@ def _extension(path: str | os.PathLike[str]) -> str:
     return os.path.splitext(_strip_gz(os.path.basename(os.fspath(path))))[1].lower()
 
 
-def _sniff_format(path: str | os.PathLike[str]) -> str:
+def _sniff_format(path: str | os.PathLike[str], opener: Opener | None = None) -> str:
     found: list[bytes] = []
-    lines_iter = open_text_lines(path, max_bytes=64 * 1024, max_line_bytes=16 * 1024)
+    lines_iter = open_text_lines(path, max_bytes=64 * 1024, max_line_bytes=16 * 1024,
+                                 opener=opener)
     try:
         for _, raw in lines_iter:
             data = raw.head if isinstance(raw, LineTooLong) else raw
@@ -238,7 +244,8 @@ def _sniff_format(path: str | os.PathLike[str]) -> str:
     return "text"
 
 
-def detect_format(path: str | os.PathLike[str], declared: str = "auto") -> str:
+def detect_format(path: str | os.PathLike[str], declared: str = "auto",
+                  opener: Opener | None = None) -> str:
     """``'jsonl'`` | ``'csv'`` | ``'text'`` for *path*.
 
     *declared* other than ``'auto'`` wins (validated). Otherwise by extension after
@@ -255,7 +262,7 @@ def detect_format(path: str | os.PathLike[str], declared: str = "auto") -> str:
             )
         return declared
     fmt = _EXT_FORMATS.get(_extension(path))
-    return fmt if fmt is not None else _sniff_format(path)
+    return fmt if fmt is not None else _sniff_format(path, opener)
 
 
 _TABLE_OK = re.compile(rf"[a-z0-9_]{{1,{MAX_TABLE_NAME}}}")
@@ -302,9 +309,15 @@ def table_name_for(path: str | os.PathLike[str], override: str | None = None) ->
 # --------------------------------------------------------------------------- raw lines
 
 
-def _open_stream(path: str | os.PathLike[str]) -> tuple[Any, Any, bool]:
+def _open_stream(path: str | os.PathLike[str], opener: Opener | None = None,
+                 ) -> tuple[Any, Any, bool]:
     """(stream to read, underlying file, is_gzip). Raises OSError."""
-    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    if opener is None:
+        raw: Any = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    else:
+        raw = opener(os.fspath(path))
+        if not hasattr(raw, "peek"):
+            raw = io.BufferedReader(raw)
     try:
         is_gzip = raw.peek(2)[:2] == GZIP_MAGIC
     except OSError:
@@ -320,6 +333,7 @@ def open_text_lines(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     byte_range: tuple[int, int, int] | None = None,
+    opener: Opener | None = None,
 ) -> Generator[tuple[int, bytes | LineTooLong], None, None]:
     """Yield ``(line_no, raw_bytes)`` for every physical line (1-based, blank ones too).
 
@@ -333,7 +347,7 @@ def open_text_lines(
     ``text`` = the start of that incomplete line).
     """
     try:
-        stream, raw, is_gzip = _open_stream(path)
+        stream, raw, is_gzip = _open_stream(path, opener)
     except OSError as e:
         raise InputError(
             "unreadable", f"cannot open file: {e.strerror or type(e).__name__}"
@@ -937,6 +951,7 @@ def _read_text(
 
 
 def line_ranges(path: str | os.PathLike[str], target_bytes: int,
+                opener: Opener | None = None,
                 ) -> tuple[list[tuple[int, int, int]], str, int]:
     """Cut an uncompressed file into ranges of about ``target_bytes`` that hold whole lines:
     ``([(start, end, first_line), ...], sha256 of the file, size)``, in one pass over it.
@@ -948,7 +963,7 @@ def line_ranges(path: str | os.PathLike[str], target_bytes: int,
     ranges: list[tuple[int, int, int]] = []
     start, first_line, lines, pos = 0, 1, 0, 0
     cut = target_bytes  # the next range ends at the first newline at or after this offset
-    with open(path, "rb") as fh:
+    with (open(path, "rb") if opener is None else opener(os.fspath(path))) as fh:
         while chunk := fh.read(CHUNK_BYTES):
             h.update(chunk)
             i = 0
@@ -975,10 +990,10 @@ BINARY_SHARE = 0.3
 _TEXT_CONTROLS = frozenset("\t\n\r\f\v\x1b")
 
 
-def binary_content(path: str | os.PathLike[str]) -> str | None:
+def binary_content(path: str | os.PathLike[str], opener: Opener | None = None) -> str | None:
     """A detail for an input that is binary rather than text (module doc), else None."""
     try:
-        stream, raw, _ = _open_stream(path)
+        stream, raw, _ = _open_stream(path, opener)
     except OSError:
         return None  # the reader reports what cannot be opened
     try:
@@ -1014,6 +1029,7 @@ def read_records(
     limits: ReadLimits | None = None,
     byte_range: tuple[int, int, int] | None = None,
     stats: ReadStats | None = None,
+    opener: Opener | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
     """Stream the records of one file (see the module doc). *fmt* ``'auto'`` →
     :func:`detect_format`. Never raises for bad *content*: a file that cannot be opened or
@@ -1021,16 +1037,16 @@ def read_records(
     ``'too_large'``; ``line`` 0 if nothing could be read) after everything read before it.
     An unknown *fmt* is a ``ValueError`` (a caller bug)."""
     lim = limits or ReadLimits()
-    fmt = detect_format(path, fmt)
+    fmt = detect_format(path, fmt, opener)
     source = os.fspath(path)
     if byte_range is not None and fmt == "csv":
         raise ValueError("CSV files are read whole (a quoted field may span lines)")
     if byte_range is None or byte_range[0] == 0:
-        binary = binary_content(path)
+        binary = binary_content(path, opener)
         if binary:
             yield BadRecord(table, source, 0, "unreadable", binary, "")
             return
-    lines = open_text_lines(path, lim.max_bytes, lim.max_line_bytes, byte_range)
+    lines = open_text_lines(path, lim.max_bytes, lim.max_line_bytes, byte_range, opener)
     if fmt == "jsonl":
         records = read_jsonl_lines(lines, table, source, lim, stats)
     elif fmt == "csv":

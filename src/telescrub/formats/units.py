@@ -5,16 +5,23 @@ The launcher lists the inputs and cuts large uncompressed line-based files into 
 reads one unit's records with the format readers. A path that is not a regular file (a FIFO,
 socket or device: opening a FIFO would block the worker forever) is one ``not_a_file`` bad
 record, never opened.
+
+Every function that opens an input takes an optional ``opener`` (``readers.Opener``): the
+pipelines pass the store's (``telescrub.store.fs.open_input``), so ``s3://`` and ``gs://``
+inputs are read, hashed and cut into ranges the same way as local files. An object URL is
+always a regular file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import logging
 import os
 import stat
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from telescrub.core.digest import sha256_range
 from telescrub.core.records import BadRecord, Record
@@ -45,8 +52,15 @@ class InputFile(NamedTuple):
         return self.end >= 0
 
 
+def _is_url(path: str) -> bool:
+    head, sep, _ = path.partition("://")
+    return bool(sep) and head.lower() in ("s3", "gs")
+
+
 def not_a_regular_file(path: str) -> str | None:
     """Why *path* must not be opened for reading (None: go ahead). Never blocks."""
+    if _is_url(path):
+        return None  # an object; a missing one is reported by the reader
     try:
         st = os.stat(path)
     except OSError:
@@ -63,20 +77,21 @@ DEFAULT_SPLIT_BYTES = 64 << 20
 
 
 def split_inputs(files: list[InputFile], split_bytes: int = DEFAULT_SPLIT_BYTES,
-                 max_bytes: int | None = None) -> list[InputFile]:
+                 max_bytes: int | None = None,
+                 opener: readers.Opener | None = None) -> list[InputFile]:
     """Cut each large uncompressed line-based file into byte ranges of whole lines, so the
     workers of a runner share one big file. gzip (not seekable), CSV (a quoted field may span
     lines), special files and files over the per-file cap (``max_bytes``: read whole up to
     the cap, then quarantined as too large) stay whole. ``split_bytes`` <= 0 disables it."""
     out: list[InputFile] = []
     for f in files:
-        size = _splittable_size(f)
+        size = _splittable_size(f, opener)
         if split_bytes <= 0 or size <= split_bytes or (max_bytes is not None
                                                        and size > max_bytes):
             out.append(f)
             continue
         try:
-            ranges, sha, size = readers.line_ranges(f.path, split_bytes)
+            ranges, sha, size = readers.line_ranges(f.path, split_bytes, opener)
         except OSError:
             out.append(f)  # the reader reports it per file
             continue
@@ -89,14 +104,18 @@ def split_inputs(files: list[InputFile], split_bytes: int = DEFAULT_SPLIT_BYTES,
     return out
 
 
-def _splittable_size(f: InputFile) -> int:
+def _open(path: str, opener: readers.Opener | None) -> BinaryIO:
+    return open(path, "rb") if opener is None else opener(path)  # noqa: SIM115
+
+
+def _splittable_size(f: InputFile, opener: readers.Opener | None = None) -> int:
     if f.fmt not in ("jsonl", "text") or f.is_range or not_a_regular_file(f.path):
         return 0
     try:
-        with open(f.path, "rb") as fh:
+        with _open(f.path, opener) as fh:
             if fh.read(2) == readers.GZIP_MAGIC:
                 return 0
-            return os.fstat(fh.fileno()).st_size
+            return fh.seek(0, io.SEEK_END)
     except OSError:
         return 0
 
@@ -111,7 +130,7 @@ def read_limits_for(limits: readers.ReadLimits | None,
 
 
 def read_unit(f: InputFile, lim: readers.ReadLimits, stats: readers.ReadStats | None = None,
-              ) -> Iterator[Record | BadRecord]:
+              opener: readers.Opener | None = None) -> Iterator[Record | BadRecord]:
     """The records of one input file or byte range. A path that is not a regular file is one
     ``not_a_file`` BadRecord (never opened: a FIFO would block the worker). ``stats`` counts
     what the reader repaired (records that were not UTF-8)."""
@@ -122,7 +141,7 @@ def read_unit(f: InputFile, lim: readers.ReadLimits, stats: readers.ReadStats | 
         return
     byte_range = (f.start, f.end, f.first_line) if f.is_range else None
     yield from readers.read_records(f.path, f.table, f.fmt, limits=lim, byte_range=byte_range,
-                                    stats=stats)
+                                    stats=stats, opener=opener)
 
 
 
@@ -136,27 +155,41 @@ def unit_label(f: InputFile) -> str:
     return f"{f.path} (bytes {f.start}-{f.end})" if f.is_range else f.path
 
 
-def unit_size(f: InputFile) -> int:
+def unit_size(f: InputFile, opener: readers.Opener | None = None) -> int:
     """The bytes a unit reads (its range, or the whole file)."""
     if f.is_range:
         return f.end - f.start
     try:
+        if opener is not None:
+            with opener(f.path) as fh:
+                return int(fh.seek(0, io.SEEK_END))
         return os.stat(f.path).st_size
     except OSError:
         return 0
 
 
-def unit_sha256(f: InputFile) -> tuple[str | None, int]:
+def unit_sha256(f: InputFile, opener: readers.Opener | None = None,
+                ) -> tuple[str | None, int]:
     """SHA-256 and size of what this unit reads (the range's bytes for a range); (None, 0)
     for a path that is not a regular file (never opened) or cannot be read."""
     if not_a_regular_file(f.path) is not None:
         return None, 0
+    start, length = (f.start, f.end - f.start) if f.is_range else (0, -1)
     try:
-        if f.is_range:
-            return sha256_range(f.path, f.start, f.end - f.start)
-        return sha256_range(f.path)
+        if opener is None:
+            return sha256_range(f.path, start, length)
+        h, n = hashlib.sha256(), 0
+        with opener(f.path) as fh:
+            fh.seek(start)
+            while length < 0 or n < length:
+                chunk = fh.read(1 << 20 if length < 0 else min(1 << 20, length - n))
+                if not chunk:
+                    break
+                h.update(chunk)
+                n += len(chunk)
+        return h.hexdigest(), n
     except OSError as exc:
-        log.warning("cannot read %s: %s", f.path, exc.strerror)
+        log.warning("cannot read %s: %s", f.path, exc.strerror or type(exc).__name__)
         return None, 0
 
 
@@ -205,6 +238,8 @@ class _ParsedUnits:
 
     @staticmethod
     def key(f: InputFile) -> tuple[Any, ...] | None:
+        if _is_url(f.path):
+            return None  # objects are not kept across passes (each pass reads the bucket)
         try:
             st = os.stat(f.path)
         except OSError:
@@ -232,6 +267,7 @@ PARSED = _ParsedUnits()
 
 def read_unit_blocks(f: InputFile, lim: readers.ReadLimits, cache: str | None = None,
                      stats: readers.ReadStats | None = None,
+                     opener: readers.Opener | None = None,
                      ) -> Iterator[ArrowBlock | Record | BadRecord]:
     """The records of one unit, JSON lines in columnar blocks where the columnar reader can
     promise the Python reader's records (every other block, and every other format, through
@@ -246,7 +282,7 @@ def read_unit_blocks(f: InputFile, lim: readers.ReadLimits, cache: str | None = 
             yield from hit
             return
     kept: list[ArrowBlock] | None = [] if cache == "keep" else None
-    for item in _read_unit_blocks(f, lim, stats):
+    for item in _read_unit_blocks(f, lim, stats, opener):
         if kept is not None:
             if isinstance(item, ArrowBlock):
                 kept.append(item)
@@ -259,29 +295,31 @@ def read_unit_blocks(f: InputFile, lim: readers.ReadLimits, cache: str | None = 
 
 def _read_unit_blocks(f: InputFile, lim: readers.ReadLimits,
                       stats: readers.ReadStats | None,
+                      opener: readers.Opener | None = None,
                       ) -> Iterator[ArrowBlock | Record | BadRecord]:
     from telescrub.formats.arrow_jsonl import arrow_block
 
     if f.fmt != "jsonl" or not_a_regular_file(f.path) is not None:
-        yield from read_unit(f, lim, stats)
+        yield from read_unit(f, lim, stats, opener)
         return
     if not f.is_range or f.start == 0:
-        binary = readers.binary_content(f.path)
+        binary = readers.binary_content(f.path, opener)
         if binary:  # what read_records gives for it: one unreadable record
             yield BadRecord(f.table, f.path, 0, "unreadable", binary, "")
             return
     try:
-        with open(f.path, "rb") as fh:
+        with _open(f.path, opener) as fh:
             if fh.read(2) == readers.GZIP_MAGIC:
                 fh.close()
-                yield from read_unit(f, lim, stats)
+                yield from read_unit(f, lim, stats, opener)
                 return
-            size = os.fstat(fh.fileno()).st_size
+            size = fh.seek(0, io.SEEK_END)
             start = f.start if f.is_range else 0
             end = f.end if f.is_range else size
             if end - start > lim.max_bytes or (not f.is_range and size > lim.max_bytes):
                 fh.close()
-                yield from read_unit(f, lim, stats)  # the cap's quarantine record comes from there
+                # the cap's quarantine record comes from there
+                yield from read_unit(f, lim, stats, opener)
                 return
             fh.seek(start)
             line = f.first_line if f.is_range else 1
@@ -302,7 +340,7 @@ def _read_unit_blocks(f: InputFile, lim: readers.ReadLimits,
                             fh.close()
                             yield from readers.read_records(
                                 f.path, f.table, "jsonl", limits=lim,
-                                byte_range=(at, end, line), stats=stats)
+                                byte_range=(at, end, line), stats=stats, opener=opener)
                             return
                         carry = data
                         continue

@@ -1,20 +1,24 @@
-"""The output layout, owned here once: every name and path of an output directory, and how
-to find the tables and partitions in one.
+"""The output layout, owned here once: every name and path of an output (a local directory or
+an ``s3://``/``gs://`` prefix), and how to find its parts in one listing.
 
+    <out>/_manifest.json                                            the output's manifest: the
+                                                                    commit point (store.commit)
     <out>/<table>/event_date=YYYY-MM-DD/part-....parquet           batch partition
-    <out>/<table>/event_date=YYYY-MM-DD/_manifest.json
+    <out>/<table>/event_date=YYYY-MM-DD/_manifest.json              its partition manifest
     <out>/<table>/event_date=D/event_window=HHMM/part-....parquet    streaming window partition
     <out>/<table>/event_date=__HIVE_DEFAULT_PARTITION__/            records without a date
     <out>/_quarantine/...                                           unparseable records, scrubbed
     <out>/_report/report.json, index.html, verify.json, streaming.jsonl
     <out>/_audit/purge.jsonl                                        what purge deleted
     <out>/_audit/subject.jsonl                                      what subject erase erased
+    <out>/_audit/pending/<action id>.json                           a purge action in flight
+    <out>/_runs/<run id>/                                           a batch run's staged manifests
+                                                                    and report, until committed
     <out>/_streaming/                                               the streaming driver's state
-    <out>/.purge/, .purge-intent.json                               an interrupted purge
-    <out>/.subject/, .subject-intent.json                           an interrupted erasure
+    <out>/.telescrub.lock                                           the lock object (store.lock)
 
 Every path component that comes from data (table, date, window) is validated before it
-reaches a path, and a path is checked to stay inside the output directory.
+reaches a path, and a local path is checked to stay inside the output directory.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from telescrub.store import fs
 
 PARTITION_COLUMN = "event_date"
 WINDOW_COLUMN = "event_window"
@@ -36,14 +44,15 @@ VERIFY_NAME = "verify.json"
 ROLLING_REPORT = f"{REPORT_DIR}/streaming.jsonl"
 AUDIT_DIR = "_audit"
 PURGE_AUDIT = "purge.jsonl"
-STREAMING_DIR = "_streaming"
-PURGE_WORKDIR = ".purge"
-PURGE_INTENT = ".purge-intent.json"
 SUBJECT_AUDIT = "subject.jsonl"
-SUBJECT_WORKDIR = ".subject"
-SUBJECT_INTENT = ".subject-intent.json"
+STREAMING_DIR = "_streaming"
+RUNS_DIR = "_runs"
+PENDING_DIR = "pending"
+LOCK_NAME = ".telescrub.lock"
+#: the output's manifest (at the top of the output) and a partition's have the same name
+ROOT_MANIFEST = MANIFEST_NAME
 #: top-level directories of an output that are not tables
-NOT_TABLES = (REPORT_DIR, AUDIT_DIR, STREAMING_DIR)
+NOT_TABLES = (REPORT_DIR, AUDIT_DIR, STREAMING_DIR, RUNS_DIR)
 
 # fullmatch everywhere: with re.match/search, "$" also matches before a trailing "\n".
 _TABLE_RE = re.compile(r"[a-z0-9_]{1,64}", re.ASCII)
@@ -115,12 +124,17 @@ def partition_dir(out_dir: str, table: str, event_date: str | None,
                   window: str | None = None) -> str:
     """The validated partition directory; raises ValueError if it would leave ``out_dir``."""
     rel = partition_relpath(table, PartitionKey(event_date, window))
-    path = os.path.join(out_dir, *rel.split("/"))
+    path = fs.join(out_dir, *rel.split("/"))
     check_inside(out_dir, path)
     return path
 
 
 def check_inside(out_dir: str, path: str) -> None:
+    """A local path must not leave the output directory through a symlink (object names have
+    no links; their components are validated)."""
+    if fs.is_url(path):
+        fs.relpath(path, out_dir)  # raises when not below
+        return
     root = os.path.realpath(out_dir)
     real = os.path.realpath(path)
     if real == root or os.path.commonpath([root, real]) != root:
@@ -128,7 +142,134 @@ def check_inside(out_dir: str, path: str) -> None:
 
 
 def report_path(out: str, name: str = REPORT_NAME) -> str:
-    return os.path.join(out, REPORT_DIR, name)
+    return fs.join(out, REPORT_DIR, name)
+
+
+def root_manifest_path(out: str) -> str:
+    return fs.join(out, ROOT_MANIFEST)
+
+
+def lock_path(out: str) -> str:
+    return fs.join(out, LOCK_NAME)
+
+
+def audit_path(out: str) -> str:
+    return fs.join(out, AUDIT_DIR, PURGE_AUDIT)
+
+
+def pending_dir(out: str) -> str:
+    """Where purge keeps the record of an action in flight (``<action id>.json``)."""
+    return fs.join(out, AUDIT_DIR, PENDING_DIR)
+
+
+def run_dir(out: str, run_id: str) -> str:
+    """A batch run's private area: staged partition manifests and the report, published by
+    the commit (``telescrub.store.commit``)."""
+    if not run_id or not all(c.isalnum() or c in "-_" for c in run_id):
+        raise ValueError(f"invalid run id {run_id!r}")
+    return fs.join(out, RUNS_DIR, run_id)
+
+
+def staged_manifest_path(out: str, run_id: str, rel: str) -> str:
+    """The staged manifest of partition ``rel`` (``<table>/event_date=...``) in a run's area."""
+    return fs.join(run_dir(out, run_id), "partitions", *rel.split("/"), MANIFEST_NAME)
+
+
+def staged_report_path(out: str, run_id: str) -> str:
+    return fs.join(run_dir(out, run_id), REPORT_NAME)
+
+
+def manifest_path(out: str, rel: str) -> str:
+    return fs.join(out, *rel.split("/"), MANIFEST_NAME)
+
+
+def data_path(out: str, rel: str, name: str) -> str:
+    """A file ``name`` listed by the manifest of partition ``rel``."""
+    if "/" in name or "\\" in name or name in ("", ".", "..") or name.startswith((".", "_")):
+        raise ValueError(f"invalid file name {name!r} in the manifest of {rel}")
+    return fs.join(out, *rel.split("/"), name)
+
+
+def key_of(rel: str) -> PartitionKey:
+    """The partition key of a partition path ``<table>/event_date=D[/event_window=HHMM]``."""
+    keys = rel_keys(rel)
+    date = keys.get(PARTITION_COLUMN)
+    return PartitionKey(None if date == NULL_PARTITION else date, keys.get(WINDOW_COLUMN))
+
+
+def rel_keys(rel: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for part in rel.split("/")[1:]:
+        k, _, v = part.partition("=")
+        keys[k] = v
+    return keys
+
+
+def valid_partition_rel(rel: str) -> bool:
+    """``<table>/event_date=D`` or ``<table>/event_date=D/event_window=HHMM``, every component
+    valid (what a manifest names must never reach a path otherwise)."""
+    parts = rel.split("/")
+    try:
+        validate_table(parts[0])
+        if len(parts) not in (2, 3) or not parts[1].startswith(PARTITION_COLUMN + "="):
+            return False
+        date = parts[1].partition("=")[2]
+        validate_event_date(None if date == NULL_PARTITION else date)
+        if len(parts) == 3:
+            k, _, v = parts[2].partition("=")
+            if k != WINDOW_COLUMN:
+                return False
+            validate_window_id(v)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- one listing
+@dataclass
+class Listing:
+    """What one listing of an output holds, sorted into its parts (relative ``/`` paths)."""
+
+    out: str
+    entries: dict[str, fs.Entry] = field(default_factory=dict)  # rel path -> entry
+
+    @property
+    def partition_manifests(self) -> list[str]:
+        """Partitions (``<table>/event_date=...``) holding a ``_manifest.json``."""
+        out = []
+        for rel in self.entries:
+            head, _, name = rel.rpartition("/")
+            if name == MANIFEST_NAME and head and valid_partition_rel(head):
+                out.append(head)
+        return sorted(out)
+
+    def under(self, prefix: str) -> list[str]:
+        p = prefix.rstrip("/") + "/"
+        return sorted(r for r in self.entries if r.startswith(p))
+
+    def is_empty(self) -> bool:
+        return not any(r != LOCK_NAME for r in self.entries)
+
+
+def list_output(out: str) -> Listing:
+    """Every object below ``out``, once."""
+    listing = Listing(out)
+    for e in fs.list_tree(out):
+        listing.entries[fs.relpath(e.path, out)] = e
+    return listing
+
+
+def looks_like_output(names: Iterable[str]) -> bool:
+    """Whether relative paths look like a telescrub output (its manifest, report, quarantine
+    or audit, or a Hive partition below a table directory)."""
+    for rel in names:
+        top = rel.split("/", 1)[0]
+        if rel == ROOT_MANIFEST or top in (REPORT_DIR, QUARANTINE_TABLE, AUDIT_DIR, RUNS_DIR):
+            return True
+        parts = rel.split("/")
+        if len(parts) >= 3 and parts[1].startswith(PARTITION_COLUMN + "="):
+            return True
+    return False
 
 
 def hive_partitioning() -> Any:
@@ -146,98 +287,3 @@ def streaming_partitioning() -> Any:
 
     return ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.date32()),
                                       (WINDOW_COLUMN, pa.string())]), flavor="hive")
-
-
-# ------------------------------------------------------------------------------- discovery
-def find_tables(out: str) -> dict[str, str]:
-    """``{table: directory}`` for every table directory (``_quarantine`` included)."""
-    tables: dict[str, str] = {}
-    try:
-        entries = sorted(os.listdir(out))
-    except OSError:
-        return tables
-    for name in entries:
-        path = os.path.join(out, name)
-        if name.startswith(".") or name in NOT_TABLES or not os.path.isdir(path):
-            continue
-        if any(e.startswith(PARTITION_COLUMN + "=") for e in os.listdir(path)):
-            tables[name] = path
-    return tables
-
-
-def _is_partition_name(name: str) -> bool:
-    """A Hive ``key=value`` directory name (``event_date=...``, ``event_window=...``)."""
-    return "=" in name and not name.startswith((".", "_"))
-
-
-def _hive_subdirs(path: str) -> list[str]:
-    return sorted(os.path.join(path, e) for e in os.listdir(path)
-                  if _is_partition_name(e) and os.path.isdir(os.path.join(path, e)))
-
-
-def _holds_partition_files(path: str) -> bool:
-    """True when ``path`` holds a partition's own content: Parquet files, a manifest, a purge
-    or erasure journal or leftovers of an interrupted write."""
-    for e in os.listdir(path):
-        if e in (MANIFEST_NAME, PURGE_INTENT, SUBJECT_INTENT) or (
-                e.startswith(".") and ".tmp-" in e):
-            return True
-        if e.endswith(".parquet") and os.path.isfile(os.path.join(path, e)):
-            return True
-    return False
-
-
-def partition_dirs(table_dir: str) -> list[str]:
-    """Every partition directory of a table: a directory holding the Parquet files and their
-    ``_manifest.json``, at any depth below ``<table>/event_date=...`` (batch:
-    ``event_date=D``; streaming: ``event_date=D/event_window=HHMM``). A directory without
-    Hive sub-directories is a partition even when empty (it then lacks its manifest); one with
-    sub-directories is only a level of the layout, unless it also holds files itself (see
-    :func:`nested_partitions`)."""
-    found: list[str] = []
-
-    def walk(path: str) -> None:
-        subs = _hive_subdirs(path)
-        if not subs or _holds_partition_files(path):
-            found.append(path)
-        for sub in subs:
-            walk(sub)
-
-    for top in sorted(os.path.join(table_dir, e) for e in os.listdir(table_dir)
-                      if e.startswith(PARTITION_COLUMN + "=")
-                      and os.path.isdir(os.path.join(table_dir, e))):
-        walk(top)
-    return sorted(found)
-
-
-def nested_partitions(pdir: str) -> list[str]:
-    """Hive sub-directories of a partition directory (a mixed layout: a partition must not
-    hold further partitions, deleting or swapping it would take them along)."""
-    return _hive_subdirs(pdir)
-
-
-def parquet_files(pdir: str) -> list[str]:
-    return sorted(os.path.join(pdir, e) for e in os.listdir(pdir)
-                  if e.endswith(".parquet") and not e.startswith((".", "_")))
-
-
-def partition_keys(pdir: str) -> dict[str, str]:
-    """The Hive keys of a partition directory's path, outermost first (``event_date`` and, in
-    a streaming output, ``event_window``)."""
-    keys: dict[str, str] = {}
-    parts = os.path.normpath(pdir).split(os.sep)
-    start = max((i for i, p in enumerate(parts) if p.startswith(PARTITION_COLUMN + "=")),
-                default=len(parts))
-    for part in parts[start:]:
-        k, _, v = part.partition("=")
-        keys[k] = v
-    return keys
-
-
-def partition_event_date(pdir: str) -> str | None:
-    """The event date of a partition directory (``None``: the null partition), taken from the
-    ``event_date=`` component of its path, wherever it sits."""
-    value = partition_keys(pdir).get(PARTITION_COLUMN)
-    if value is None:
-        raise ValueError(f"{pdir} is not below an {PARTITION_COLUMN}= directory")
-    return None if value == NULL_PARTITION else value

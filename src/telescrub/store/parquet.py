@@ -19,16 +19,17 @@ Decisions worth knowing:
 * **Partition column.** ``event_date`` is not stored inside the files (directory only). A data
   column named ``event_date`` would be silently replaced by the directory value by both pyarrow
   and DuckDB, so :func:`arrow_schema` rejects it (as it does the lineage column names).
-* **File names are content-addressed.** The 12-hex suffix hashes the canonical row data (table,
-  event date, column names/types, sorted rows), never the Parquet bytes or the run id, so a
-  re-executed step (or a re-run over the same input) produces the same name and overwrites the
-  same file. The footer still records the run id, so ``sha256`` of the bytes changes per run.
-* **Atomic writes.** Files are written to ``.<name>.tmp-<uuid>`` in the target directory and
-  ``os.replace``-d into place. The leading dot keeps a crashed attempt's leftover invisible to
-  pyarrow (which skips ``.``/``_`` prefixes) and to ``*.parquet`` globs; :func:`verify_manifest`
-  reports leftovers.
-* **Local filesystem only.** Writes use ``os`` and ``pyarrow.parquet`` on local paths. GCS/S3
-  output needs ``apache_beam.io.filesystems.FileSystems`` (create + rename) later.
+* **File names are content-addressed.** The 12-hex suffix hashes everything the file holds
+  except the id of the run that writes it: table, event date, the columns with their types
+  and field metadata, the footer metadata (policy, key id, retention, expiry) and the sorted
+  rows — never the Parquet bytes. So a re-executed step, a re-run over the same input or an
+  ``append`` of the same input arrives at the same name.
+* **Written once.** A file is written with a create-only write (``telescrub.store.fs``: one
+  whole object, visible whole or not at all, never replacing another). When the name exists
+  already, that object holds the same content (only its footer's ``run_id`` may name an
+  earlier run): it is kept and reused, and the :class:`FileResult` names the run that wrote
+  it. A file that a published manifest lists is therefore never modified.
+* **Any store.** The same code writes to a local directory, ``s3://`` or ``gs://``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from telescrub.core.hooks import point
 from telescrub.core.records import ScrubbedRecord
 from telescrub.core.timeparse import add_days
-from telescrub.store.fs import sha256_file, write_atomic
+from telescrub.store import fs
 from telescrub.store.layout import (
     PARTITION_COLUMN,
     QUARANTINE_TABLE,
@@ -133,6 +133,8 @@ class FileResult:
     table: str = ""
     event_date: str | None = None
     window: str | None = None
+    #: the run whose footer the file carries (an earlier run's when the file was reused)
+    run_id: str | None = None
 
 
 class CoercionError(ValueError):
@@ -516,7 +518,8 @@ def canonical_rows(data: pa.Table, names: Sequence[str]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _content_name(layout: TableLayout, event_date: str | None, canon: pa.Array) -> str:
+def _content_name(layout: TableLayout, event_date: str | None, canon: pa.Array,
+                  footer_meta: dict[str, str]) -> str:
     content = hashlib.sha256()
     content.update(
         _canonical(
@@ -525,6 +528,10 @@ def _content_name(layout: TableLayout, event_date: str | None, canon: pa.Array) 
                 "table": layout.table,
                 "event_date": event_date,
                 "columns": [[c.name, c.arrow_type] for c in layout.columns],
+                "fields": [{k.decode(): v.decode() for k, v in _field_metadata(c).items()}
+                           for c in layout.columns],
+                "footer": {k: v for k, v in footer_meta.items()
+                           if k != META_PREFIX + "run_id"},
             }
         ).encode()
     )
@@ -573,17 +580,18 @@ def write_table_file(out_dir: str, layout: TableLayout, run: RunInfo, event_date
     order = pc.sort_indices(keyed, sort_keys=[("s", "ascending"), ("l", "ascending"),
                                               ("c", "ascending")])
     data = data.take(order)
-    name = f"part-{shard}-{_content_name(layout, event_date, canon.take(order))}.parquet"
-    final_path = os.path.join(pdir, name)
-    check_inside(out_dir, final_path)
-
     retention = table_retention(layout, data)
     expires = expires_on(event_date, retention[0], run)
-    schema = schema.with_metadata(_footer_metadata(layout, run, event_date, retention, expires))
+    footer_meta = _footer_metadata(layout, run, event_date, retention, expires)
+    name = (f"part-{shard}-{_content_name(layout, event_date, canon.take(order), footer_meta)}"
+            ".parquet")
+    final_path = fs.join(pdir, name)
+    check_inside(out_dir, final_path)
+
+    schema = schema.with_metadata(footer_meta)
     table = pa.Table.from_arrays([data.column(i) for i in range(data.num_columns)],
                                  schema=schema)
-    write_atomic(final_path, lambda tmp: pq.write_table(table, tmp, compression=COMPRESSION),
-                 durable=False)
+    digest, writer = write_once(final_path, table_bytes(table), run.run_id)
 
     counts = pc.value_counts(data.column(SOURCE_FILE_COLUMN).combine_chunks())
     sources = {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
@@ -591,7 +599,7 @@ def write_table_file(out_dir: str, layout: TableLayout, run: RunInfo, event_date
     return FileResult(
         path=rel,
         rows=data.num_rows,
-        sha256=sha256_file(final_path),
+        sha256=digest,
         retention_days=retention[0],
         retention_category=retention[1],
         expires_on=expires,
@@ -599,7 +607,38 @@ def write_table_file(out_dir: str, layout: TableLayout, run: RunInfo, event_date
         table=layout.table,
         event_date=event_date,
         window=window,
+        run_id=writer,
     )
+
+
+def table_bytes(table: pa.Table) -> bytes:
+    """A table serialized as one Parquet file (zstd), in memory (files hold at most
+    ``rows_per_file`` rows)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression=COMPRESSION)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def write_once(path: str, data: bytes, run_id: str) -> tuple[str, str]:
+    """Write a content-named file with a create-only write; when the name exists, keep the
+    object there (same content, see the module doc) after checking it is a readable Parquet
+    file of the same table content. Returns ``(sha256 of the object's bytes, run id in its
+    footer)``."""
+    try:
+        fs.write(path, data, fs.CREATE, durable=False)
+        return hashlib.sha256(data).hexdigest(), run_id
+    except fs.PreconditionFailed:
+        pass
+    existing = fs.read_bytes(path)
+    try:
+        meta = pq.read_metadata(pa.BufferReader(existing)).metadata or {}
+    except (pa.ArrowException, OSError):
+        # not a readable file under a content name (cannot happen: writes are whole): the
+        # object is garbage of some other tool; replace it
+        fs.write(path, data, None, durable=False)
+        return hashlib.sha256(data).hexdigest(), run_id
+    writer = meta.get((META_PREFIX + "run_id").encode(), run_id.encode()).decode()
+    return hashlib.sha256(existing).hexdigest(), writer
 
 
 def quarantine_layout(retention_days: int) -> TableLayout:

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from telescrub.core.masking import mask_keep_tokens
+from telescrub.store import fs
 from telescrub.store.audit import read_audit as _read_audit
-from telescrub.store.fs import read_json, write_atomic
 from telescrub.store.layout import PURGE_AUDIT, SUBJECT_AUDIT, VERIFY_NAME
 
 CATEGORY_ORDER = ("customer_content", "account_data", "system_metadata", "oii", "euii", "eupi")
@@ -651,10 +651,10 @@ def read_audit(out_dir: str, name: str = PURGE_AUDIT) -> list[dict[str, Any]]:
 
 
 def write_html(report: dict[str, Any], path: str) -> None:
-    """Render to ``path`` atomically; picks up ``verify.json`` beside it and the purge and
+    """Render to ``path`` (whole); picks up ``verify.json`` beside it and the purge and
     subject audits."""
-    rdir = os.path.dirname(os.path.abspath(path))
-    verify = read_json(os.path.join(rdir, VERIFY_NAME))
-    audit = read_audit(os.path.dirname(rdir))
-    subject_audit = read_audit(os.path.dirname(rdir), SUBJECT_AUDIT)
-    write_atomic(path, render(report, verify, audit, subject_audit=subject_audit))
+    rdir = fs.dirname(path if fs.is_url(path) else os.path.abspath(path))
+    verify = fs.read_json(fs.join(rdir, VERIFY_NAME))
+    audit = read_audit(fs.dirname(rdir))
+    subject_audit = read_audit(fs.dirname(rdir), SUBJECT_AUDIT)
+    fs.write(path, render(report, verify, audit, subject_audit=subject_audit))

@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out/sample
 SHARED ?= ../shared
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test lint eval bench clean browser
 
@@ -24,7 +25,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy src/telescrub pipelines classifiers deploy/dataflow/flex_main.py tools/evaluate.py tools/eval_metrics.py tools/output_digest.py
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

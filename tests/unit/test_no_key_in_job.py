@@ -6,14 +6,13 @@ unpickled DoFns hold a ``KeyRef`` (reference and key id), which their ``setup`` 
 from __future__ import annotations
 
 import base64
-import bz2
-import zlib
 from pathlib import Path
 
 import pytest
 from apache_beam.internal import pickler
 
 from telescrub.app.batch import build_batch_pipeline, plan_batch
+from telescrub.app.graph_check import decoded_blobs
 from telescrub.app.settings import Settings
 from telescrub.core.keys import ENV_VAR, HashKey, KeyRef, clear_cache
 
@@ -39,29 +38,12 @@ def _payloads(proto) -> list[bytes]:
     return found
 
 
-def _decoded(blob: bytes) -> list[bytes]:
-    """The blob, and what Beam's pickler makes of a pickle: base64 of bz2 (cloudpickle,
-    dill) or zlib-compressed bytes."""
-    out = [blob]
-    try:
-        raw = base64.b64decode(blob, validate=True)
-    except Exception:  # noqa: BLE001 - not base64
-        raw = blob
-    out.append(raw)
-    for unpack in (bz2.decompress, zlib.decompress):
-        try:
-            out.append(unpack(raw))
-        except Exception:  # noqa: BLE001 - not compressed that way
-            continue
-    return out
-
-
 def assert_no_key(pipeline, secret: bytes) -> int:
     """No trace of ``secret`` anywhere in the serialized job; returns the DoFns checked."""
     proto = pipeline.to_runner_api()
     whole = proto.SerializeToString()
     needles = (secret, secret.hex().encode(), base64.b64encode(secret))
-    for blob in [whole, *(d for p in _payloads(proto) for d in _decoded(p))]:
+    for blob in [whole, *(d for p in _payloads(proto) for d in decoded_blobs(p))]:
         for needle in needles:
             assert needle not in blob
     checked = 0

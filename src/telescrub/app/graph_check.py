@@ -35,7 +35,9 @@ def is_dry_run(options: Any) -> bool:
     return str(options.view_as(TestOptions).dry_run).lower() in ("true", "1", "yes")
 
 
-def _decoded(blob: bytes) -> list[bytes]:
+def decoded_blobs(blob: bytes) -> list[bytes]:
+    """The blob, and what Beam's pickler makes of a pickle: base64 of bz2 (cloudpickle,
+    dill) or zlib-compressed bytes."""
     out = [blob]
     try:
         raw = base64.b64decode(blob, validate=True)
@@ -72,7 +74,7 @@ def key_in(secret: bytes, blobs: Iterable[bytes]) -> bool:
     pickled function as Beam encodes them."""
     needles = (secret, secret.hex().encode(), base64.b64encode(secret))
     for blob in blobs:
-        for piece in _decoded(blob):
+        for piece in decoded_blobs(blob):
             if any(n in piece for n in needles):
                 return True
     return False

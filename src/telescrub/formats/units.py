@@ -15,7 +15,6 @@ always a regular file.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import logging
 import os
@@ -23,7 +22,7 @@ import stat
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
 
-from telescrub.core.digest import sha256_range
+from telescrub.core.digest import sha256_range, sha256_stream
 from telescrub.core.records import BadRecord, Record
 from telescrub.formats import readers
 
@@ -178,16 +177,8 @@ def unit_sha256(f: InputFile, opener: readers.Opener | None = None,
     try:
         if opener is None:
             return sha256_range(f.path, start, length)
-        h, n = hashlib.sha256(), 0
         with opener(f.path) as fh:
-            fh.seek(start)
-            while length < 0 or n < length:
-                chunk = fh.read(1 << 20 if length < 0 else min(1 << 20, length - n))
-                if not chunk:
-                    break
-                h.update(chunk)
-                n += len(chunk)
-        return h.hexdigest(), n
+            return sha256_stream(fh, start, length)
     except OSError as exc:
         log.warning("cannot read %s: %s", f.path, exc.strerror or type(exc).__name__)
         return None, 0

@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from telescrub.core.errors import TelescrubError
@@ -369,6 +370,23 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     if rest and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return dispatch(args, rest)
+
+
+def main_of(command: str, register: Callable[[Any], None], argv: Iterable[str] | None) -> int:
+    """``python -m telescrub.app.<command>``: one command without loading the others, with
+    the same errors and exit statuses as :func:`main`."""
+    _setup_logging(0)
+    parser = argparse.ArgumentParser(prog="telescrub")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args([command, *(sys.argv[1:] if argv is None else list(argv))])
+    return dispatch(args, [])
+
+
+def dispatch(args: argparse.Namespace, rest: list[str]) -> int:
+    """Run the parsed command: a TelescrubError is one line and exit 2, an interruption 130,
+    anything else exit 3 with its message withheld (it may quote data)."""
+    verbose = getattr(args, "verbose", 0)
     try:
         return int(args.func(args, rest))
     except TelescrubError as exc:
@@ -380,11 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug or a runner failure: never echo data-bearing messages
         stage = re.search(r"\[while running '([^']+)'\]", str(exc))
         where = f" in step {stage.group(1)}" if stage else ""
-        if args.verbose > 1:
+        if verbose > 1:
             print(traceback_without_messages(exc), end="", file=sys.stderr)
         print(f"telescrub: error: pipeline failed{where}: {type(exc).__name__} "
               "(its message is withheld because it may quote data"
-              + ("" if args.verbose > 1 else "; -vv shows where it failed") + ")",
+              + ("" if verbose > 1 else "; -vv shows where it failed") + ")",
               file=sys.stderr)
         return 3
 

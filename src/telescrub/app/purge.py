@@ -582,14 +582,9 @@ def register(sub: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m telescrub.app.purge`` (the same command without loading the other commands)."""
-    parser = argparse.ArgumentParser(prog="telescrub")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["purge", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args, []))
-    except TelescrubError as exc:
-        print(f"telescrub: error: {exc}", file=sys.stderr)
-        return 2
+    from telescrub.app.cli import main_of
+
+    return main_of("purge", register, argv)
 
 
 if __name__ == "__main__":

@@ -1334,14 +1334,9 @@ def register(sub: Any) -> None:
 
 def main(argv: Iterable[str] | None = None) -> int:
     """``python -m telescrub.app.subject`` (the same command without the other commands)."""
-    parser = argparse.ArgumentParser(prog="telescrub")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["subject", *(sys.argv[1:] if argv is None else list(argv))])
-    try:
-        return int(args.func(args, []))
-    except TelescrubError as exc:
-        print(f"telescrub: error: {exc}", file=sys.stderr)
-        return 2
+    from telescrub.app.cli import main_of
+
+    return main_of("subject", register, argv)
 
 
 if __name__ == "__main__":

@@ -222,3 +222,24 @@ def test_detached_run_commits_in_the_job_and_holds_the_lock_until_then(s3, monke
         commit_from_job(out, "run-x", "overwrite", "stolen")
     release_job_lock(out, token)
     assert not fs.exists(f"{out}/.telescrub.lock")
+
+
+def test_a_bucket_that_cannot_be_used_is_one_clear_line(s3_server, s3, tmp_path):
+    """A missing bucket, missing credentials: exit 2 and one line naming the bucket and what
+    to check, never a client library's traceback or a withheld 'pipeline failed'."""
+    env = _env(s3_server)
+    missing = "s3://no-such-bucket-" + s3.rsplit("-", 1)[-1]
+    for command in (("verify", f"{missing}/out"), ("report", f"{missing}/out"),
+                    ("run", "sample_data/intune_billing.csv", "--output", f"{missing}/out")):
+        proc = cli(*command, env=env, cwd=ROOT, check=False)
+        assert proc.returncode == 2, (command, proc.stderr)
+        line, = proc.stderr.strip().splitlines()
+        assert line.startswith("telescrub: error: ") and missing in line, command
+        assert "no such bucket" in line or "does not exist" in line, (command, line)
+    bare = {k: v for k, v in env.items()
+            if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    bare["AWS_SHARED_CREDENTIALS_FILE"] = bare["AWS_CONFIG_FILE"] = str(tmp_path / "none")
+    proc = cli("verify", f"{s3}/out", env=bare, cwd=ROOT, check=False)
+    assert proc.returncode == 2
+    line, = proc.stderr.strip().splitlines()
+    assert line.startswith(f"telescrub: error: {s3}: no credentials for s3:// (set AWS_")

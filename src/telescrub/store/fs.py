@@ -78,6 +78,81 @@ class StoreUnavailable(OutputError):
     """The client library of a URL scheme is not installed."""
 
 
+class StoreAccessError(OutputError):
+    """A bucket cannot be used: no credentials, access denied, no such bucket, endpoint
+    unreachable. One line naming the bucket and what to check, never a client's traceback."""
+
+
+_NO_CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
+                   "DefaultCredentialsError", "RefreshError"}
+_DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+                 "AllAccessDisabled", "403", "401"}
+_UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionError"}
+_CREDENTIAL_HINT = {
+    "s3": "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or run with an "
+          "instance or task role",
+    "gs": "run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, "
+          "or run with a service account",
+}
+
+
+def access_error(exc: BaseException, path: str) -> StoreAccessError | None:
+    """The clear error for a client library's exception that says the bucket cannot be used;
+    None for any other exception (missing objects, preconditions, bugs)."""
+    sch, bucket, _ = split_url(path)
+    where = f"{sch}://{bucket}"
+    names = {t.__name__ for t in type(exc).__mro__}
+    resp = getattr(exc, "response", None) or {}
+    code = str(resp.get("Error", {}).get("Code", "")) if isinstance(resp, dict) else ""
+    if names & _NO_CREDENTIALS:
+        return StoreAccessError(f"{where}: no credentials for {sch}:// ({_CREDENTIAL_HINT[sch]})")
+    if code in _DENIED_CODES or names & {"Forbidden", "Unauthorized"}:
+        return StoreAccessError(f"{where}: access denied ({code or type(exc).__name__}); check "
+                                "the credentials in use and the bucket's permissions")
+    if code == "NoSuchBucket" or "NotFound" in names:
+        return StoreAccessError(f"{where}: no such bucket")
+    if names & _UNREACHABLE:
+        return StoreAccessError(f"{where}: cannot reach the {sch}:// endpoint "
+                                f"({type(exc).__name__}); check AWS_ENDPOINT_URL / "
+                                "STORAGE_EMULATOR_HOST and the network")
+    return None
+
+
+def _clear_access_errors(cls: type) -> type:
+    """Wrap a bucket backend's operations so that :func:`access_error`'s cases surface as a
+    :class:`StoreAccessError` (also from a listing's generator)."""
+    import functools
+
+    def plain(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapped(self: Any, path: str, *args: Any) -> Any:
+            try:
+                return fn(self, path, *args)
+            except Exception as exc:  # noqa: BLE001 - client libraries' error types vary
+                err = access_error(exc, path)
+                if err is None:
+                    raise
+                raise err from None
+        return wrapped
+
+    def listing(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapped(self: Any, prefix: str) -> Iterator[Entry]:
+            try:
+                yield from fn(self, prefix)
+            except Exception as exc:  # noqa: BLE001
+                err = access_error(exc, prefix)
+                if err is None:
+                    raise
+                raise err from None
+        return wrapped
+
+    for name in ("read_bytes", "stat", "write", "delete"):
+        setattr(cls, name, plain(cls.__dict__[name]))
+    cls.list_tree = listing(cls.__dict__["list_tree"])  # type: ignore[attr-defined]
+    return cls
+
+
 @dataclass(frozen=True)
 class Entry:
     """An object (or local file): its full path or URL, size, modification time (ns since
@@ -456,6 +531,7 @@ class _Local(_Backend):
                 yield Entry(path, st.st_size, st.st_mtime_ns, _local_generation(st))
 
 
+@_clear_access_errors
 class _S3(_Backend):
     @staticmethod
     def _code(exc: Exception) -> str:
@@ -468,7 +544,10 @@ class _S3(_Backend):
         return int(resp.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
     def _missing(self, exc: Exception) -> bool:
-        return self._code(exc) in ("404", "NoSuchKey", "NotFound") or self._status(exc) == 404
+        """The object is missing (not the bucket: that is :func:`access_error`'s)."""
+        code = self._code(exc)
+        return code != "NoSuchBucket" and (code in ("404", "NoSuchKey", "NotFound")
+                                           or self._status(exc) == 404)
 
     def _failed_precondition(self, exc: Exception) -> bool:
         return self._code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict") \
@@ -554,6 +633,7 @@ class _S3(_Backend):
                             _ns(o["LastModified"]), str(o["ETag"]))
 
 
+@_clear_access_errors
 class _GCS(_Backend):
     @staticmethod
     def _blob(path: str) -> Any:

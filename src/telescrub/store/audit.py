@@ -98,9 +98,9 @@ def happened(intent: Mapping[str, Any], current: Mapping[str, Any] | None) -> bo
 
 def complete_pending(out: str, current: Callable[[str], Mapping[str, Any] | None],
                      audit: Audit | None = None) -> list[str]:
-    """(``audit``: the purge log to use; a subject erasure's records go to its own log.)"""
-    """Finish or drop every purge action in flight (see the module doc); ``current(rel)`` is a
-    partition's manifest now (None: no such partition). Returns notes for the log."""
+    """Finish or drop every action in flight (see the module doc); ``current(rel)`` is a
+    partition's manifest now (None: no such partition); ``audit``: the purge log to use (a
+    subject erasure's records go to its own log). Returns notes for the log."""
     notes = []
     for path, intent in pending(out):
         if intent is None or not isinstance(intent.get("record"), dict):

@@ -792,6 +792,58 @@ def _set_ts(fields: dict[str, Any], dt: datetime | None) -> None:
         fields["timestamp"] = format_timestamp(dt)
 
 
+_Stamp = Callable[[re.Match[str], int | None, datetime | None], datetime | None]
+
+
+def _stamp_text(m: re.Match[str], default_year: int | None, now: datetime | None,
+                ) -> datetime | None:
+    return parse_timestamp(m.group("ts"))
+
+
+def _stamp_epoch(m: re.Match[str], default_year: int | None, now: datetime | None,
+                 ) -> datetime | None:
+    return parse_timestamp(int(m.group("epoch")))
+
+
+def _stamp_parts(m: re.Match[str], default_year: int | None, now: datetime | None,
+                 ) -> datetime | None:
+    """From the groups ``mo d h mi s``, optional ``f`` (milliseconds, 1-3 digits) and ``y``
+    (4 digits, or 2: 20yy); without ``y`` the year is inferred (:func:`infer_year`)."""
+    g = m.groupdict()
+    month, day = int(g["mo"]), int(g["d"])
+    y = g.get("y")
+    if y is None:
+        year = infer_year(month, day, default_year=default_year, now=now)
+    else:
+        year = int(y) + (2000 if len(y) == 2 else 0)
+    f = g.get("f")
+    return build_datetime(year, month, day, int(g["h"]), int(g["mi"]), int(g["s"]),
+                          f.rjust(3, "0") if f else None)
+
+
+def _is_bracket(c: str) -> bool:
+    return c == "["
+
+
+#: Text-log prefixes after which the rest of the line (group ``rest``) is the message, in the
+#: order they are tried: (which first characters may start it, pattern, its timestamp).
+#: RFC 5424 and RFC 3164 syslog (host, process, pid too) are parsed before these.
+_PREFIXES: tuple[tuple[Callable[[str], bool], re.Pattern[str], _Stamp], ...] = (
+    (str.isdigit, _ISO_START, _stamp_text),
+    (str.isdigit, _HDFS, _stamp_text),
+    (str.isdigit, _LOGCAT, _stamp_parts),
+    (str.isdigit, _LOG4J_YY, _stamp_parts),
+    (str.isdigit, _COMPACT_PIPE, _stamp_parts),
+    (_is_bracket, _APACHE_ERROR, _stamp_text),
+    (_is_bracket, _BRACKET_MD, _stamp_parts),
+)
+#: Lines that keep their whole text as the message and only give a timestamp.
+_STAMPS: tuple[tuple[re.Pattern[str], _Stamp], ...] = (
+    (_ACCESS_LOG, _stamp_text), (_ISO_SECOND, _stamp_text),
+    (_EPOCH_2ND, _stamp_epoch), (_EPOCH_5TH, _stamp_epoch),
+)
+
+
 def parse_text_line(
     line: str, *, default_year: int | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -854,79 +906,18 @@ def parse_text_line(
             _set_ts(fields, build_datetime(year, month, day, _i(m, "h"), _i(m, "mi"), _i(m, "s")))
             _syslog_fields(fields, _tail(line, m, "rest"))
             return fields
-    if c.isdigit():
-        m = _ISO_START.match(head)
+    for starts, pattern, stamp in _PREFIXES:
+        if starts(c):
+            m = pattern.match(head)
+            if m:
+                _set_ts(fields, stamp(m, default_year, now))
+                fields["message"] = _tail(line, m, "rest")
+                return fields
+    for pattern, stamp in _STAMPS:  # timestamp only; the whole line stays the message
+        m = pattern.match(head)
         if m:
-            _set_ts(fields, parse_timestamp(m.group("ts")))
-            fields["message"] = _tail(line, m, "rest")
+            _set_ts(fields, stamp(m, default_year, now))
             return fields
-        m = _HDFS.match(head)
-        if m:
-            _set_ts(fields, parse_timestamp(m.group("ts")))
-            fields["message"] = _tail(line, m, "rest")
-            return fields
-        m = _LOGCAT.match(head)
-        if m:
-            month, day = _i(m, "mo"), _i(m, "d")
-            year = infer_year(month, day, default_year=default_year, now=now)
-            _set_ts(
-                fields,
-                build_datetime(year, month, day, _i(m, "h"), _i(m, "mi"), _i(m, "s"), m.group("f")),
-            )
-            fields["message"] = _tail(line, m, "rest")
-            return fields
-        m = _LOG4J_YY.match(head)
-        if m:
-            _set_ts(
-                fields,
-                build_datetime(
-                    2000 + _i(m, "y"), _i(m, "mo"), _i(m, "d"), _i(m, "h"), _i(m, "mi"), _i(m, "s")
-                ),
-            )
-            fields["message"] = _tail(line, m, "rest")
-            return fields
-        m = _COMPACT_PIPE.match(head)
-        if m:
-            _set_ts(
-                fields,
-                build_datetime(
-                    _i(m, "y"),
-                    _i(m, "mo"),
-                    _i(m, "d"),
-                    _i(m, "h"),
-                    _i(m, "mi"),
-                    _i(m, "s"),
-                    m.group("f").rjust(3, "0"),
-                ),
-            )
-            fields["message"] = _tail(line, m, "rest")
-            return fields
-    if c == "[":
-        m = _APACHE_ERROR.match(head)
-        if m:
-            _set_ts(fields, parse_timestamp(m.group("ts")))
-            fields["message"] = _tail(line, m, "rest")
-            return fields
-        m = _BRACKET_MD.match(head)
-        if m:
-            month, day = _i(m, "mo"), _i(m, "d")
-            year = infer_year(month, day, default_year=default_year, now=now)
-            _set_ts(fields, build_datetime(year, month, day, _i(m, "h"), _i(m, "mi"), _i(m, "s")))
-            fields["message"] = _tail(line, m, "rest")
-            return fields
-    # Timestamp only; the whole line stays the message.
-    m = _ACCESS_LOG.match(head)
-    if m:
-        _set_ts(fields, parse_timestamp(m.group("ts")))
-        return fields
-    m = _ISO_SECOND.match(head)
-    if m:
-        _set_ts(fields, parse_timestamp(m.group("ts")))
-        return fields
-    m = _EPOCH_2ND.match(head) or _EPOCH_5TH.match(head)
-    if m:
-        _set_ts(fields, parse_timestamp(int(m.group("epoch"))))
-        return fields
     return fields
 
 

@@ -13,6 +13,7 @@ TestStream tests name ``BundleBasedDirectRunner``.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -32,6 +33,9 @@ for _name, _value in (("NO_GCE_CHECK", "true"), ("GCE_METADATA_HOST", "127.0.0.1
 pytest_plugins = ["objstore_fixtures"]
 
 
+_OWN_BASETEMP = pytest.StashKey[bool]()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     NETWORK_GUARD.uninstall()
 
@@ -43,6 +47,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.option.basetemp:
         config.option.basetemp = os.path.join(tempfile.gettempdir(),
                                               f"telescrub-tests-{os.getpid()}")
+        config.stash[_OWN_BASETEMP] = True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The base temp chosen above is ours to remove (pytest prunes only its default one):
+    after a passing run, so that repeated runs do not fill /tmp; kept after a failure."""
+    config = session.config
+    if exitstatus == 0 and config.stash.get(_OWN_BASETEMP, False) \
+            and not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
+        shutil.rmtree(config.option.basetemp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -39,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf out eval/runs build *.egg-info
+	rm -rf out eval/runs build *.egg-info bench/data

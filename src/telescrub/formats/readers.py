@@ -478,17 +478,29 @@ def _too_long(table: str, source: str, line: int, item: LineTooLong, cap: int) -
     )
 
 
+def _text_lines(
+    lines: Iterator[tuple[int, bytes | LineTooLong]], table: str, source: str, lim: ReadLimits,
+    stats: ReadStats | None,
+) -> Iterator[tuple[int, bytes, str] | BadRecord]:
+    """The non-blank lines of a JSONL or text file: line number, raw bytes (for a quarantine
+    record's preview) and decoded text; a line over the cap as its ``line_too_long``
+    quarantine record."""
+    for n, raw in lines:
+        if isinstance(raw, LineTooLong):
+            yield _too_long(table, source, n, raw, lim.max_line_bytes)
+        elif raw.strip():
+            yield n, raw, decode_line(raw, lim, stats)
+
+
 def read_jsonl_lines(
     lines: Iterator[tuple[int, bytes | LineTooLong]], table: str, source: str, lim: ReadLimits,
     stats: ReadStats | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
-    for n, raw in lines:
-        if isinstance(raw, LineTooLong):
-            yield _too_long(table, source, n, raw, lim.max_line_bytes)
+    for item in _text_lines(lines, table, source, lim, stats):
+        if isinstance(item, BadRecord):
+            yield item
             continue
-        if not raw.strip():
-            continue
-        text = decode_line(raw, lim, stats)
+        n, raw, text = item
         try:
             obj = json_loads(text)
         except RecursionError:
@@ -926,13 +938,11 @@ def _read_text(
     stats: ReadStats | None = None,
 ) -> Generator[Record | BadRecord, None, None]:
     now = datetime.now(UTC)
-    for n, raw in lines:
-        if isinstance(raw, LineTooLong):
-            yield _too_long(table, source, n, raw, lim.max_line_bytes)
+    for item in _text_lines(lines, table, source, lim, stats):
+        if isinstance(item, BadRecord):
+            yield item
             continue
-        if not raw.strip():
-            continue
-        text = decode_line(raw, lim, stats)
+        n, _, text = item
         yield Record(
             table, source, n, parse_text_line(text, default_year=lim.default_year, now=now)
         )

@@ -102,8 +102,7 @@ def access_error(exc: BaseException, path: str) -> StoreAccessError | None:
     sch, bucket, _ = split_url(path)
     where = f"{sch}://{bucket}"
     names = {t.__name__ for t in type(exc).__mro__}
-    resp = getattr(exc, "response", None) or {}
-    code = str(resp.get("Error", {}).get("Code", "")) if isinstance(resp, dict) else ""
+    code = _S3._code(exc)
     if names & _NO_CREDENTIALS:
         return StoreAccessError(f"{where}: no credentials for {sch}:// ({_CREDENTIAL_HINT[sch]})")
     if code in _DENIED_CODES or names & {"Forbidden", "Unauthorized"}:
@@ -534,9 +533,11 @@ class _Local(_Backend):
 @_clear_access_errors
 class _S3(_Backend):
     @staticmethod
-    def _code(exc: Exception) -> str:
-        resp = getattr(exc, "response", None) or {}
-        return str(resp.get("Error", {}).get("Code", ""))
+    def _code(exc: BaseException) -> str:
+        """botocore's error code ("" for another library's exception: google's
+        ``response`` is an HTTP response, not botocore's dict)."""
+        resp = getattr(exc, "response", None)
+        return str(resp.get("Error", {}).get("Code", "")) if isinstance(resp, dict) else ""
 
     @staticmethod
     def _status(exc: Exception) -> int:
